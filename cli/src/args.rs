@@ -1,0 +1,89 @@
+//! Command-line arguments (clap derive). Doc comments here are the `--help` text.
+//!
+//! Exit codes: 0 success; 1 the configuration is invalid or the model does not route;
+//! 2 a usage, I/O or runtime error.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+/// BitRouter: a self-hosted LLM API router.
+#[derive(Debug, Parser)]
+#[command(name = "bitrouter", version, about, propagate_version = true)]
+pub(crate) struct Cli {
+    #[command(flatten)]
+    pub(crate) global: Global,
+    #[command(subcommand)]
+    pub(crate) command: Command,
+}
+
+/// Options every command accepts.
+#[derive(Debug, Args)]
+pub(crate) struct Global {
+    /// The BitRouter home (default: `.` if it has bitrouter.yaml, else $BITROUTER_HOME, else ~/.bitrouter).
+    #[arg(long, global = true, value_name = "PATH")]
+    pub(crate) home_dir: Option<PathBuf>,
+    /// The configuration file (default: <home>/bitrouter.yaml).
+    #[arg(short = 'c', long = "config-file", visible_alias = "config", global = true, value_name = "PATH")]
+    pub(crate) config_file: Option<PathBuf>,
+    /// The .env file to load (default: <home>/.env); variables already set in the environment win.
+    #[arg(long, global = true, value_name = "PATH")]
+    pub(crate) env_file: Option<PathBuf>,
+    /// Directory for the pid file and control socket (default: <home>/run).
+    #[arg(long, global = true, value_name = "PATH")]
+    pub(crate) run_dir: Option<PathBuf>,
+    /// Directory for log files (default: <home>/logs).
+    #[arg(long, global = true, value_name = "PATH")]
+    pub(crate) logs_dir: Option<PathBuf>,
+    /// Database URL (overrides DATABASE_URL and database.url).
+    #[arg(long, global = true, value_name = "DATABASE_URL")]
+    pub(crate) db: Option<String>,
+}
+
+#[derive(Debug, Subcommand)]
+pub(crate) enum Command {
+    /// Check or describe the configuration.
+    #[command(subcommand)]
+    Config(ConfigCommand),
+    /// Show the compiled fallback chain for a model name.
+    Route(RouteArgs),
+}
+
+#[derive(Debug, Subcommand)]
+pub(crate) enum ConfigCommand {
+    /// Check the configuration and report every problem (exit 0 valid, 1 invalid, 2 unreadable).
+    Validate(ValidateArgs),
+    /// Print the JSON Schema of the configuration file.
+    Schema,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct ValidateArgs {
+    /// Print a machine-readable report on stdout.
+    #[arg(long)]
+    pub(crate) json: bool,
+    /// Treat unset environment variables as errors (as `serve` does).
+    #[arg(long)]
+    pub(crate) strict: bool,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct RouteArgs {
+    /// A model name as a caller would send it: `smart`, `openai:gpt-4o`, `@preset`, `model:variant`.
+    pub(crate) model: String,
+    /// Print JSON on stdout.
+    #[arg(long)]
+    pub(crate) json: bool,
+    /// Show the protocol chosen for a caller speaking this protocol.
+    #[arg(long, value_enum, value_name = "PROTOCOL")]
+    pub(crate) inbound: Option<InboundProtocol>,
+}
+
+#[derive(Clone, Copy, Debug, ValueEnum)]
+#[value(rename_all = "snake_case")]
+pub(crate) enum InboundProtocol {
+    ChatCompletions,
+    Responses,
+    Messages,
+    GenerateContent,
+}

@@ -1,0 +1,18 @@
+//! Dispatch from parsed arguments to one command module each.
+
+mod config;
+mod route;
+
+use std::process::ExitCode;
+
+use anyhow::Result;
+
+use crate::args::{Cli, Command, ConfigCommand};
+
+pub(crate) fn run(cli: Cli) -> Result<ExitCode> {
+    match cli.command {
+        Command::Config(ConfigCommand::Validate(a)) => config::validate(&cli.global, &a),
+        Command::Config(ConfigCommand::Schema) => config::schema(),
+        Command::Route(a) => route::run(&cli.global, &a),
+    }
+}

@@ -1,0 +1,74 @@
+//! Where things are: the home directory, the config file and the `.env` file (SPEC §1), and
+//! the environment map handed to the compiler.
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, Result, bail};
+
+use crate::args::Global;
+
+#[derive(Debug)]
+pub(crate) struct Paths {
+    pub(crate) config: PathBuf,
+    /// `-c` was given: a missing file is an error rather than "use the built-in default".
+    pub(crate) config_explicit: bool,
+    pub(crate) env_file: PathBuf,
+    pub(crate) env_explicit: bool,
+}
+
+/// Home resolution: `--home-dir`; `.` if `./bitrouter.yaml` exists; `$BITROUTER_HOME` if it is a
+/// directory; `~/.bitrouter`.
+pub(crate) fn resolve(g: &Global) -> Paths {
+    let home = g.home_dir.clone().unwrap_or_else(default_home);
+    Paths {
+        config: g.config_file.clone().unwrap_or_else(|| home.join("bitrouter.yaml")),
+        config_explicit: g.config_file.is_some(),
+        env_file: g.env_file.clone().unwrap_or_else(|| home.join(".env")),
+        env_explicit: g.env_file.is_some(),
+    }
+}
+
+fn default_home() -> PathBuf {
+    if Path::new("bitrouter.yaml").is_file() {
+        return PathBuf::from(".");
+    }
+    if let Some(h) = std::env::var_os("BITROUTER_HOME").map(PathBuf::from) {
+        if h.is_dir() {
+            return h;
+        }
+    }
+    let user_home = std::env::var_os("HOME").map_or_else(|| PathBuf::from("."), PathBuf::from);
+    user_home.join(".bitrouter")
+}
+
+/// The process environment plus the `.env` file; the process environment wins.
+pub(crate) fn environment(paths: &Paths) -> Result<HashMap<String, String>> {
+    let mut env: HashMap<String, String> = HashMap::new();
+    if paths.env_file.is_file() {
+        let iter = dotenvy::from_path_iter(&paths.env_file)
+            .with_context(|| format!("cannot read `{}`", paths.env_file.display()))?;
+        for item in iter {
+            let (k, v) = item.with_context(|| format!("invalid line in `{}`", paths.env_file.display()))?;
+            env.insert(k, v);
+        }
+    } else if paths.env_explicit {
+        bail!("the env file `{}` does not exist", paths.env_file.display());
+    }
+    for (k, v) in std::env::vars_os() {
+        if let (Ok(k), Ok(v)) = (k.into_string(), v.into_string()) {
+            env.insert(k, v);
+        }
+    }
+    Ok(env)
+}
+
+/// The configuration text, or `None` when no file exists at the default location (the
+/// built-in default applies: loopback, registry providers, keys from the environment).
+pub(crate) fn read_config(paths: &Paths, required: bool) -> Result<Option<String>> {
+    match std::fs::read_to_string(&paths.config) {
+        Ok(text) => Ok(Some(text)),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound && !paths.config_explicit && !required => Ok(None),
+        Err(e) => Err(e).with_context(|| format!("cannot read the configuration file `{}`", paths.config.display())),
+    }
+}

@@ -1,0 +1,21 @@
+//! `bitrouter`: parse arguments, dispatch, print, exit. No routing logic lives here.
+
+mod args;
+mod commands;
+mod home;
+mod output;
+
+use std::process::ExitCode;
+
+use clap::Parser;
+
+fn main() -> ExitCode {
+    let cli = args::Cli::parse();
+    match commands::run(cli) {
+        Ok(code) => code,
+        Err(e) => {
+            output::error(&e);
+            ExitCode::from(2)
+        }
+    }
+}

@@ -1,0 +1,114 @@
+//! The only module that knows the YAML library: text → a spanned [`Node`] tree → `ast::Config`.
+//!
+//! `serde-saphyr` parses the text into a generic tree whose every node and key carries its byte
+//! span. `${VAR}` references are expanded on the tree's string values (never on raw text, so a
+//! value cannot inject YAML). The tree is then read into the typed `ast` by [`de`], which
+//! reports every unknown key and wrong type instead of stopping at the first.
+
+pub mod de;
+mod node;
+
+pub use node::{Key, Node, NodeKind};
+
+use serde_saphyr::{DuplicateKeyPolicy, Options};
+
+use crate::diagnostic::{Code, Diagnostic, Diagnostics};
+use crate::env::{self, Env, EnvMode};
+use crate::source::{SourceFile, Span};
+
+/// Parses `source` into a node tree; a YAML syntax error is one diagnostic and no tree.
+pub fn parse(source: &SourceFile) -> Result<Node, Diagnostic> {
+    let text = source.text();
+    if text.trim().is_empty() || text.lines().all(|l| l.trim().is_empty() || l.trim_start().starts_with('#')) {
+        return Ok(Node::null(Span::default()));
+    }
+    let mut options = Options::default();
+    options.duplicate_keys = DuplicateKeyPolicy::Error;
+    match serde_saphyr::from_str_with_options::<serde_saphyr::Spanned<node::Raw>>(text, options) {
+        Ok(raw) => Ok(node::lower(source, raw)),
+        Err(e) => Err(syntax_error(source, &e)),
+    }
+}
+
+fn syntax_error(source: &SourceFile, e: &serde_saphyr::Error) -> Diagnostic {
+    let rendered = e.without_snippet().to_string();
+    let first = rendered.lines().next().unwrap_or("invalid YAML");
+    let mut msg = first.strip_prefix("error: ").unwrap_or(first);
+    if let Some(rest) = msg.strip_prefix("line ") {
+        // "line 2 column 1: message" -> "message"; the position is rendered from the span.
+        if let Some((_, m)) = rest.split_once(": ") {
+            msg = m;
+        }
+    }
+    let mut d = Diagnostic::error(Code::Syntax, "", format!("invalid YAML: {msg}"));
+    if let Some(key) = msg
+        .strip_prefix("duplicate mapping key: ")
+        .and_then(|k| k.split(", set DuplicateKeyPolicy").next())
+    {
+        d.message = format!("duplicate key `{key}`");
+        d = d.help("each key may appear only once in a mapping; remove or rename one of them");
+    }
+    if let Some(loc) = e.location() {
+        let offset = loc
+            .span()
+            .byte_offset()
+            .map(|o| o as u32)
+            .unwrap_or_else(|| offset_of(source, loc.line(), loc.column()));
+        d = d.at(source.token_at(offset)).label("here");
+    }
+    d
+}
+
+fn offset_of(source: &SourceFile, line: u64, column: u64) -> u32 {
+    let mut offset = 0usize;
+    for (i, l) in source.text().split_inclusive('\n').enumerate() {
+        if i + 1 == line as usize {
+            let col: usize = l
+                .chars()
+                .take(column.saturating_sub(1) as usize)
+                .map(char::len_utf8)
+                .sum();
+            return (offset + col) as u32;
+        }
+        offset += l.len();
+    }
+    offset as u32
+}
+
+/// Expands `${VAR}` in every string value of the tree (keys are left alone).
+pub fn expand_env(
+    node: &mut Node,
+    text: &str,
+    env: &dyn Env,
+    mode: EnvMode,
+    path: &mut String,
+    acc: &mut Diagnostics,
+) {
+    match &mut node.kind {
+        NodeKind::Str(s) => {
+            if s.contains('$') {
+                *s = env::expand_value(s, node.span, path, text, env, mode, acc);
+            }
+        }
+        NodeKind::Seq(items) => {
+            for (i, item) in items.iter_mut().enumerate() {
+                let len = path.len();
+                path.push_str(&format!("[{i}]"));
+                expand_env(item, text, env, mode, path, acc);
+                path.truncate(len);
+            }
+        }
+        NodeKind::Map(entries) => {
+            for (key, value) in entries.iter_mut() {
+                let len = path.len();
+                if !path.is_empty() {
+                    path.push('.');
+                }
+                path.push_str(&key.name);
+                expand_env(value, text, env, mode, path, acc);
+                path.truncate(len);
+            }
+        }
+        NodeKind::Null | NodeKind::Bool(_) | NodeKind::Int(_) | NodeKind::Float(_) => {}
+    }
+}

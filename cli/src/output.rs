@@ -23,14 +23,14 @@ pub(crate) fn message(s: &str) {
     }
 }
 
-/// One clear line, its causes, and an optional hint.
+/// One clear line, its causes, and the hint when the error carries one.
 pub(crate) fn error(e: &anyhow::Error) {
     eprintln!("error: {e}");
     for cause in e.chain().skip(1) {
         eprintln!("  caused by: {cause}");
     }
-    if let Some(h) = e.downcast_ref::<Hint>() {
-        eprintln!("hint: {}", h.0);
+    if let Some(h) = e.downcast_ref::<Hinted>() {
+        eprintln!("hint: {}", h.hint);
     }
 }
 
@@ -41,12 +41,30 @@ pub(crate) fn fail(message: &str, hint: Option<&str>) {
     }
 }
 
-/// Attached to an error with `.context(Hint(...))`-style wrapping to print a `hint:` line.
+/// An error with a `hint:` line; displays as the error it wraps.
 #[derive(Debug)]
-pub(crate) struct Hint(pub(crate) String);
+pub(crate) struct Hinted {
+    error: anyhow::Error,
+    hint: String,
+}
 
-impl std::fmt::Display for Hint {
+impl Hinted {
+    pub(crate) fn wrap(error: anyhow::Error, hint: impl Into<String>) -> anyhow::Error {
+        anyhow::Error::new(Hinted {
+            error,
+            hint: hint.into(),
+        })
+    }
+}
+
+impl std::fmt::Display for Hinted {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(&self.0)
+        self.error.fmt(f)
+    }
+}
+
+impl std::error::Error for Hinted {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        self.error.source()
     }
 }

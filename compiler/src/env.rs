@@ -96,7 +96,7 @@ pub fn expand(s: &str, env: &dyn Env) -> (String, Vec<ExpandError>) {
             continue;
         }
         match (env.get(name), default) {
-            (Some(v), Some(d)) if v.is_empty() => out.push_str(d),
+            (Some(""), Some(d)) => out.push_str(d),
             (Some(v), _) => out.push_str(v),
             (None, Some(d)) => out.push_str(d),
             (None, None) => {

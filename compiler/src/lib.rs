@@ -69,7 +69,7 @@ fn compile_into(acc: &mut Diagnostics, source: &SourceFile, env: &dyn Env, mode:
     let mut node = match syntax::parse(source) {
         Ok(node) => node,
         Err(d) => {
-            acc.push(d);
+            acc.push(*d);
             return None;
         }
     };

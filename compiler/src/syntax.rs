@@ -17,7 +17,7 @@ use crate::env::{self, Env, EnvMode};
 use crate::source::{SourceFile, Span};
 
 /// Parses `source` into a node tree; a YAML syntax error is one diagnostic and no tree.
-pub fn parse(source: &SourceFile) -> Result<Node, Diagnostic> {
+pub fn parse(source: &SourceFile) -> Result<Node, Box<Diagnostic>> {
     let text = source.text();
     if text.trim().is_empty() || text.lines().all(|l| l.trim().is_empty() || l.trim_start().starts_with('#')) {
         return Ok(Node::null(Span::default()));
@@ -26,7 +26,7 @@ pub fn parse(source: &SourceFile) -> Result<Node, Diagnostic> {
     options.duplicate_keys = DuplicateKeyPolicy::Error;
     match serde_saphyr::from_str_with_options::<serde_saphyr::Spanned<node::Raw>>(text, options) {
         Ok(raw) => Ok(node::lower(source, raw)),
-        Err(e) => Err(syntax_error(source, &e)),
+        Err(e) => Err(Box::new(syntax_error(source, &e))),
     }
 }
 

@@ -1,4 +1,107 @@
-//! Golden tests over `test_data/{ok,err}`: each `.yaml` input sits next to its expected
-//! `.table` dump (ok) or rendered `.diagnostics` (err). `UPDATE_EXPECT=1` rewrites them.
+//! Golden tests over `compiler/test_data/`: each `NAME.yaml` sits next to its expected output.
+//!
+//! - `ok/`: must compile in strict mode; `NAME.table` is the table dump plus any warnings.
+//! - `err/`: must fail in strict mode; `NAME.diagnostics` is the rendered diagnostics.
+//! - `lenient/`: compiled as `config validate` does without `--strict` (unset variables are
+//!   warnings); `NAME.out` is the outcome.
+//!
+//! Every case sees the same environment, `test_data/env` (`KEY=VALUE` lines), unless a
+//! `NAME.env` sits beside it. `UPDATE_EXPECT=1 cargo test -p compiler` rewrites the expectations.
+
+#![allow(clippy::disallowed_methods, reason = "tests read their fixtures; the compiler itself stays pure")]
 
 mod tidy;
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+
+use expect_test::expect_file;
+
+use crate::diagnostic::render::render_human;
+use crate::{Code, EnvMode, SourceFile, compile};
+
+fn data_dir() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("test_data")
+}
+
+fn read_env(path: &Path) -> HashMap<String, String> {
+    std::fs::read_to_string(path)
+        .unwrap_or_default()
+        .lines()
+        .filter(|l| !l.trim().is_empty() && !l.starts_with('#'))
+        .filter_map(|l| l.split_once('='))
+        .map(|(k, v)| (k.trim().to_owned(), v.trim().to_owned()))
+        .collect()
+}
+
+/// Runs every case in `dir`, returning all expected-output texts (for the coverage check).
+fn run_dir(dir: &str, mode: EnvMode, ext: &str, expect_ok: Option<bool>) -> Vec<String> {
+    let default_env = read_env(&data_dir().join("env"));
+    let mut cases: Vec<PathBuf> = std::fs::read_dir(data_dir().join(dir))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|e| e == "yaml"))
+        .collect();
+    cases.sort();
+    assert!(!cases.is_empty(), "no cases in {dir}");
+    let mut outputs = Vec::new();
+    for case in cases {
+        let name = case.file_name().unwrap().to_string_lossy().into_owned();
+        let env_path = case.with_extension("env");
+        let env = if env_path.exists() { read_env(&env_path) } else { default_env.clone() };
+        let text = std::fs::read_to_string(&case).unwrap();
+        let source = SourceFile::new(format!("{dir}/{name}"), text);
+        let out = match compile(&source, &env, mode) {
+            Ok(c) => {
+                if expect_ok == Some(false) {
+                    panic!("{dir}/{name} compiled but must fail");
+                }
+                let mut s = c.table.dump();
+                if !c.warnings.is_empty() {
+                    s.push_str("\n--- warnings ---\n");
+                    s.push_str(&render_human(&source, &c.warnings, false));
+                }
+                s
+            }
+            Err(d) => {
+                if expect_ok == Some(true) {
+                    panic!("{dir}/{name} must compile:\n{}", render_human(&source, &d, false));
+                }
+                render_human(&source, &d, false)
+            }
+        };
+        expect_file![case.with_extension(ext)].assert_eq(&out);
+        outputs.push(out);
+    }
+    outputs
+}
+
+#[test]
+fn golden_ok() {
+    run_dir("ok", EnvMode::Strict, "table", Some(true));
+}
+
+#[test]
+fn golden_err() {
+    run_dir("err", EnvMode::Strict, "diagnostics", Some(false));
+}
+
+#[test]
+fn golden_lenient() {
+    run_dir("lenient", EnvMode::Lenient, "out", None);
+}
+
+/// Every diagnostic code is produced by at least one golden case.
+#[test]
+fn every_code_has_a_golden_case() {
+    let mut all = run_dir("err", EnvMode::Strict, "diagnostics", Some(false));
+    all.extend(run_dir("lenient", EnvMode::Lenient, "out", None));
+    all.extend(run_dir("ok", EnvMode::Strict, "table", Some(true)));
+    let text = all.join("\n");
+    let missing: Vec<&str> = Code::ALL
+        .iter()
+        .map(|c| c.as_str())
+        .filter(|c| !text.contains(&format!("[{c}]")))
+        .collect();
+    assert!(missing.is_empty(), "codes without a golden case: {missing:?}");
+}

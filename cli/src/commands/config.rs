@@ -12,9 +12,7 @@ use crate::{home, output};
 pub(crate) fn validate(g: &Global, a: &ValidateArgs) -> Result<ExitCode> {
     let paths = home::resolve(g);
     let Some(text) = home::read_config(&paths, true).map_err(|e| {
-        e.context(output::Hint(
-            "create one with `bitrouter init`, or name a file with `-c PATH`".to_owned(),
-        ))
+        output::Hinted::wrap(e, "create one with `bitrouter init`, or name a file with `-c PATH`")
     })?
     else {
         return Err(anyhow!("no configuration file"));

@@ -35,6 +35,11 @@ pub(crate) fn run(g: &Global, a: &RouteArgs) -> Result<ExitCode> {
     let route = match table.route(&a.model) {
         Ok(r) => r,
         Err(e) => {
+            let message = match e {
+                LookupError::UnknownModel { name, .. } => format!("unknown model `{name}`"),
+                LookupError::UnknownPreset { name, .. } => format!("unknown preset `@{name}`"),
+                other => other.to_string(),
+            };
             let hint = match e {
                 LookupError::UnknownModel { suggestion: Some(s), .. } => Some(format!("did you mean `{s}`?")),
                 LookupError::UnknownPreset { suggestion: Some(s), .. } => Some(format!("did you mean `@{s}`?")),
@@ -43,7 +48,7 @@ pub(crate) fn run(g: &Global, a: &RouteArgs) -> Result<ExitCode> {
                 ),
                 _ => None,
             };
-            output::fail(&e.to_string(), hint.as_deref());
+            output::fail(&message, hint.as_deref());
             return Ok(ExitCode::from(1));
         }
     };

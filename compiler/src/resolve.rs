@@ -28,6 +28,9 @@ impl std::fmt::Debug for Context<'_> {
     }
 }
 
+/// Longest `derives` chain followed (keeps resolution's recursion shallow).
+pub const MAX_DERIVES: usize = 16;
+
 pub fn resolve(acc: &mut Diagnostics, cx: &Context<'_>, file: ast::Config) -> resolved::Config {
     let inherit = file.inherit_defaults.get().copied().unwrap_or(true);
     let registry = registry::get();
@@ -42,9 +45,14 @@ pub fn resolve(acc: &mut Diagnostics, cx: &Context<'_>, file: ast::Config) -> re
         }
     }
 
+    let index = |m: &'_ NameMap<ast::Provider>| -> FxHashMap<String, usize> {
+        m.entries.iter().enumerate().map(|(i, (k, _))| (k.value.clone(), i)).collect()
+    };
     let mut r = Resolver {
         file: &file.providers,
         registry: &registry.providers,
+        file_index: index(&file.providers),
+        registry_index: index(&registry.providers),
         inherit,
         cx,
         used: &used,
@@ -72,6 +80,8 @@ pub fn resolve(acc: &mut Diagnostics, cx: &Context<'_>, file: ast::Config) -> re
 struct Resolver<'a> {
     file: &'a NameMap<ast::Provider>,
     registry: &'a NameMap<ast::Provider>,
+    file_index: FxHashMap<String, usize>,
+    registry_index: FxHashMap<String, usize>,
     inherit: bool,
     cx: &'a Context<'a>,
     used: &'a FxHashMap<String, Span>,
@@ -96,8 +106,8 @@ impl Resolver<'_> {
     }
 
     fn resolve_uncached(&mut self, acc: &mut Diagnostics, name: &str) -> Option<resolved::Provider> {
-        let own = self.file.get_entry(name);
-        let builtin = self.registry.get(name);
+        let own = self.file_index.get(name).map(|&i| &self.file.entries[i]);
+        let builtin = self.registry_index.get(name).map(|&i| &self.registry.entries[i].1);
         let base_builtin = if self.inherit { builtin } else { None };
         if own.is_none() && builtin.is_none() {
             return None;
@@ -126,7 +136,13 @@ impl Resolver<'_> {
                         .label("cycle closes here")
                         .help("a provider cannot inherit from itself, directly or through other providers"),
                 );
-            } else if self.file.get(pname).is_none() && self.registry.get(pname).is_none() {
+            } else if self.stack.len() + 1 >= MAX_DERIVES {
+                acc.push(
+                    Diagnostic::error(Code::DerivesTooDeep, format!("{path}.derives"), format!("`derives` chain from `{name}` is longer than {MAX_DERIVES} providers"))
+                        .at(d.span)
+                        .help("derive from the final parent directly"),
+                );
+            } else if !self.file_index.contains_key(pname) && !self.registry_index.contains_key(pname) {
                 let candidates: Vec<&str> = self.file.names().chain(self.registry.names()).filter(|n| *n != name).collect();
                 acc.push(
                     Diagnostic::error(Code::UnknownParent, format!("{path}.derives"), format!("provider `{name}` derives from unknown provider `{pname}`"))

@@ -16,6 +16,9 @@ use crate::diagnostic::{Code, Diagnostic, Diagnostics};
 use crate::env::{self, Env, EnvMode};
 use crate::source::{SourceFile, Span};
 
+/// Deepest nesting of mappings and lists accepted.
+pub const MAX_DEPTH: usize = 32;
+
 /// Parses `source` into a node tree; a YAML syntax error is one diagnostic and no tree.
 pub fn parse(source: &SourceFile) -> Result<Node, Box<Diagnostic>> {
     let text = source.text();
@@ -24,6 +27,11 @@ pub fn parse(source: &SourceFile) -> Result<Node, Box<Diagnostic>> {
     }
     let mut options = Options::default();
     options.duplicate_keys = DuplicateKeyPolicy::Error;
+    // A configuration is a few levels deep; free-form `params` a few more. The cap keeps every
+    // recursive pass (ours and the parser's) far from the end of a 2 MiB thread stack.
+    let mut budget = serde_saphyr::Budget::default();
+    budget.max_depth = MAX_DEPTH;
+    options.budget = Some(budget);
     match serde_saphyr::from_str_with_options::<serde_saphyr::Spanned<node::Raw>>(text, options) {
         Ok(raw) => Ok(node::lower(source, raw)),
         Err(e) => Err(Box::new(syntax_error(source, &e))),
@@ -40,7 +48,17 @@ fn syntax_error(source: &SourceFile, e: &serde_saphyr::Error) -> Diagnostic {
             msg = m;
         }
     }
+    // The position is rendered from the span; drop the library's own copy of it.
+    let msg = msg.split(" at line ").next().unwrap_or(msg);
     let mut d = Diagnostic::error(Code::Syntax, "", format!("invalid YAML: {msg}"));
+    if msg.starts_with("budget breached: Depth") {
+        d.message = format!("nesting is deeper than {MAX_DEPTH} levels");
+        d = d.help("a configuration never needs this depth; check the indentation");
+    } else if let Some(what) = msg.strip_prefix("budget breached: ") {
+        let what = what.split(" at line").next().unwrap_or(what);
+        d.message = format!("the document exceeds a size limit of the YAML reader ({what})");
+        d = d.help("anchors and aliases that expand exponentially are refused");
+    }
     if let Some(key) = msg
         .strip_prefix("duplicate mapping key: ")
         .and_then(|k| k.split(", set DuplicateKeyPolicy").next())

@@ -30,10 +30,9 @@ pub fn validate(acc: &mut Diagnostics, cfg: resolved::Config) -> Option<Validate
     for p in &cfg.providers {
         provider(acc, p);
     }
-    let providers: Vec<&str> = cfg.providers.iter().map(|p| p.name.as_str()).collect();
-    let by_name: FxHashMap<&str, &resolved::Provider> = cfg.providers.iter().map(|p| (p.name.as_str(), p)).collect();
+    let by_name: Providers<'_> = cfg.providers.iter().map(|p| (p.name.as_str(), p)).collect();
     for (name, m) in &cfg.models {
-        virtual_model(acc, name, m, &providers, &by_name);
+        virtual_model(acc, name, m, &by_name);
     }
     for (name, p) in &cfg.presets {
         check_name(acc, "presets", name);
@@ -50,11 +49,11 @@ pub fn validate(acc: &mut Diagnostics, cfg: resolved::Config) -> Option<Validate
         let path = format!("variants.{}", name.value);
         for (key, list) in [("providers", &v.providers), ("exclude_providers", &v.exclude_providers)] {
             for p in list.get().map(Vec::as_slice).unwrap_or_default() {
-                provider_ref(acc, &format!("{path}.{key}"), p, &providers);
+                provider_ref(acc, &format!("{path}.{key}"), p, &by_name);
             }
         }
     }
-    other_sections(acc, &cfg.ast, &providers);
+    other_sections(acc, &cfg.ast, &by_name);
     (!acc.has_errors()).then_some(Validated(cfg))
 }
 
@@ -231,15 +230,20 @@ fn patterns(acc: &mut Diagnostics, path: &str, entries: &[Spanned<ast::PatternEn
     }
 }
 
-fn provider_ref(acc: &mut Diagnostics, path: &str, p: &Spanned<String>, providers: &[&str]) -> bool {
-    if providers.contains(&p.value.as_str()) {
+/// The providers a reference may name: a hash set for the check, the names for suggestions.
+type Providers<'a> = FxHashMap<&'a str, &'a resolved::Provider>;
+
+fn provider_ref(acc: &mut Diagnostics, path: &str, p: &Spanned<String>, providers: &Providers<'_>) -> bool {
+    if providers.contains_key(p.value.as_str()) {
         return true;
     }
+    let mut providers: Vec<&str> = providers.keys().copied().collect();
+    providers.sort_unstable();
     acc.push(
         Diagnostic::error(Code::UnknownProvider, path, format!("unknown provider `{}`", p.value))
             .at(p.span)
             .label("not defined under `providers` nor built in")
-            .help_opt(suggest(&p.value, providers)),
+            .help_opt(suggest(&p.value, &providers)),
     );
     false
 }
@@ -248,8 +252,7 @@ fn virtual_model(
     acc: &mut Diagnostics,
     name: &Spanned<String>,
     m: &ast::VirtualModel,
-    providers: &[&str],
-    by_name: &FxHashMap<&str, &resolved::Provider>,
+    by_name: &Providers<'_>,
 ) {
     check_name(acc, "models", name);
     let path = format!("models.{}", name.value);
@@ -273,7 +276,7 @@ fn virtual_model(
     for (i, e) in endpoints.iter().enumerate() {
         let epath = format!("{path}.endpoints[{i}]");
         let known = match e.provider.spanned() {
-            Some(p) => provider_ref(acc, &format!("{epath}.provider"), p, providers),
+            Some(p) => provider_ref(acc, &format!("{epath}.provider"), p, by_name),
             None => {
                 if !e.provider.is_invalid() {
                     acc.push(Diagnostic::error(Code::MissingKey, &*epath, "endpoint has no `provider`").at_opt(m.endpoints.span()).help("add `provider: <provider id>`"));
@@ -334,7 +337,7 @@ fn virtual_model(
     let _ = total_weight;
 }
 
-fn other_sections(acc: &mut Diagnostics, cfg: &ast::Config, providers: &[&str]) {
+fn other_sections(acc: &mut Diagnostics, cfg: &ast::Config, providers: &Providers<'_>) {
     let servers: Vec<&str> = cfg.mcp_servers.names().collect();
     let tools: Vec<&str> = cfg.server_tools.names().collect();
     let refs = |acc: &mut Diagnostics, path: &str, list: &Field<Vec<Spanned<String>>>, known: &[&str], what: &str| {

@@ -58,6 +58,8 @@ codes! {
     UnknownParent = "E0030",
     /// `derives` chains that loop.
     DerivesCycle = "E0031",
+    /// A `derives` chain longer than the compiler follows.
+    DerivesTooDeep = "E0033",
     /// After resolution a provider still has no `api_base`.
     MissingApiBase = "E0032",
     /// An `api_base` that is not a valid absolute URL, or has a query, fragment or credentials.

@@ -51,7 +51,8 @@ pub enum UrlProblem {
 
 /// Checks a base URL. `Ok` carries the host, for protocol inference.
 pub fn check(base: &str, allow_private: bool) -> Result<String, UrlProblem> {
-    let url = url::Url::parse(base).map_err(|e| UrlProblem::Invalid(format!("`{base}` is not a valid URL: {e}")))?;
+    // Messages never echo the URL: it may come from an environment variable and carry a token.
+    let url = url::Url::parse(base).map_err(|e| UrlProblem::Invalid(format!("not a valid URL: {e}")))?;
     match url.scheme() {
         "http" | "https" => {}
         s => return Err(UrlProblem::Invalid(format!("scheme `{s}` is not allowed; upstreams are `http` or `https`"))),
@@ -81,7 +82,7 @@ pub fn check(base: &str, allow_private: bool) -> Result<String, UrlProblem> {
             classify(IpAddr::V6(ip), allow_private)?;
             ip.to_string()
         }
-        None => return Err(UrlProblem::Invalid(format!("`{base}` has no host"))),
+        None => return Err(UrlProblem::Invalid("the URL has no host".to_owned())),
     };
     Ok(host)
 }

@@ -110,19 +110,21 @@ pub fn parse_listen(s: &str) -> Option<SocketAddr> {
 
 fn check_log_filter(s: &str) -> Result<(), String> {
     const LEVELS: &[&str] = &["trace", "debug", "info", "warn", "error", "off"];
-    for directive in s.split(',').map(str::trim).filter(|d| !d.is_empty()) {
-        let level = directive.rsplit_once('=').map_or(directive, |(_, l)| l);
-        let is_target = !directive.contains('=') && !LEVELS.contains(&level.to_ascii_lowercase().as_str());
-        if directive.contains('=') && !LEVELS.contains(&level.to_ascii_lowercase().as_str()) {
-            return Err(level.to_owned());
-        }
-        // A bare word is a level or a target name (`bitrouter` = all levels for that target).
-        if is_target && !directive.chars().all(|c| c.is_ascii_alphanumeric() || "_:-.".contains(c)) {
-            return Err(directive.to_owned());
-        }
-    }
+    let is_level = |l: &str| LEVELS.contains(&l.to_ascii_lowercase().as_str());
+    let is_target = |t: &str| !t.is_empty() && t.chars().all(|c| c.is_ascii_alphanumeric() || "_:-.".contains(c));
     if s.trim().is_empty() {
         return Err(String::new());
+    }
+    for directive in s.split(',').map(str::trim).filter(|d| !d.is_empty()) {
+        match directive.split_once('=') {
+            // `target=level`
+            Some((target, level)) if is_target(target) && is_level(level) => {}
+            Some((_, level)) if !is_level(level) => return Err(level.to_owned()),
+            Some(_) => return Err(directive.to_owned()),
+            // A bare word is a level, or a target enabled at every level.
+            None if is_level(directive) || is_target(directive) => {}
+            None => return Err(directive.to_owned()),
+        }
     }
     Ok(())
 }
@@ -272,7 +274,6 @@ fn virtual_model(
     if endpoints.is_empty() {
         acc.push(Diagnostic::error(Code::NoEndpoints, format!("{path}.endpoints"), format!("virtual model `{}` has an empty `endpoints` list", name.value)).at_opt(m.endpoints.span()));
     }
-    let mut total_weight: u64 = 0;
     for (i, e) in endpoints.iter().enumerate() {
         let epath = format!("{path}.endpoints[{i}]");
         let known = match e.provider.spanned() {
@@ -322,8 +323,7 @@ fn virtual_model(
             (Some(w), Strategy::Weighted) if w.value == 0 => {
                 acc.push(Diagnostic::error(Code::InvalidWeight, format!("{epath}.weight"), "weight 0 would never start at this endpoint").at(w.span).help("use a positive weight, or remove the endpoint"));
             }
-            (Some(w), Strategy::Weighted) => total_weight += u64::from(w.value),
-            (None, Strategy::Weighted) => total_weight += 1,
+            (_, Strategy::Weighted) => {}
             (Some(w), _) => {
                 acc.push(
                     Diagnostic::warning(Code::WeightIgnored, format!("{epath}.weight"), "`weight` has no effect with this strategy")
@@ -334,7 +334,6 @@ fn virtual_model(
             (None, _) => {}
         }
     }
-    let _ = total_weight;
 }
 
 fn other_sections(acc: &mut Diagnostics, cfg: &ast::Config, providers: &Providers<'_>) {

@@ -24,7 +24,13 @@ pub(crate) struct Global {
     #[arg(long, global = true, value_name = "PATH")]
     pub(crate) home_dir: Option<PathBuf>,
     /// The configuration file (default: <home>/bitrouter.yaml).
-    #[arg(short = 'c', long = "config-file", visible_alias = "config", global = true, value_name = "PATH")]
+    #[arg(
+        short = 'c',
+        long = "config-file",
+        visible_alias = "config",
+        global = true,
+        value_name = "PATH"
+    )]
     pub(crate) config_file: Option<PathBuf>,
     /// The .env file to load (default: <home>/.env); variables already set in the environment win.
     #[arg(long, global = true, value_name = "PATH")]

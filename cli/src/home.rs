@@ -22,7 +22,10 @@ pub(crate) struct Paths {
 pub(crate) fn resolve(g: &Global) -> Paths {
     let home = g.home_dir.clone().unwrap_or_else(default_home);
     Paths {
-        config: g.config_file.clone().unwrap_or_else(|| home.join("bitrouter.yaml")),
+        config: g
+            .config_file
+            .clone()
+            .unwrap_or_else(|| home.join("bitrouter.yaml")),
         config_explicit: g.config_file.is_some(),
         env_file: g.env_file.clone().unwrap_or_else(|| home.join(".env")),
         env_explicit: g.env_file.is_some(),
@@ -49,7 +52,8 @@ pub(crate) fn environment(paths: &Paths) -> Result<HashMap<String, String>> {
         let iter = dotenvy::from_path_iter(&paths.env_file)
             .with_context(|| format!("cannot read `{}`", paths.env_file.display()))?;
         for item in iter {
-            let (k, v) = item.with_context(|| format!("invalid line in `{}`", paths.env_file.display()))?;
+            let (k, v) =
+                item.with_context(|| format!("invalid line in `{}`", paths.env_file.display()))?;
             env.insert(k, v);
         }
     } else if paths.env_explicit {
@@ -68,7 +72,16 @@ pub(crate) fn environment(paths: &Paths) -> Result<HashMap<String, String>> {
 pub(crate) fn read_config(paths: &Paths, required: bool) -> Result<Option<String>> {
     match std::fs::read_to_string(&paths.config) {
         Ok(text) => Ok(Some(text)),
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound && !paths.config_explicit && !required => Ok(None),
-        Err(e) => Err(e).with_context(|| format!("cannot read the configuration file `{}`", paths.config.display())),
+        Err(e)
+            if e.kind() == std::io::ErrorKind::NotFound && !paths.config_explicit && !required =>
+        {
+            Ok(None)
+        }
+        Err(e) => Err(e).with_context(|| {
+            format!(
+                "cannot read the configuration file `{}`",
+                paths.config.display()
+            )
+        }),
     }
 }

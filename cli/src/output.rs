@@ -1,6 +1,10 @@
 //! The only module that prints: data on stdout, messages on stderr (`error:`, `hint:`).
 
-#![allow(clippy::print_stdout, clippy::print_stderr, reason = "this module is the CLI's output")]
+#![allow(
+    clippy::print_stdout,
+    clippy::print_stderr,
+    reason = "this module is the CLI's output"
+)]
 
 use std::io::IsTerminal;
 

@@ -7,7 +7,7 @@
 mod field;
 mod value;
 
-pub use field::{Field, NameMap, Spanned};
+pub use field::{Field, List, NameMap, Spanned};
 pub use value::{ApiProtocol, ByteSize, Duration, PatternEntry, ProtocolList, ProtocolName};
 
 use serde::Deserialize;
@@ -46,7 +46,7 @@ pub struct Config {
     /// Plugins, keyed by name.
     pub plugins: NameMap<Plugin>,
     /// Merge providers with the built-in registry (default `true`). With `false`, providers are
-    /// used exactly as written and no built-in provider exists.
+    /// used exactly as written and no built-in provider exists (`derives` may still name one).
     pub inherit_defaults: Field<bool>,
 }
 
@@ -132,7 +132,7 @@ pub struct Provider {
     /// `pattern: protocol-or-list` entries where a pattern is `*`, `prefix*` or an exact model.
     pub api_protocol: Field<ApiProtocol>,
     /// Models this provider serves.
-    pub models: Field<Vec<ProviderModel>>,
+    pub models: Field<List<Spanned<ProviderModel>>>,
     /// Inherit protocol handling, headers and (when none are declared) models from another
     /// provider in this file or the built-in registry. Never inherits `api_key` or `api_base`.
     pub derives: Field<String>,
@@ -163,7 +163,7 @@ pub struct ProviderModel {
     /// Largest completion in tokens.
     pub max_output_tokens: Field<u64>,
     /// What the model can do.
-    pub capabilities: Field<Vec<Spanned<Capability>>>,
+    pub capabilities: Field<List<Spanned<Capability>>>,
 }
 
 /// Prices in USD per million tokens.
@@ -202,7 +202,7 @@ pub struct VirtualModel {
     /// How the first endpoint is chosen (default `priority`); the rest fail over in order.
     pub strategy: Field<Strategy>,
     /// The endpoints, in failover order.
-    pub endpoints: Field<Vec<Endpoint>>,
+    pub endpoints: Field<List<Spanned<Endpoint>>>,
     /// Free text for people and `GET /v1/models`.
     pub description: Field<String>,
 }
@@ -254,9 +254,9 @@ pub struct Preset {
 #[serde(default, deny_unknown_fields)]
 pub struct Variant {
     /// Use only endpoints of these providers.
-    pub providers: Field<Vec<Spanned<String>>>,
+    pub providers: Field<List<Spanned<String>>>,
     /// Never use endpoints of these providers.
-    pub exclude_providers: Field<Vec<Spanned<String>>>,
+    pub exclude_providers: Field<List<Spanned<String>>>,
     /// Use this strategy instead of the model's own.
     pub strategy: Field<Strategy>,
 }
@@ -269,7 +269,7 @@ pub struct Mcp {
     /// Serve MCP (default `false`).
     pub enabled: Field<bool>,
     /// The `mcp_servers` to expose (default: all).
-    pub servers: Field<Vec<Spanned<String>>>,
+    pub servers: Field<List<Spanned<String>>>,
 }
 
 /// An MCP server.
@@ -282,7 +282,7 @@ pub struct McpServer {
     /// Program to run, for `stdio`.
     pub command: Field<String>,
     /// Its arguments.
-    pub args: Field<Vec<String>>,
+    pub args: Field<List<String>>,
     /// Its environment.
     pub env: NameMap<Field<String>>,
     /// Server URL, for `http` and `sse`.
@@ -311,9 +311,9 @@ pub struct Agent {
     /// Its system prompt.
     pub system_prompt: Field<String>,
     /// `mcp_servers` it may use.
-    pub mcp_servers: Field<Vec<Spanned<String>>>,
+    pub mcp_servers: Field<List<Spanned<String>>>,
     /// `server_tools` it may use.
-    pub server_tools: Field<Vec<Spanned<String>>>,
+    pub server_tools: Field<List<Spanned<String>>>,
     /// Free text.
     pub description: Field<String>,
 }

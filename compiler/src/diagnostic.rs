@@ -112,6 +112,14 @@ impl Diagnostics {
         self.items.push(d);
     }
 
+    /// Adds a diagnostic without silencing its path (for a problem with a name, say, that
+    /// leaves the values under it worth checking).
+    pub fn push_unsilenced(&mut self, d: Diagnostic) {
+        if !self.is_poisoned(&d.path) {
+            self.items.push(d);
+        }
+    }
+
     /// Marks `path` as already reported without adding a diagnostic.
     pub fn poison(&mut self, path: impl Into<String>) {
         self.poisoned.push(path.into());
@@ -131,14 +139,21 @@ impl Diagnostics {
     /// Diagnostics in source order (then by code), errors and warnings together.
     pub fn into_sorted(mut self) -> Vec<Diagnostic> {
         self.items.sort_by(|a, b| {
-            (a.span.map(|s| s.start), a.code, &a.path).cmp(&(b.span.map(|s| s.start), b.code, &b.path))
+            (a.span.map(|s| s.start), a.code, &a.path).cmp(&(
+                b.span.map(|s| s.start),
+                b.code,
+                &b.path,
+            ))
         });
         self.items
     }
 }
 
 /// "did you mean" over a list of candidates, by edit distance.
-pub fn did_you_mean<'a>(word: &str, candidates: impl IntoIterator<Item = &'a str>) -> Option<&'a str> {
+pub fn did_you_mean<'a>(
+    word: &str,
+    candidates: impl IntoIterator<Item = &'a str>,
+) -> Option<&'a str> {
     let max = (word.chars().count() / 3).clamp(1, 3);
     candidates
         .into_iter()
@@ -166,8 +181,14 @@ mod tests {
 
     #[test]
     fn did_you_mean_finds_close_words_only() {
-        assert_eq!(did_you_mean("api_bse", ["api_base", "api_key"]), Some("api_base"));
-        assert_eq!(did_you_mean("opnai", ["openai", "anthropic"]), Some("openai"));
+        assert_eq!(
+            did_you_mean("api_bse", ["api_base", "api_key"]),
+            Some("api_base")
+        );
+        assert_eq!(
+            did_you_mean("opnai", ["openai", "anthropic"]),
+            Some("openai")
+        );
         assert_eq!(did_you_mean("zzz", ["openai", "anthropic"]), None);
     }
 

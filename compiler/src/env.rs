@@ -138,7 +138,9 @@ pub fn expand_value(
                 let (code, help) = match mode {
                     EnvMode::Strict => (
                         Code::EnvUnset,
-                        format!("set `{var}` in the environment or in the `.env` file, or write `${{{var}:-default}}`"),
+                        format!(
+                            "set `{var}` in the environment or in the `.env` file, or write `${{{var}:-default}}`"
+                        ),
                     ),
                     EnvMode::Lenient => (
                         Code::EnvUnsetWarning,
@@ -169,7 +171,10 @@ pub fn expand_value(
 fn narrow(text: &str, span: Span, reference: &str) -> Span {
     let written = text.get(span.range()).unwrap_or("");
     match written.find(reference) {
-        Some(i) => Span::new(span.start + i as u32, span.start + (i + reference.len()) as u32),
+        Some(i) => Span::new(
+            span.start + i as u32,
+            span.start + (i + reference.len()) as u32,
+        ),
         None => span,
     }
 }
@@ -206,7 +211,13 @@ mod tests {
                 reference: "${MISSING}".into()
             }]
         );
-        assert!(matches!(&expand("${1X}", &e).1[..], [ExpandError::Syntax { .. }]));
-        assert!(matches!(&expand("${OPEN", &e).1[..], [ExpandError::Syntax { .. }]));
+        assert!(matches!(
+            &expand("${1X}", &e).1[..],
+            [ExpandError::Syntax { .. }]
+        ));
+        assert!(matches!(
+            &expand("${OPEN", &e).1[..],
+            [ExpandError::Syntax { .. }]
+        ));
     }
 }

@@ -53,7 +53,11 @@ pub struct Compiled {
 ///
 /// `mode` decides whether an unset `${VAR}` is an error ([`EnvMode::Strict`], for `serve` and
 /// `reload`) or a warning ([`EnvMode::Lenient`], for `config validate` in CI without secrets).
-pub fn compile(source: &SourceFile, env: &dyn Env, mode: EnvMode) -> Result<Compiled, Vec<Diagnostic>> {
+pub fn compile(
+    source: &SourceFile,
+    env: &dyn Env,
+    mode: EnvMode,
+) -> Result<Compiled, Vec<Diagnostic>> {
     let mut acc = Diagnostics::default();
     let table = compile_into(&mut acc, source, env, mode);
     match table {
@@ -65,7 +69,12 @@ pub fn compile(source: &SourceFile, env: &dyn Env, mode: EnvMode) -> Result<Comp
     }
 }
 
-fn compile_into(acc: &mut Diagnostics, source: &SourceFile, env: &dyn Env, mode: EnvMode) -> Option<RoutingTable> {
+fn compile_into(
+    acc: &mut Diagnostics,
+    source: &SourceFile,
+    env: &dyn Env,
+    mode: EnvMode,
+) -> Option<RoutingTable> {
     let mut node = match syntax::parse(source) {
         Ok(node) => node,
         Err(d) => {

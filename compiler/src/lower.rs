@@ -36,12 +36,21 @@ pub fn lower(acc: &mut Diagnostics, cfg: Validated<resolved::Config>) -> Routing
         let mut models = FxHashMap::default();
         for m in &p.models {
             let tid = TargetId(targets.len() as u32);
-            targets.push(target(pid, &provider, m.id.as_str(), m.upstream_id.as_deref(), Some(m), true));
+            targets.push(target(
+                pid,
+                &provider,
+                m.id.as_str(),
+                m.upstream_id.as_deref(),
+                Some(m),
+                true,
+            ));
             models.insert(Box::from(m.id.as_str()), tid);
-            let slot = *declared_index.entry(Box::from(m.id.as_str())).or_insert_with(|| {
-                declared_ids.push((Box::from(m.id.as_str()), Vec::new()));
-                declared_ids.len() - 1
-            });
+            let slot = *declared_index
+                .entry(Box::from(m.id.as_str()))
+                .or_insert_with(|| {
+                    declared_ids.push((Box::from(m.id.as_str()), Vec::new()));
+                    declared_ids.len() - 1
+                });
             declared_ids[slot].1.push(tid);
         }
         providers_by_name.insert(provider.name.clone(), pid);
@@ -55,21 +64,29 @@ pub fn lower(acc: &mut Diagnostics, cfg: Validated<resolved::Config>) -> Routing
         let start = hops.len() as u32;
         hops.extend(tids.into_iter().map(|target| Hop { target, weight: 1 }));
         by_name.insert(id.clone(), NameRef::Declared(DeclaredId(i as u32)));
-        declared.push(DeclaredModel { id, hops: start..hops.len() as u32 });
+        declared.push(DeclaredModel {
+            id,
+            hops: start..hops.len() as u32,
+        });
     }
 
     let mut models = Vec::with_capacity(cfg.models.len());
     for (name, m) in &cfg.models {
         let start = hops.len() as u32;
-        for e in m.endpoints.get().map(Vec::as_slice).unwrap_or_default() {
-            let (Some(p), Some(service_id)) = (e.provider.get(), e.service_id.get().or(e.model_id.get())) else {
+        for e in m.endpoints.items().iter().map(|e| &e.value) {
+            let (Some(p), Some(service_id)) =
+                (e.provider.get(), e.service_id.get().or(e.model_id.get()))
+            else {
                 continue;
             };
             let Some(&pid) = providers_by_name.get(p.as_str()) else {
                 continue;
             };
             let target = target_for(&mut providers, &mut targets, pid, service_id);
-            hops.push(Hop { target, weight: e.weight.get().copied().unwrap_or(1) });
+            hops.push(Hop {
+                target,
+                weight: e.weight.get().copied().unwrap_or(1),
+            });
         }
         let id = ModelId(models.len() as u32);
         by_name.insert(Box::from(name.value.as_str()), NameRef::Virtual(id));
@@ -81,10 +98,11 @@ pub fn lower(acc: &mut Diagnostics, cfg: Validated<resolved::Config>) -> Routing
         });
     }
 
-    let ids_of = |list: &Field<Vec<ast::Spanned<String>>>| -> Box<[ProviderId]> {
-        list.get()
-            .map(|l| l.iter().filter_map(|p| providers_by_name.get(p.value.as_str()).copied()).collect())
-            .unwrap_or_default()
+    let ids_of = |list: &Field<ast::List<ast::Spanned<String>>>| -> Box<[ProviderId]> {
+        list.items()
+            .iter()
+            .filter_map(|p| providers_by_name.get(p.value.as_str()).copied())
+            .collect()
     };
     let variants: Vec<table::Variant> = cfg
         .variants
@@ -96,7 +114,11 @@ pub fn lower(acc: &mut Diagnostics, cfg: Validated<resolved::Config>) -> Routing
             strategy: v.strategy.get().copied(),
         })
         .collect();
-    let variants_by_name = variants.iter().enumerate().map(|(i, v)| (v.name.clone(), table::VariantId(i as u32))).collect();
+    let variants_by_name = variants
+        .iter()
+        .enumerate()
+        .map(|(i, v)| (v.name.clone(), table::VariantId(i as u32)))
+        .collect();
 
     let a = &cfg.ast;
     let declared_sections = DeclaredSections {
@@ -136,29 +158,45 @@ fn link(acc: &mut Diagnostics, table: &mut RoutingTable, cfg: &resolved::Config)
         Undeclared(ProviderId, String),
         Single(TargetId),
     }
-    let resolve = |table: &RoutingTable, acc: &mut Diagnostics, path: String, m: &ast::Spanned<String>| -> Option<Linked> {
+    let resolve = |table: &RoutingTable,
+                   acc: &mut Diagnostics,
+                   path: String,
+                   m: &ast::Spanned<String>|
+     -> Option<Linked> {
         let name = m.value.as_str();
         let err = |msg: String, help: Option<String>| {
-            Diagnostic::error(Code::UnknownModel, path.clone(), msg).at(m.span).help_opt(help)
+            Diagnostic::error(Code::UnknownModel, path.clone(), msg)
+                .at(m.span)
+                .help_opt(help)
         };
         if name.starts_with('@') {
-            acc.push(err(format!("`{name}` names a preset; presets cannot refer to presets"), Some("name a model here".to_owned())));
+            acc.push(err(
+                format!("`{name}` names a preset; presets cannot refer to presets"),
+                Some("name a model here".to_owned()),
+            ));
             return None;
         }
         match table.route(name) {
             Ok(route) if route.preset.is_none() && route.variant.is_none() => {
                 let hop = route.hops().next();
                 Some(match (route.kind, hop) {
-                    (RouteKind::Virtual | RouteKind::Declared, _) => Linked::Name(table.by_name[route.model]),
+                    (RouteKind::Virtual | RouteKind::Declared, _) => {
+                        Linked::Name(table.by_name[route.model])
+                    }
                     (RouteKind::Direct, Some(h)) => match h.target {
-                        Some(_) => Linked::Single(table.providers[h.provider_id.index()].models[h.service_id]),
+                        Some(_) => Linked::Single(
+                            table.providers[h.provider_id.index()].models[h.service_id],
+                        ),
                         None => Linked::Undeclared(h.provider_id, h.service_id.to_owned()),
                     },
                     (RouteKind::Direct, None) => return None,
                 })
             }
             Ok(_) => {
-                acc.push(err(format!("`{name}` uses a variant suffix, which is not allowed here"), Some("name the model without `:variant`".to_owned())));
+                acc.push(err(
+                    format!("`{name}` uses a variant suffix, which is not allowed here"),
+                    Some("name the model without `:variant`".to_owned()),
+                ));
                 None
             }
             Err(e) => {
@@ -176,7 +214,9 @@ fn link(acc: &mut Diagnostics, table: &mut RoutingTable, cfg: &resolved::Config)
     // Lookups need the table as it is; targets for undeclared models are appended afterwards.
     let mut pending: Vec<(usize, ProviderId, String)> = Vec::new();
     for (name, p) in &cfg.presets {
-        let Some(model) = p.model.spanned() else { continue };
+        let Some(model) = p.model.spanned() else {
+            continue;
+        };
         let linked = resolve(table, acc, format!("presets.{}.model", name.value), model);
         let Some(linked) = linked else { continue };
         let route = match linked {
@@ -187,7 +227,11 @@ fn link(acc: &mut Diagnostics, table: &mut RoutingTable, cfg: &resolved::Config)
                 PresetRoute::Target(TargetId(u32::MAX))
             }
         };
-        let params = p.params.get().map(|m| serde_json::Value::Object(m.clone()).to_string()).unwrap_or_else(|| "{}".to_owned());
+        let params = p
+            .params
+            .get()
+            .map(|m| serde_json::Value::Object(m.clone()).to_string())
+            .unwrap_or_else(|| "{}".to_owned());
         presets.push(table::Preset {
             name: name.value.as_str().into(),
             model: model.value.as_str().into(),
@@ -205,17 +249,27 @@ fn link(acc: &mut Diagnostics, table: &mut RoutingTable, cfg: &resolved::Config)
         let mut providers = std::mem::take(&mut table.providers).into_vec();
         let mut targets = std::mem::take(&mut table.targets).into_vec();
         for (preset, pid, model) in pending {
-            presets[preset].route = PresetRoute::Target(target_for(&mut providers, &mut targets, pid, &model));
+            presets[preset].route =
+                PresetRoute::Target(target_for(&mut providers, &mut targets, pid, &model));
         }
         table.providers = providers.into_boxed_slice();
         table.targets = targets.into_boxed_slice();
     }
-    table.presets_by_name = presets.iter().enumerate().map(|(i, p)| (p.name.clone(), table::PresetId(i as u32))).collect();
+    table.presets_by_name = presets
+        .iter()
+        .enumerate()
+        .map(|(i, p)| (p.name.clone(), table::PresetId(i as u32)))
+        .collect();
     table.presets = presets.into_boxed_slice();
 }
 
 /// The target for `model` at provider `pid`: the declared one, or a new undeclared one.
-fn target_for(providers: &mut [table::Provider], targets: &mut Vec<Target>, pid: ProviderId, model: &str) -> TargetId {
+fn target_for(
+    providers: &mut [table::Provider],
+    targets: &mut Vec<Target>,
+    pid: ProviderId,
+    model: &str,
+) -> TargetId {
     let provider = &mut providers[pid.index()];
     if let Some(&t) = provider.models.get(model) {
         return t;
@@ -226,10 +280,18 @@ fn target_for(providers: &mut [table::Provider], targets: &mut Vec<Target>, pid:
     tid
 }
 
-fn target(pid: ProviderId, p: &table::Provider, id: &str, upstream: Option<&str>, m: Option<&resolved::Model>, declared: bool) -> Target {
+fn target(
+    pid: ProviderId,
+    p: &table::Provider,
+    id: &str,
+    upstream: Option<&str>,
+    m: Option<&resolved::Model>,
+    declared: bool,
+) -> Target {
     let (protocols, source) = match m.and_then(|m| m.api_protocol.as_ref()) {
         Some(list) => (
-            ProtocolSet::from_list(list.value.0.iter().map(|p| protocol(p.value))).unwrap_or(p.rules.fallback),
+            ProtocolSet::from_list(list.value.0.iter().map(|p| protocol(p.value)))
+                .unwrap_or(p.rules.fallback),
             ProtocolSource::ModelOverride,
         ),
         None => {
@@ -240,11 +302,19 @@ fn target(pid: ProviderId, p: &table::Provider, id: &str, upstream: Option<&str>
     let upstream: Box<str> = upstream.unwrap_or(id).into();
     let gemini = protocols.contains(Protocol::GenerateContent).then(|| {
         let prefix = &p.urls[Protocol::GenerateContent.index()];
-        (table::gemini_url(prefix, &upstream, false).into(), table::gemini_url(prefix, &upstream, true).into())
+        (
+            table::gemini_url(prefix, &upstream, false).into(),
+            table::gemini_url(prefix, &upstream, true).into(),
+        )
     });
     let (pricing, context_window, max_output_tokens, capabilities) = match m {
         Some(m) => (
-            table::Pricing { input: m.pricing.input, output: m.pricing.output, cache_read: m.pricing.cache_read, cache_write: m.pricing.cache_write },
+            table::Pricing {
+                input: m.pricing.input,
+                output: m.pricing.output,
+                cache_read: m.pricing.cache_read,
+                cache_write: m.pricing.cache_write,
+            },
             m.context_window,
             m.max_output_tokens,
             m.capabilities.clone().into_boxed_slice(),
@@ -280,18 +350,29 @@ fn set_of(list: &ast::ProtocolList) -> Option<ProtocolSet> {
 }
 
 fn provider(p: &resolved::Provider, defaults: &Timeouts) -> table::Provider {
-    let base = p.api_base.as_ref().map(|b| b.value.as_str()).unwrap_or_default();
-    let host = url::Url::parse(base).ok().and_then(|u| u.host_str().map(str::to_owned)).unwrap_or_default();
+    let base = p
+        .api_base
+        .as_ref()
+        .map(|b| b.value.as_str())
+        .unwrap_or_default();
+    let host = url::Url::parse(base)
+        .ok()
+        .and_then(|u| u.host_str().map(str::to_owned))
+        .unwrap_or_default();
     let fallback = ProtocolSet::one(table::protocol::infer_from_host(&host));
     let mut exact = FxHashMap::default();
     let mut prefixes: Vec<(Box<str>, ProtocolSet)> = Vec::new();
     let mut wildcard = None;
     if let Some(proto) = &p.api_protocol {
         match &proto.value {
-            ast::ApiProtocol::Protocols(list) => wildcard = set_of(list).map(|s| (s, ProtocolSource::Provider)),
+            ast::ApiProtocol::Protocols(list) => {
+                wildcard = set_of(list).map(|s| (s, ProtocolSource::Provider))
+            }
             ast::ApiProtocol::Patterns(entries) => {
                 for e in entries {
-                    let Some(set) = set_of(&e.value.protocols.value) else { continue };
+                    let Some(set) = set_of(&e.value.protocols.value) else {
+                        continue;
+                    };
                     let pat = e.value.pattern.value.as_str();
                     if pat == "*" {
                         wildcard.get_or_insert((set, ProtocolSource::Wildcard));
@@ -318,7 +399,11 @@ fn provider(p: &resolved::Provider, defaults: &Timeouts) -> table::Provider {
             Credential::Set(k) => table::Credential::Key(table::Secret::new(k.as_str())),
             Credential::Missing { var } => table::Credential::Missing(var.as_str().into()),
         },
-        headers: p.headers.iter().map(|(k, v)| (Box::from(k.as_str()), table::Secret::new(v.as_str()))).collect(),
+        headers: p
+            .headers
+            .iter()
+            .map(|(k, v)| (Box::from(k.as_str()), table::Secret::new(v.as_str())))
+            .collect(),
         timeouts: Timeouts {
             connect: pick(&t.connect, defaults.connect),
             first_byte: pick(&t.first_byte, defaults.first_byte),
@@ -326,11 +411,24 @@ fn provider(p: &resolved::Provider, defaults: &Timeouts) -> table::Provider {
             total: pick(&t.total, defaults.total),
         },
         allow_private: p.allow_private,
-        derives_chain: p.derives_chain.iter().map(|s| Box::from(s.as_str())).collect(),
+        derives_chain: p
+            .derives_chain
+            .iter()
+            .map(|s| Box::from(s.as_str()))
+            .collect(),
         builtin: p.builtin,
         in_file: p.span.is_some(),
-        protocol_origin: p.api_protocol.as_ref().map_or_else(|| "inferred".to_owned(), |v| v.origin.describe()).into(),
-        rules: ProtocolRules { exact, prefixes: prefixes.into_boxed_slice(), wildcard, fallback },
+        protocol_origin: p
+            .api_protocol
+            .as_ref()
+            .map_or_else(|| "inferred".to_owned(), |v| v.origin.describe())
+            .into(),
+        rules: ProtocolRules {
+            exact,
+            prefixes: prefixes.into_boxed_slice(),
+            wildcard,
+            fallback,
+        },
         urls,
         models: FxHashMap::default(),
     }
@@ -349,18 +447,34 @@ fn server_timeouts(t: &ast::Timeouts) -> Timeouts {
 fn server_settings(cfg: &ast::Config) -> ServerSettings {
     let s = &cfg.server;
     ServerSettings {
-        listen: s.listen.get().cloned().unwrap_or_else(|| "127.0.0.1:4356".to_owned()),
-        log_level: s.log_level.get().cloned().unwrap_or_else(|| "info".to_owned()),
+        listen: s
+            .listen
+            .get()
+            .cloned()
+            .unwrap_or_else(|| "127.0.0.1:4356".to_owned()),
+        log_level: s
+            .log_level
+            .get()
+            .cloned()
+            .unwrap_or_else(|| "info".to_owned()),
         skip_auth: s.skip_auth.get().copied().unwrap_or(false),
         control_socket: s.control_socket.get().cloned(),
         max_body_size: s.limits.max_body_size.get().map_or(32 << 20, |b| b.0),
         max_header_size: s.limits.max_header_size.get().map_or(64 << 10, |b| b.0),
         max_headers: s.limits.max_headers.get().copied().unwrap_or(100),
-        header_read_timeout: s.limits.header_read_timeout.get().map_or(Duration::from_secs(10), |d| d.0),
+        header_read_timeout: s
+            .limits
+            .header_read_timeout
+            .get()
+            .map_or(Duration::from_secs(10), |d| d.0),
         max_in_flight: s.limits.max_in_flight.get().copied().unwrap_or(4096),
         max_attempts: s.failover.max_attempts.get().copied().unwrap_or(3),
         breaker_failures: s.failover.breaker_failures.get().copied().unwrap_or(5),
-        breaker_cooldown: s.failover.breaker_cooldown.get().map_or(Duration::from_secs(30), |d| d.0),
+        breaker_cooldown: s
+            .failover
+            .breaker_cooldown
+            .get()
+            .map_or(Duration::from_secs(30), |d| d.0),
         database_url: cfg.database.url.get().cloned(),
     }
 }

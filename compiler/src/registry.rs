@@ -45,10 +45,24 @@ mod tests {
         let cfg = syntax::de::from_node::<ast::Config>(&node, "", &mut acc).unwrap();
         assert!(acc.into_sorted().is_empty());
         for id in [
-            "openai", "anthropic", "google", "openrouter", "deepseek", "mistral", "groq", "xai",
-            "together", "fireworks", "cerebras", "ollama", "vllm",
+            "openai",
+            "anthropic",
+            "google",
+            "openrouter",
+            "deepseek",
+            "mistral",
+            "groq",
+            "xai",
+            "together",
+            "fireworks",
+            "cerebras",
+            "ollama",
+            "vllm",
         ] {
-            let p = cfg.providers.get(id).unwrap_or_else(|| panic!("{id} missing"));
+            let p = cfg
+                .providers
+                .get(id)
+                .unwrap_or_else(|| panic!("{id} missing"));
             assert!(p.api_base.get().is_some(), "{id} has no api_base");
             assert!(p.api_protocol.get().is_some(), "{id} has no api_protocol");
         }

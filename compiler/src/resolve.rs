@@ -24,7 +24,9 @@ pub struct Context<'a> {
 
 impl std::fmt::Debug for Context<'_> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Context").field("mode", &self.mode).finish_non_exhaustive()
+        f.debug_struct("Context")
+            .field("mode", &self.mode)
+            .finish_non_exhaustive()
     }
 }
 
@@ -46,7 +48,11 @@ pub fn resolve(acc: &mut Diagnostics, cx: &Context<'_>, file: ast::Config) -> re
     }
 
     let index = |m: &'_ NameMap<ast::Provider>| -> FxHashMap<String, usize> {
-        m.entries.iter().enumerate().map(|(i, (k, _))| (k.value.clone(), i)).collect()
+        m.entries
+            .iter()
+            .enumerate()
+            .map(|(i, (k, _))| (k.value.clone(), i))
+            .collect()
     };
     let mut r = Resolver {
         file: &file.providers,
@@ -73,6 +79,7 @@ pub fn resolve(acc: &mut Diagnostics, cx: &Context<'_>, file: ast::Config) -> re
         models: file.models.entries.clone(),
         presets: file.presets.entries.clone(),
         variants: file.variants.entries.clone(),
+        inherit_defaults: inherit,
         ast: file,
     }
 }
@@ -96,7 +103,11 @@ impl Resolver<'_> {
             .map(|rc| std::rc::Rc::try_unwrap(rc).unwrap_or_else(|rc| clone_provider(&rc)))
     }
 
-    fn resolve_rc(&mut self, acc: &mut Diagnostics, name: &str) -> Option<std::rc::Rc<resolved::Provider>> {
+    fn resolve_rc(
+        &mut self,
+        acc: &mut Diagnostics,
+        name: &str,
+    ) -> Option<std::rc::Rc<resolved::Provider>> {
         if let Some(done) = self.done.get(name) {
             return done.clone();
         }
@@ -105,10 +116,22 @@ impl Resolver<'_> {
         p
     }
 
-    fn resolve_uncached(&mut self, acc: &mut Diagnostics, name: &str) -> Option<resolved::Provider> {
+    fn resolve_uncached(
+        &mut self,
+        acc: &mut Diagnostics,
+        name: &str,
+    ) -> Option<resolved::Provider> {
         let own = self.file_index.get(name).map(|&i| &self.file.entries[i]);
-        let builtin = self.registry_index.get(name).map(|&i| &self.registry.entries[i].1);
-        let base_builtin = if self.inherit { builtin } else { None };
+        let builtin = self
+            .registry_index
+            .get(name)
+            .map(|&i| &self.registry.entries[i].1);
+        // With `inherit_defaults: false` a built-in is still there to be derived from.
+        let base_builtin = if self.inherit || own.is_none() {
+            builtin
+        } else {
+            None
+        };
         if own.is_none() && builtin.is_none() {
             return None;
         }
@@ -123,11 +146,21 @@ impl Resolver<'_> {
         // --- derives ---------------------------------------------------------------------
         let mut parent: Option<std::rc::Rc<resolved::Provider>> = None;
         let mut chain = vec![name.to_owned()];
-        let derives = if from_registry_only { None } else { file.derives.spanned().cloned() };
+        let derives = if from_registry_only {
+            None
+        } else {
+            file.derives.spanned().cloned()
+        };
         if let Some(d) = &derives {
             let pname = d.value.as_str();
-            if let Some(pos) = self.stack.iter().position(|(n, _)| n == pname).or((pname == name).then_some(self.stack.len())) {
-                let mut cycle: Vec<&str> = self.stack[pos..].iter().map(|(n, _)| n.as_str()).collect();
+            if let Some(pos) = self
+                .stack
+                .iter()
+                .position(|(n, _)| n == pname)
+                .or((pname == name).then_some(self.stack.len()))
+            {
+                let mut cycle: Vec<&str> =
+                    self.stack[pos..].iter().map(|(n, _)| n.as_str()).collect();
                 cycle.push(name);
                 cycle.push(pname);
                 acc.push(
@@ -136,19 +169,36 @@ impl Resolver<'_> {
                         .label("cycle closes here")
                         .help("a provider cannot inherit from itself, directly or through other providers"),
                 );
-            } else if self.stack.len() + 1 >= MAX_DERIVES {
+            } else if self.chain_len(name) > MAX_DERIVES {
+                // Reported once, where the chain crosses the limit, whatever the file's order;
+                // providers further down are silenced. Keeps the recursion below shallow.
+                if self.chain_len(pname) == MAX_DERIVES {
+                    acc.push(
+                        Diagnostic::error(Code::DerivesTooDeep, format!("{path}.derives"), format!("`derives` chain from `{name}` is longer than {MAX_DERIVES} providers"))
+                            .at(d.span)
+                            .help("derive from a provider nearer the end of the chain"),
+                    );
+                } else {
+                    acc.poison(path.clone());
+                }
+            } else if !self.file_index.contains_key(pname)
+                && !self.registry_index.contains_key(pname)
+            {
+                let candidates: Vec<&str> = self
+                    .file
+                    .names()
+                    .chain(self.registry.names())
+                    .filter(|n| *n != name)
+                    .collect();
                 acc.push(
-                    Diagnostic::error(Code::DerivesTooDeep, format!("{path}.derives"), format!("`derives` chain from `{name}` is longer than {MAX_DERIVES} providers"))
-                        .at(d.span)
-                        .help("derive from the final parent directly"),
-                );
-            } else if !self.file_index.contains_key(pname) && !self.registry_index.contains_key(pname) {
-                let candidates: Vec<&str> = self.file.names().chain(self.registry.names()).filter(|n| *n != name).collect();
-                acc.push(
-                    Diagnostic::error(Code::UnknownParent, format!("{path}.derives"), format!("provider `{name}` derives from unknown provider `{pname}`"))
-                        .at(d.span)
-                        .label("not a provider in this file or the built-in registry")
-                        .help_opt(suggest(pname, &candidates)),
+                    Diagnostic::error(
+                        Code::UnknownParent,
+                        format!("{path}.derives"),
+                        format!("provider `{name}` derives from unknown provider `{pname}`"),
+                    )
+                    .at(d.span)
+                    .label("not a provider in this file or the built-in registry")
+                    .help_opt(suggest(pname, &candidates)),
                 );
             } else {
                 self.stack.push((name.to_owned(), span));
@@ -159,13 +209,22 @@ impl Resolver<'_> {
                 }
             }
         }
-        let pname = derives.as_ref().map(|d| d.value.clone()).unwrap_or_default();
+        let pname = derives
+            .as_ref()
+            .map(|d| d.value.clone())
+            .unwrap_or_default();
 
         // --- api_base and api_key: the file, else the registry (never the parent) ------------
         let api_base = match (&file.api_base, base_builtin.and_then(|b| b.api_base.get())) {
-            (Field::Set(s), _) if !from_registry_only => Some(Val { value: s.value.clone(), origin: Origin::File(s.span) }),
+            (Field::Set(s), _) if !from_registry_only => Some(Val {
+                value: s.value.clone(),
+                origin: Origin::File(s.span),
+            }),
             (Field::Invalid, _) if !from_registry_only => None,
-            (_, Some(b)) => Some(Val { value: b.clone(), origin: Origin::Builtin }),
+            (_, Some(b)) => Some(Val {
+                value: b.clone(),
+                origin: Origin::Builtin,
+            }),
             _ => None,
         };
         let credential = match (&file.api_key, base_builtin.and_then(|b| b.api_key.get())) {
@@ -188,28 +247,42 @@ impl Resolver<'_> {
         };
 
         // --- protocol handling: file, parent, registry ---------------------------------------
-        let api_protocol = if let (false, Some(s)) = (from_registry_only, file.api_protocol.spanned()) {
-            Some(Val { value: s.value.clone(), origin: Origin::File(s.span) })
-        } else if written(&|f| f.api_protocol.is_invalid()) {
-            None
-        } else if let Some(pp) = parent.as_ref().and_then(|p| p.api_protocol.as_ref()) {
-            Some(Val { value: pp.value.clone(), origin: Origin::Parent(pname.clone()) })
-        } else {
-            base_builtin
-                .and_then(|b| b.api_protocol.get())
-                .map(|v| Val { value: v.clone(), origin: Origin::Builtin })
-        };
+        let api_protocol =
+            if let (false, Some(s)) = (from_registry_only, file.api_protocol.spanned()) {
+                Some(Val {
+                    value: s.value.clone(),
+                    origin: Origin::File(s.span),
+                })
+            } else if written(&|f| f.api_protocol.is_invalid()) {
+                None
+            } else if let Some(pp) = parent.as_ref().and_then(|p| p.api_protocol.as_ref()) {
+                Some(Val {
+                    value: pp.value.clone(),
+                    origin: Origin::Parent(pname.clone()),
+                })
+            } else {
+                base_builtin
+                    .and_then(|b| b.api_protocol.get())
+                    .map(|v| Val {
+                        value: v.clone(),
+                        origin: Origin::Builtin,
+                    })
+            };
 
         // --- models: file, else parent's (if the file declares none), else registry ----------
-        let (models, models_origin) = if let (false, Some(list)) = (from_registry_only, file.models.spanned()) {
-            (models_of(acc, &path, &list.value, true), Some(Origin::File(list.span)))
-        } else if let Some(pp) = parent.as_ref().filter(|p| !p.models.is_empty()) {
-            (pp.models.clone(), Some(Origin::Parent(pname.clone())))
-        } else if let Some(list) = base_builtin.and_then(|b| b.models.get()) {
-            (models_of(acc, &path, list, false), Some(Origin::Builtin))
-        } else {
-            (Vec::new(), None)
-        };
+        let (models, models_origin) =
+            if let (false, Some(list)) = (from_registry_only, file.models.spanned()) {
+                (
+                    models_of(acc, &path, &list.value.0, true),
+                    Some(Origin::File(list.span)),
+                )
+            } else if let Some(pp) = parent.as_ref().filter(|p| !p.models.is_empty()) {
+                (pp.models.clone(), Some(Origin::Parent(pname.clone())))
+            } else if let Some(list) = base_builtin.and_then(|b| b.models.get()) {
+                (models_of(acc, &path, &list.0, false), Some(Origin::Builtin))
+            } else {
+                (Vec::new(), None)
+            };
 
         // --- headers: union, the nearer definition winning per header ------------------------
         let mut headers: Vec<(String, String)> = Vec::new();
@@ -237,7 +310,11 @@ impl Resolver<'_> {
         }
 
         // --- timeouts and allow_private: file, else registry --------------------------------
-        let mut timeouts = if from_registry_only { ast::Timeouts::default() } else { file.timeouts.clone() };
+        let mut timeouts = if from_registry_only {
+            ast::Timeouts::default()
+        } else {
+            file.timeouts.clone()
+        };
         if let Some(b) = base_builtin {
             let bt = &b.timeouts;
             for (mine, theirs) in [
@@ -253,7 +330,10 @@ impl Resolver<'_> {
         }
         let allow_private = match (from_registry_only, file.allow_private.get()) {
             (false, Some(&v)) => v,
-            _ => base_builtin.and_then(|b| b.allow_private.get()).copied().unwrap_or(false),
+            _ => base_builtin
+                .and_then(|b| b.allow_private.get())
+                .copied()
+                .unwrap_or(false),
         };
 
         Some(resolved::Provider {
@@ -273,12 +353,41 @@ impl Resolver<'_> {
         })
     }
 
+    /// Number of `derives` steps from `name` (stops past the limit, and at a cycle).
+    fn chain_len(&self, name: &str) -> usize {
+        let mut seen: Vec<&str> = Vec::new();
+        let mut cur = name;
+        while let Some(parent) = self
+            .file_index
+            .get(cur)
+            .and_then(|&i| self.file.entries[i].1.derives.get())
+        {
+            if seen.contains(&cur) || seen.len() > MAX_DERIVES {
+                break;
+            }
+            seen.push(cur);
+            cur = parent;
+        }
+        seen.len()
+    }
+
     /// Expands the registry's `${VAR}` credential. Reported only for providers the file
     /// declares or references: an unused built-in without a key is simply unusable.
-    fn builtin_credential(&self, acc: &mut Diagnostics, name: &str, path: &str, span: Option<Span>, template: &str) -> Credential {
+    fn builtin_credential(
+        &self,
+        acc: &mut Diagnostics,
+        name: &str,
+        path: &str,
+        span: Option<Span>,
+        template: &str,
+    ) -> Credential {
         let (value, problems) = env::expand(template, self.cx.env);
         let Some(env::ExpandError::Unset { var, .. }) = problems.into_iter().next() else {
-            return if value.is_empty() { Credential::None } else { Credential::Set(value) };
+            return if value.is_empty() {
+                Credential::None
+            } else {
+                Credential::Set(value)
+            };
         };
         let blame = span.or_else(|| self.used.get(name).copied());
         if blame.is_some() {
@@ -315,22 +424,53 @@ fn clone_provider(p: &resolved::Provider) -> resolved::Provider {
     }
 }
 
-fn models_of(acc: &mut Diagnostics, path: &str, list: &[ast::ProviderModel], in_file: bool) -> Vec<resolved::Model> {
+fn models_of(
+    acc: &mut Diagnostics,
+    path: &str,
+    list: &[ast::Spanned<ast::ProviderModel>],
+    in_file: bool,
+) -> Vec<resolved::Model> {
     let mut out: Vec<resolved::Model> = Vec::with_capacity(list.len());
     let mut seen: FxHashMap<&str, Option<Span>> = FxHashMap::default();
-    for (i, m) in list.iter().enumerate() {
+    for (i, entry) in list.iter().enumerate() {
+        let m = &entry.value;
         let mpath = format!("{path}.models[{i}]");
         let Some(id) = m.id.spanned() else {
             if !m.id.is_invalid() && in_file {
-                acc.push(Diagnostic::error(Code::MissingKey, mpath, "model entry has no `id`").help("every entry under `models` needs `id: <model id>`"));
+                acc.push(
+                    Diagnostic::error(
+                        Code::MissingKey,
+                        format!("{mpath}.id"),
+                        "model entry has no `id`",
+                    )
+                    .at(entry.span)
+                    .help("every entry under `models` needs `id: <model id>`"),
+                );
             }
             continue;
         };
+        if id.value.trim().is_empty() {
+            if in_file {
+                acc.push(
+                    Diagnostic::error(
+                        Code::InvalidName,
+                        format!("{mpath}.id"),
+                        "a model id cannot be empty",
+                    )
+                    .at(id.span),
+                );
+            }
+            continue;
+        }
         if let Some(first) = seen.insert(id.value.as_str(), Some(id.span)) {
             if in_file {
-                let mut d = Diagnostic::error(Code::DuplicateModel, format!("{mpath}.id"), format!("model `{}` is declared twice", id.value))
-                    .at(id.span)
-                    .label("declared again here");
+                let mut d = Diagnostic::error(
+                    Code::DuplicateModel,
+                    format!("{mpath}.id"),
+                    format!("model `{}` is declared twice", id.value),
+                )
+                .at(id.span)
+                .label("declared again here");
                 if let Some(f) = first {
                     d = d.note(f, "first declared here");
                 }
@@ -341,9 +481,13 @@ fn models_of(acc: &mut Diagnostics, path: &str, list: &[ast::ProviderModel], in_
         let price = |f: &Field<f64>, key: &str, acc: &mut Diagnostics| match f.spanned() {
             Some(s) if s.value < 0.0 || !s.value.is_finite() => {
                 acc.push(
-                    Diagnostic::error(Code::InvalidValue, format!("{mpath}.pricing.{key}"), "a price must be a non-negative number")
-                        .at(s.span)
-                        .help("prices are USD per million tokens"),
+                    Diagnostic::error(
+                        Code::InvalidValue,
+                        format!("{mpath}.pricing.{key}"),
+                        "a price must be a non-negative number",
+                    )
+                    .at(s.span)
+                    .help("prices are USD per million tokens"),
                 );
                 None
             }
@@ -364,7 +508,11 @@ fn models_of(acc: &mut Diagnostics, path: &str, list: &[ast::ProviderModel], in_
             pricing,
             context_window: m.context_window.get().copied(),
             max_output_tokens: m.max_output_tokens.get().copied(),
-            capabilities: m.capabilities.get().map(|c| c.iter().map(|s| s.value).collect()).unwrap_or_default(),
+            capabilities: m
+                .capabilities
+                .get()
+                .map(|c| c.iter().map(|s| s.value).collect())
+                .unwrap_or_default(),
         });
     }
     out
@@ -378,14 +526,14 @@ fn referenced_providers(file: &ast::Config) -> FxHashMap<String, Span> {
         used.entry(name.to_owned()).or_insert(span);
     };
     for (_, m) in file.models.iter() {
-        for e in m.endpoints.get().map(Vec::as_slice).unwrap_or_default() {
-            if let Some(p) = e.provider.spanned() {
+        for e in m.endpoints.items() {
+            if let Some(p) = e.value.provider.spanned() {
                 add(&p.value, p.span);
             }
         }
     }
     for (_, v) in file.variants.iter() {
-        for p in v.providers.get().map(Vec::as_slice).unwrap_or_default() {
+        for p in v.providers.items() {
             add(&p.value, p.span);
         }
     }

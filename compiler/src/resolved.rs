@@ -47,6 +47,7 @@ pub struct Config {
     pub models: Vec<(ast::Spanned<String>, ast::VirtualModel)>,
     pub presets: Vec<(ast::Spanned<String>, ast::Preset)>,
     pub variants: Vec<(ast::Spanned<String>, ast::Variant)>,
+    pub inherit_defaults: bool,
     pub ast: ast::Config,
 }
 
@@ -57,7 +58,9 @@ pub enum Credential {
     None,
     Set(String),
     /// It needs `var`, which is not set (the provider is unusable until it is).
-    Missing { var: String },
+    Missing {
+        var: String,
+    },
 }
 
 impl std::fmt::Debug for Credential {

@@ -22,7 +22,11 @@ pub const MAX_DEPTH: usize = 32;
 /// Parses `source` into a node tree; a YAML syntax error is one diagnostic and no tree.
 pub fn parse(source: &SourceFile) -> Result<Node, Box<Diagnostic>> {
     let text = source.text();
-    if text.trim().is_empty() || text.lines().all(|l| l.trim().is_empty() || l.trim_start().starts_with('#')) {
+    if text.trim().is_empty()
+        || text
+            .lines()
+            .all(|l| l.trim().is_empty() || l.trim_start().starts_with('#'))
+    {
         return Ok(Node::null(Span::default()));
     }
     let mut options = Options::default();
@@ -51,7 +55,10 @@ fn syntax_error(source: &SourceFile, e: &serde_saphyr::Error) -> Diagnostic {
     // The position is rendered from the span; drop the library's own copy of it.
     let msg = msg.split(" at line ").next().unwrap_or(msg);
     let mut d = Diagnostic::error(Code::Syntax, "", format!("invalid YAML: {msg}"));
-    if msg.starts_with("budget breached: Depth") {
+    if msg.contains("from_str_multiple") {
+        d.message = "a configuration file holds one YAML document".to_owned();
+        d = d.help("remove the `---` separator and the documents after it");
+    } else if msg.starts_with("budget breached: Depth") {
         d.message = format!("nesting is deeper than {MAX_DEPTH} levels");
         d = d.help("a configuration never needs this depth; check the indentation");
     } else if let Some(what) = msg.strip_prefix("budget breached: ") {
@@ -72,7 +79,12 @@ fn syntax_error(source: &SourceFile, e: &serde_saphyr::Error) -> Diagnostic {
             .byte_offset()
             .map(|o| o as u32)
             .unwrap_or_else(|| offset_of(source, loc.line(), loc.column()));
-        d = d.at(source.token_at(offset)).label("here");
+        let start = source.clamp(offset);
+        let end = source.text()[start as usize..]
+            .chars()
+            .next()
+            .map_or(start, |c| start + c.len_utf8() as u32);
+        d = d.at(crate::source::Span::new(start, end)).label("here");
     }
     d
 }
@@ -105,7 +117,9 @@ pub fn expand_env(
     match &mut node.kind {
         NodeKind::Str(s) => {
             if s.contains('$') {
-                *s = env::expand_value(s, node.span, path, text, env, mode, acc);
+                let expanded = env::expand_value(s, node.span, path, text, env, mode, acc);
+                node.expanded = expanded != *s;
+                *s = expanded;
             }
         }
         NodeKind::Seq(items) => {

@@ -18,7 +18,9 @@ use rustc_hash::FxHashMap;
 
 pub use crate::ast::{Capability, Strategy};
 pub use lookup::{HopRef, LookupError, Route, RouteKind};
-pub use protocol::{Choice, Protocol, ProtocolRules, ProtocolSet, ProtocolSource, ProtocolSourceRef};
+pub use protocol::{
+    Choice, Protocol, ProtocolRules, ProtocolSet, ProtocolSource, ProtocolSourceRef,
+};
 pub use secret::Secret;
 
 macro_rules! id {
@@ -33,7 +35,9 @@ macro_rules! id {
         }
     )*};
 }
-id!(ProviderId, TargetId, ModelId, DeclaredId, PresetId, VariantId);
+id!(
+    ProviderId, TargetId, ModelId, DeclaredId, PresetId, VariantId
+);
 
 /// The compiled configuration.
 #[derive(Debug)]
@@ -156,7 +160,12 @@ impl Provider {
 
     /// The request URL for `protocol` and an upstream model id. Borrowed except for
     /// `generate_content` on a model not declared in the table (the model is in the path).
-    pub fn url<'a>(&'a self, protocol: Protocol, upstream_model: &str, stream: bool) -> Cow<'a, str> {
+    pub fn url<'a>(
+        &'a self,
+        protocol: Protocol,
+        upstream_model: &str,
+        stream: bool,
+    ) -> Cow<'a, str> {
         let base = &self.urls[protocol.index()];
         match protocol {
             Protocol::GenerateContent => Cow::Owned(gemini_url(base, upstream_model, stream)),
@@ -294,7 +303,9 @@ impl RoutingTable {
     }
 
     pub fn provider_by_name(&self, name: &str) -> Option<(ProviderId, &Provider)> {
-        self.providers_by_name.get(name).map(|&id| (id, self.provider(id)))
+        self.providers_by_name
+            .get(name)
+            .map(|&id| (id, self.provider(id)))
     }
 
     pub fn target(&self, id: TargetId) -> &Target {
@@ -323,12 +334,12 @@ impl RoutingTable {
 
     /// Names `GET /v1/models` lists: virtual models, then bare declared ids.
     pub fn model_names(&self) -> impl Iterator<Item = &str> {
-        self.models
-            .iter()
-            .map(|m| &*m.name)
-            .chain(self.declared.iter().filter(|d| {
-                matches!(self.by_name.get(&*d.id), Some(NameRef::Declared(_)))
-            }).map(|d| &*d.id))
+        self.models.iter().map(|m| &*m.name).chain(
+            self.declared
+                .iter()
+                .filter(|d| matches!(self.by_name.get(&*d.id), Some(NameRef::Declared(_))))
+                .map(|d| &*d.id),
+        )
     }
 
     /// Number of names a caller can route to without a provider prefix.
@@ -339,9 +350,16 @@ impl RoutingTable {
 
 impl Target {
     /// The URL for `protocol` (which must be in [`Target::protocols`] for a precomputed one).
-    pub fn url<'a>(&'a self, provider: &'a Provider, protocol: Protocol, stream: bool) -> Cow<'a, str> {
+    pub fn url<'a>(
+        &'a self,
+        provider: &'a Provider,
+        protocol: Protocol,
+        stream: bool,
+    ) -> Cow<'a, str> {
         match (protocol, &self.gemini) {
-            (Protocol::GenerateContent, Some((req, st))) => Cow::Borrowed(if stream { st } else { req }),
+            (Protocol::GenerateContent, Some((req, st))) => {
+                Cow::Borrowed(if stream { st } else { req })
+            }
             _ => provider.url(protocol, &self.upstream, stream),
         }
     }

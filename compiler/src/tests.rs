@@ -8,8 +8,12 @@
 //! Every case sees the same environment, `test_data/env` (`KEY=VALUE` lines), unless a
 //! `NAME.env` sits beside it. `UPDATE_EXPECT=1 cargo test -p compiler` rewrites the expectations.
 
-#![allow(clippy::disallowed_methods, reason = "tests read their fixtures; the compiler itself stays pure")]
+#![allow(
+    clippy::disallowed_methods,
+    reason = "tests read their fixtures; the compiler itself stays pure"
+)]
 
+mod fuzz_corpus;
 mod tidy;
 
 use std::collections::HashMap;
@@ -48,7 +52,11 @@ fn run_dir(dir: &str, mode: EnvMode, ext: &str, expect_ok: Option<bool>) -> Vec<
     for case in cases {
         let name = case.file_name().unwrap().to_string_lossy().into_owned();
         let env_path = case.with_extension("env");
-        let env = if env_path.exists() { read_env(&env_path) } else { default_env.clone() };
+        let env = if env_path.exists() {
+            read_env(&env_path)
+        } else {
+            default_env.clone()
+        };
         let text = std::fs::read_to_string(&case).unwrap();
         let source = SourceFile::new(format!("{dir}/{name}"), text);
         let out = match compile(&source, &env, mode) {
@@ -65,7 +73,10 @@ fn run_dir(dir: &str, mode: EnvMode, ext: &str, expect_ok: Option<bool>) -> Vec<
             }
             Err(d) => {
                 if expect_ok == Some(true) {
-                    panic!("{dir}/{name} must compile:\n{}", render_human(&source, &d, false));
+                    panic!(
+                        "{dir}/{name} must compile:\n{}",
+                        render_human(&source, &d, false)
+                    );
                 }
                 render_human(&source, &d, false)
             }
@@ -103,5 +114,8 @@ fn every_code_has_a_golden_case() {
         .map(|c| c.as_str())
         .filter(|c| !text.contains(&format!("[{c}]")))
         .collect();
-    assert!(missing.is_empty(), "codes without a golden case: {missing:?}");
+    assert!(
+        missing.is_empty(),
+        "codes without a golden case: {missing:?}"
+    );
 }

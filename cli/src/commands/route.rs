@@ -5,7 +5,9 @@ use std::process::ExitCode;
 
 use anyhow::Result;
 use compiler::diagnostic::render;
-use compiler::table::{Choice, Credential, HopRef, LookupError, Protocol, ProtocolSourceRef, Route, RouteKind};
+use compiler::table::{
+    Choice, Credential, HopRef, LookupError, Protocol, ProtocolSourceRef, Route, RouteKind,
+};
 use compiler::{EnvMode, SourceFile};
 use serde_json::json;
 
@@ -21,7 +23,10 @@ pub(crate) fn run(g: &Global, a: &RouteArgs) -> Result<ExitCode> {
         Ok(c) => c,
         Err(d) => {
             output::message(&render::render_human(&source, &d, output::color()));
-            output::fail("the configuration is invalid", Some("fix the errors above; `bitrouter config validate` checks the file"));
+            output::fail(
+                "the configuration is invalid",
+                Some("fix the errors above; `bitrouter config validate` checks the file"),
+            );
             return Ok(ExitCode::from(1));
         }
     };
@@ -97,15 +102,24 @@ fn hop(h: &HopRef<'_>, inbound: Option<Protocol>) -> Hop {
     let (protocol, choice) = set.choose(inbound);
     let rule = match source {
         ProtocolSourceRef::ModelOverride => "the model's own `api_protocol`".to_owned(),
-        ProtocolSourceRef::Exact => format!("exact pattern `{}` ({})", h.service_id, h.provider.protocol_origin),
+        ProtocolSourceRef::Exact => format!(
+            "exact pattern `{}` ({})",
+            h.service_id, h.provider.protocol_origin
+        ),
         ProtocolSourceRef::Prefix(p) => format!("pattern `{p}*` ({})", h.provider.protocol_origin),
         ProtocolSourceRef::Wildcard => format!("pattern `*` ({})", h.provider.protocol_origin),
-        ProtocolSourceRef::Provider => format!("provider `api_protocol` ({})", h.provider.protocol_origin),
-        ProtocolSourceRef::Inferred => "no `api_protocol`: inferred from the api_base host".to_owned(),
+        ProtocolSourceRef::Provider => {
+            format!("provider `api_protocol` ({})", h.provider.protocol_origin)
+        }
+        ProtocolSourceRef::Inferred => {
+            "no `api_protocol`: inferred from the api_base host".to_owned()
+        }
     };
     let why = match (choice, inbound) {
         (Choice::Native, Some(p)) => format!("inbound `{p}` is in the set: passthrough"),
-        (Choice::Preferred, Some(p)) => format!("inbound `{p}` is not in the set: translate to the preferred `{protocol}`"),
+        (Choice::Preferred, Some(p)) => {
+            format!("inbound `{p}` is not in the set: translate to the preferred `{protocol}`")
+        }
         (_, None) => format!("preferred protocol `{protocol}`"),
     };
     let credential = match &h.provider.credential {
@@ -165,9 +179,21 @@ fn human(name: &str, r: &Route<'_>, inbound: Option<Protocol>, hops: &[Hop]) -> 
         } else {
             format!("{} (upstream `{}`)", h.service_id, h.upstream_model)
         };
-        let _ = writeln!(o, "  {}. {} / {} via {} [{}]", i + 1, h.provider, model, h.protocol, h.protocols.join(", "));
+        let _ = writeln!(
+            o,
+            "  {}. {} / {} via {} [{}]",
+            i + 1,
+            h.provider,
+            model,
+            h.protocol,
+            h.protocols.join(", ")
+        );
         let _ = writeln!(o, "     url:  {}", h.url);
-        let _ = writeln!(o, "     base: {}   credential: {}", h.api_base, h.credential);
+        let _ = writeln!(
+            o,
+            "     base: {}   credential: {}",
+            h.api_base, h.credential
+        );
         let _ = writeln!(o, "     why:  {}", h.reason);
     }
     o

@@ -1,6 +1,10 @@
 //! End-to-end tests of the `bitrouter` binary: exit codes, stdout and stderr, as a user sees them.
 
-#![allow(clippy::unwrap_used, clippy::expect_used, reason = "test helpers fail the test by panicking")]
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    reason = "test helpers fail the test by panicking"
+)]
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
@@ -22,11 +26,17 @@ fn scratch(name: &str) -> PathBuf {
 }
 
 fn fixture(name: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../compiler/test_data").join(name)
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../compiler/test_data")
+        .join(name)
 }
 
 fn run(c: &mut Command) -> (i32, String, String) {
-    let Output { status, stdout, stderr } = c.output().unwrap();
+    let Output {
+        status,
+        stdout,
+        stderr,
+    } = c.output().unwrap();
     (
         status.code().unwrap_or(-1),
         String::from_utf8(stdout).unwrap(),
@@ -48,9 +58,14 @@ fn seed_examples_are_valid() {
 
 #[test]
 fn strict_turns_unset_variables_into_errors() {
-    let (code, _, err) = run(bin().args(["config", "validate", "--strict", "-c"]).arg(fixture("ok/001_self_host_guide.yaml")));
+    let (code, _, err) = run(bin()
+        .args(["config", "validate", "--strict", "-c"])
+        .arg(fixture("ok/001_self_host_guide.yaml")));
     assert_eq!(code, 1);
-    assert!(err.contains("error[E0010]: environment variable `OPENAI_API_KEY` is not set"), "{err}");
+    assert!(
+        err.contains("error[E0010]: environment variable `OPENAI_API_KEY` is not set"),
+        "{err}"
+    );
     let (code, _, err) = run(bin()
         .args(["config", "validate", "--strict", "-c"])
         .arg(fixture("ok/001_self_host_guide.yaml"))
@@ -81,33 +96,61 @@ fn three_mistakes_are_all_reported_with_positions_and_hints() {
 
 #[test]
 fn json_report_has_the_documented_shape() {
-    let (code, out, _) = run(bin().args(["config", "validate", "--json", "-c"]).arg(fixture("err/001_three_mistakes.yaml")));
+    let (code, out, _) = run(bin()
+        .args(["config", "validate", "--json", "-c"])
+        .arg(fixture("err/001_three_mistakes.yaml")));
     assert_eq!(code, 1);
     let v: serde_json::Value = serde_json::from_str(&out).unwrap();
     assert_eq!(v["valid"], false);
-    assert!(v["path"].as_str().unwrap().ends_with("001_three_mistakes.yaml"));
+    assert!(
+        v["path"]
+            .as_str()
+            .unwrap()
+            .ends_with("001_three_mistakes.yaml")
+    );
     let errors = v["errors"].as_array().unwrap();
     assert_eq!(errors.len(), 3);
     let first = &errors[0];
     assert_eq!(first["code"], "E0002");
     assert_eq!(first["path"], "providers.openai.api_bse");
-    assert_eq!((first["line"].as_u64(), first["column"].as_u64()), (Some(5), Some(5)));
+    assert_eq!(
+        (first["line"].as_u64(), first["column"].as_u64()),
+        (Some(5), Some(5))
+    );
     assert_eq!(first["help"], "did you mean `api_base`?");
     assert!(first["message"].is_string());
-    assert!(v["warnings"].as_array().unwrap().iter().all(|w| w["code"].as_str().unwrap().starts_with('W')));
+    assert!(
+        v["warnings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|w| w["code"].as_str().unwrap().starts_with('W'))
+    );
 
-    let (code, out, _) = run(bin().args(["config", "validate", "--json", "-c"]).arg(fixture("ok/003_empty.yaml")));
+    let (code, out, _) = run(bin()
+        .args(["config", "validate", "--json", "-c"])
+        .arg(fixture("ok/003_empty.yaml")));
     assert_eq!(code, 0);
     let v: serde_json::Value = serde_json::from_str(&out).unwrap();
-    assert_eq!((v["valid"].as_bool(), v["errors"].as_array().map(Vec::len)), (Some(true), Some(0)));
+    assert_eq!(
+        (v["valid"].as_bool(), v["errors"].as_array().map(Vec::len)),
+        (Some(true), Some(0))
+    );
 }
 
 #[test]
 fn unreadable_config_is_a_usage_error_with_a_hint() {
-    let (code, _, err) = run(bin().args(["config", "validate", "-c", "/nonexistent/bitrouter.yaml"]));
+    let (code, _, err) =
+        run(bin().args(["config", "validate", "-c", "/nonexistent/bitrouter.yaml"]));
     assert_eq!(code, 2);
-    assert!(err.starts_with("error: cannot read the configuration file `/nonexistent/bitrouter.yaml`"), "{err}");
-    assert!(err.contains("hint: create one with `bitrouter init`"), "{err}");
+    assert!(
+        err.starts_with("error: cannot read the configuration file `/nonexistent/bitrouter.yaml`"),
+        "{err}"
+    );
+    assert!(
+        err.contains("hint: create one with `bitrouter init`"),
+        "{err}"
+    );
     let (code, _, err) = run(bin().args(["config", "frobnicate"]));
     assert_eq!(code, 2, "{err}");
 }
@@ -117,14 +160,29 @@ fn route_prints_the_chain() {
     let file = fixture("ok/001_self_host_guide.yaml");
     let (code, out, err) = run(bin().args(["route", "smart", "-c"]).arg(&file));
     assert_eq!(code, 0, "{err}");
-    assert!(out.starts_with("smart: virtual model, strategy priority\n"), "{out}");
-    let a = out.find("1. anthropic / claude-sonnet-4-6 via messages").expect(&out);
-    let b = out.find("2. openai / gpt-4o via chat_completions").expect(&out);
+    assert!(
+        out.starts_with("smart: virtual model, strategy priority\n"),
+        "{out}"
+    );
+    let a = out
+        .find("1. anthropic / claude-sonnet-4-6 via messages")
+        .expect(&out);
+    let b = out
+        .find("2. openai / gpt-4o via chat_completions")
+        .expect(&out);
     assert!(a < b);
-    assert!(out.contains("url:  https://api.anthropic.com/v1/messages"), "{out}");
-    assert!(out.contains("credential: missing: set ANTHROPIC_API_KEY"), "{out}");
+    assert!(
+        out.contains("url:  https://api.anthropic.com/v1/messages"),
+        "{out}"
+    );
+    assert!(
+        out.contains("credential: missing: set ANTHROPIC_API_KEY"),
+        "{out}"
+    );
 
-    let (code, out, _) = run(bin().args(["route", "smart", "--json", "--inbound", "responses", "-c"]).arg(&file));
+    let (code, out, _) = run(bin()
+        .args(["route", "smart", "--json", "--inbound", "responses", "-c"])
+        .arg(&file));
     assert_eq!(code, 0);
     let v: serde_json::Value = serde_json::from_str(&out).unwrap();
     assert_eq!(v["model"], "smart");
@@ -143,18 +201,28 @@ fn route_prints_the_chain() {
 
 #[test]
 fn route_unknown_model_suggests_and_exits_1() {
-    let (code, out, err) = run(bin().args(["route", "smrat", "-c"]).arg(fixture("ok/001_self_host_guide.yaml")));
+    let (code, out, err) = run(bin()
+        .args(["route", "smrat", "-c"])
+        .arg(fixture("ok/001_self_host_guide.yaml")));
     assert_eq!(code, 1);
     assert!(out.is_empty());
-    assert_eq!(err, "error: unknown model `smrat`\nhint: did you mean `smart`?\n");
+    assert_eq!(
+        err,
+        "error: unknown model `smrat`\nhint: did you mean `smart`?\n"
+    );
 }
 
 #[test]
 fn route_works_with_the_built_in_default_and_no_file() {
     let home = scratch("empty-home");
-    let (code, out, err) = run(bin().args(["route", "anthropic:claude-sonnet-4-6", "--home-dir"]).arg(&home));
+    let (code, out, err) = run(bin()
+        .args(["route", "anthropic:claude-sonnet-4-6", "--home-dir"])
+        .arg(&home));
     assert_eq!(code, 0, "{err}");
-    assert!(out.contains("1. anthropic / claude-sonnet-4-6 via messages"), "{out}");
+    assert!(
+        out.contains("1. anthropic / claude-sonnet-4-6 via messages"),
+        "{out}"
+    );
 }
 
 #[test]
@@ -167,17 +235,32 @@ fn home_resolution_and_env_file() {
     .unwrap();
     std::fs::write(home.join(".env"), "OPENAI_API_KEY=from-dotenv\n").unwrap();
     // --home-dir finds bitrouter.yaml and .env; the key from .env satisfies --strict.
-    let (code, _, err) = run(bin().args(["config", "validate", "--strict", "--home-dir"]).arg(&home));
+    let (code, _, err) = run(bin()
+        .args(["config", "validate", "--strict", "--home-dir"])
+        .arg(&home));
     assert_eq!(code, 0, "{err}");
     // BITROUTER_HOME is used when it names a directory.
-    let (code, _, err) = run(bin().args(["config", "validate", "--strict"]).env("BITROUTER_HOME", &home));
+    let (code, _, err) = run(bin()
+        .args(["config", "validate", "--strict"])
+        .env("BITROUTER_HOME", &home));
     assert_eq!(code, 0, "{err}");
     // ./bitrouter.yaml in the current directory wins over BITROUTER_HOME.
-    let (code, out, _) = run(bin().args(["route", "m"]).current_dir(&home).env("BITROUTER_HOME", "/nonexistent"));
+    let (code, out, _) = run(bin()
+        .args(["route", "m"])
+        .current_dir(&home)
+        .env("BITROUTER_HOME", "/nonexistent"));
     assert_eq!(code, 0);
     assert!(out.contains("credential: set"), "{out}");
     // An explicitly named env file that does not exist is an error.
-    let (code, _, err) = run(bin().args(["config", "validate", "--env-file", "/nonexistent/.env", "--home-dir"]).arg(&home));
+    let (code, _, err) = run(bin()
+        .args([
+            "config",
+            "validate",
+            "--env-file",
+            "/nonexistent/.env",
+            "--home-dir",
+        ])
+        .arg(&home));
     assert_eq!(code, 2, "{err}");
 }
 
@@ -185,14 +268,28 @@ fn home_resolution_and_env_file() {
 fn schema_file_is_fresh() {
     let (code, out, _) = run(bin().args(["config", "schema"]));
     assert_eq!(code, 0);
-    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../schemas/bitrouter.config.schema.json");
+    let path =
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("../schemas/bitrouter.config.schema.json");
     expect_test::expect_file![path].assert_eq(&out);
     let v: serde_json::Value = serde_json::from_str(&out).unwrap();
-    assert_eq!(v["additionalProperties"], false, "unknown top-level keys must be invalid in the schema");
+    assert_eq!(
+        v["additionalProperties"], false,
+        "unknown top-level keys must be invalid in the schema"
+    );
     let props = v["properties"].as_object().unwrap();
     for section in [
-        "server", "providers", "models", "presets", "variants", "mcp", "mcp_servers", "agents",
-        "server_tools", "database", "plugins", "inherit_defaults",
+        "server",
+        "providers",
+        "models",
+        "presets",
+        "variants",
+        "mcp",
+        "mcp_servers",
+        "agents",
+        "server_tools",
+        "database",
+        "plugins",
+        "inherit_defaults",
     ] {
         assert!(props.contains_key(section), "schema lacks `{section}`");
     }

@@ -97,6 +97,13 @@ impl<T> Field<T> {
     }
 }
 
+impl<T> Field<List<T>> {
+    /// The elements, or none when the list is absent or invalid.
+    pub fn items(&self) -> &[T] {
+        self.get().map_or(&[], |l| &l.0)
+    }
+}
+
 impl<'de, T: Deserialize<'de>> Deserialize<'de> for Field<T> {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         struct V<T>(PhantomData<T>);
@@ -120,6 +127,53 @@ impl<'de, T: Deserialize<'de>> Deserialize<'de> for Field<T> {
     }
 }
 
+/// A list that reads every element it can: an element that fails is reported (by the syntax
+/// deserializer, at the element's own path) and left out, and the elements after it are still
+/// checked.
+#[derive(Clone, Debug, PartialEq)]
+pub struct List<T>(pub Vec<T>);
+
+impl<T> Default for List<T> {
+    fn default() -> Self {
+        List(Vec::new())
+    }
+}
+
+impl<T> std::ops::Deref for List<T> {
+    type Target = [T];
+    fn deref(&self) -> &[T] {
+        &self.0
+    }
+}
+
+impl<'de, T: Deserialize<'de>> Deserialize<'de> for List<T> {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V<T>(PhantomData<T>);
+        impl<'de, T: Deserialize<'de>> Visitor<'de> for V<T> {
+            type Value = List<T>;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a list")
+            }
+            fn visit_seq<A: de::SeqAccess<'de>>(self, mut seq: A) -> Result<List<T>, A::Error> {
+                let mut out = Vec::new();
+                // Each call consumes one element, failed or not; the bound guards against a
+                // sequence that would not advance after an error.
+                let mut left = seq.size_hint().unwrap_or(usize::MAX);
+                while left > 0 {
+                    left -= 1;
+                    match seq.next_element::<T>() {
+                        Ok(Some(v)) => out.push(v),
+                        Ok(None) => break,
+                        Err(_) => continue,
+                    }
+                }
+                Ok(List(out))
+            }
+        }
+        d.deserialize_seq(V(PhantomData))
+    }
+}
+
 /// An ordered mapping from spanned names to values (`providers`, `models`, ...).
 #[derive(Clone, Debug, PartialEq)]
 pub struct NameMap<V> {
@@ -128,13 +182,18 @@ pub struct NameMap<V> {
 
 impl<V> Default for NameMap<V> {
     fn default() -> Self {
-        NameMap { entries: Vec::new() }
+        NameMap {
+            entries: Vec::new(),
+        }
     }
 }
 
 impl<V> NameMap<V> {
     pub fn get(&self, name: &str) -> Option<&V> {
-        self.entries.iter().find(|(k, _)| k.value == name).map(|(_, v)| v)
+        self.entries
+            .iter()
+            .find(|(k, _)| k.value == name)
+            .map(|(_, v)| v)
     }
 
     pub fn get_entry(&self, name: &str) -> Option<&(Spanned<String>, V)> {
@@ -158,10 +217,10 @@ impl<V> NameMap<V> {
     }
 }
 
-impl<'de, V: Deserialize<'de>> Deserialize<'de> for NameMap<V> {
+impl<'de, V: Deserialize<'de> + Default> Deserialize<'de> for NameMap<V> {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         struct Vis<V>(PhantomData<V>);
-        impl<'de, V: Deserialize<'de>> Visitor<'de> for Vis<V> {
+        impl<'de, V: Deserialize<'de> + Default> Visitor<'de> for Vis<V> {
             type Value = NameMap<V>;
             fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
                 f.write_str("a mapping of names")
@@ -172,7 +231,10 @@ impl<'de, V: Deserialize<'de>> Deserialize<'de> for NameMap<V> {
             fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<NameMap<V>, A::Error> {
                 let mut entries = Vec::new();
                 while let Some(k) = map.next_key::<Spanned<String>>()? {
-                    entries.push((k, map.next_value()?));
+                    // A value that fails was reported at its path, which silences follow-on
+                    // checks; the name stays, so references to it still resolve.
+                    let v = map.next_value().unwrap_or_default();
+                    entries.push((k, v));
                 }
                 Ok(NameMap { entries })
             }
@@ -213,6 +275,18 @@ mod schema {
         }
         fn json_schema(g: &mut SchemaGenerator) -> Schema {
             T::json_schema(g)
+        }
+    }
+
+    impl<T: JsonSchema> JsonSchema for List<T> {
+        fn inline_schema() -> bool {
+            true
+        }
+        fn schema_name() -> Cow<'static, str> {
+            format!("List_of_{}", T::schema_name()).into()
+        }
+        fn json_schema(g: &mut SchemaGenerator) -> Schema {
+            <Vec<T>>::json_schema(g)
         }
     }
 

@@ -24,8 +24,12 @@ pub enum ProtocolName {
 }
 
 impl ProtocolName {
-    pub const NAMES: &'static [&'static str] =
-        &["chat_completions", "responses", "messages", "generate_content"];
+    pub const NAMES: &'static [&'static str] = &[
+        "chat_completions",
+        "responses",
+        "messages",
+        "generate_content",
+    ];
 
     fn parse<E: de::Error>(s: &str) -> Result<ProtocolName, E> {
         let d: de::value::StrDeserializer<'_, E> = s.into_deserializer();
@@ -47,15 +51,31 @@ impl<'de> Deserialize<'de> for ProtocolList {
             }
             fn visit_str<E: de::Error>(self, s: &str) -> Result<ProtocolList, E> {
                 // The span is filled in by the caller from the enclosing `Spanned`.
-                Ok(ProtocolList(vec![Spanned::new(ProtocolName::parse(s)?, Default::default())]))
+                Ok(ProtocolList(vec![Spanned::new(
+                    ProtocolName::parse(s)?,
+                    Default::default(),
+                )]))
             }
             fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<ProtocolList, A::Error> {
                 let mut out = Vec::new();
-                while let Some(p) = seq.next_element::<Spanned<ProtocolName>>()? {
-                    out.push(p);
+                let mut failed = None;
+                let mut left = seq.size_hint().unwrap_or(usize::MAX);
+                while left > 0 {
+                    left -= 1;
+                    // Keep reading after a bad element so every one is reported.
+                    match seq.next_element::<Spanned<ProtocolName>>() {
+                        Ok(Some(p)) => out.push(p),
+                        Ok(None) => break,
+                        Err(e) => failed = failed.or(Some(e)),
+                    }
+                }
+                if let Some(e) = failed {
+                    return Err(e);
                 }
                 if out.is_empty() {
-                    return Err(de::Error::custom("a protocol list must name at least one protocol"));
+                    return Err(de::Error::custom(
+                        "an `api_protocol` list must name at least one protocol",
+                    ));
                 }
                 Ok(ProtocolList(out))
             }
@@ -96,7 +116,9 @@ impl<'de> Deserialize<'de> for Item {
             }
             fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Item, A::Error> {
                 let Some(pattern) = map.next_key::<Spanned<String>>()? else {
-                    return Err(de::Error::custom("an empty `api_protocol` entry; write `pattern: protocol`"));
+                    return Err(de::Error::custom(
+                        "an empty `api_protocol` entry; write `pattern: protocol`",
+                    ));
                 };
                 let protocols = map.next_value::<Spanned<ProtocolList>>()?;
                 if map.next_key::<Spanned<String>>()?.is_some() {
@@ -117,20 +139,35 @@ impl<'de> Deserialize<'de> for ApiProtocol {
         impl<'de> Visitor<'de> for V {
             type Value = ApiProtocol;
             fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                f.write_str("a protocol, a list of protocols, or a list of `pattern: protocol` entries")
+                f.write_str(
+                    "a protocol, a list of protocols, or a list of `pattern: protocol` entries",
+                )
             }
             fn visit_str<E: de::Error>(self, s: &str) -> Result<ApiProtocol, E> {
                 let p = ProtocolName::parse(s)?;
-                Ok(ApiProtocol::Protocols(ProtocolList(vec![Spanned::new(p, Default::default())])))
+                Ok(ApiProtocol::Protocols(ProtocolList(vec![Spanned::new(
+                    p,
+                    Default::default(),
+                )])))
             }
             fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<ApiProtocol, A::Error> {
                 let mut names = Vec::new();
                 let mut entries = Vec::new();
-                while let Some(item) = seq.next_element::<Spanned<Item>>()? {
-                    match item.value {
-                        Item::Name(n) => names.push(Spanned::new(n, item.span)),
-                        Item::Entry(e) => entries.push(Spanned::new(e, item.span)),
+                let mut failed = None;
+                let mut left = seq.size_hint().unwrap_or(usize::MAX);
+                while left > 0 {
+                    left -= 1;
+                    match seq.next_element::<Spanned<Item>>() {
+                        Ok(Some(item)) => match item.value {
+                            Item::Name(n) => names.push(Spanned::new(n, item.span)),
+                            Item::Entry(e) => entries.push(Spanned::new(e, item.span)),
+                        },
+                        Ok(None) => break,
+                        Err(e) => failed = failed.or(Some(e)),
                     }
+                }
+                if let Some(e) = failed {
+                    return Err(e);
                 }
                 match (names.is_empty(), entries.is_empty()) {
                     (false, true) => Ok(ApiProtocol::Protocols(ProtocolList(names))),
@@ -153,17 +190,23 @@ pub struct Duration(pub std::time::Duration);
 impl Duration {
     pub fn parse(s: &str) -> Result<Duration, String> {
         let s = s.trim();
-        let split = s.find(|c: char| !(c.is_ascii_digit() || c == '.')).unwrap_or(s.len());
+        let split = s
+            .find(|c: char| !(c.is_ascii_digit() || c == '.'))
+            .unwrap_or(s.len());
         let (num, unit) = s.split_at(split);
-        let n: f64 = num
-            .parse()
-            .map_err(|_| format!("`{s}` is not a duration; write e.g. `500ms`, `10s`, `2m` or `1h`"))?;
+        let n: f64 = num.parse().map_err(|_| {
+            format!("`{s}` is not a duration; write e.g. `500ms`, `10s`, `2m` or `1h`")
+        })?;
         let secs = match unit.trim() {
             "ms" => n / 1000.0,
             "" | "s" => n,
             "m" => n * 60.0,
             "h" => n * 3600.0,
-            other => return Err(format!("unknown duration unit `{other}`; use `ms`, `s`, `m` or `h`")),
+            other => {
+                return Err(format!(
+                    "unknown duration unit `{other}`; use `ms`, `s`, `m` or `h`"
+                ));
+            }
         };
         if !secs.is_finite() || !(0.0..=31_536_000.0).contains(&secs) {
             return Err(format!("`{s}` is out of range (at most a year)"));
@@ -217,7 +260,11 @@ impl ByteSize {
             "MiB" => 1 << 20,
             "GB" => 1000 * 1000 * 1000,
             "GiB" => 1 << 30,
-            other => return Err(format!("unknown size unit `{other}`; use `B`, `KiB`, `MiB`, `GiB`, `KB`, `MB` or `GB`")),
+            other => {
+                return Err(format!(
+                    "unknown size unit `{other}`; use `B`, `KiB`, `MiB`, `GiB`, `KB`, `MB` or `GB`"
+                ));
+            }
         };
         n.checked_mul(mult)
             .map(ByteSize)

@@ -108,7 +108,11 @@ mod tests {
         for c in Code::ALL {
             assert!(seen.insert(c.as_str()), "duplicate code {c}");
             assert!(!c.explain().is_empty(), "{c} has no doc");
-            let prefix = if c.as_str().starts_with('W') { "W" } else { "E" };
+            let prefix = if c.as_str().starts_with('W') {
+                "W"
+            } else {
+                "E"
+            };
             assert!(c.as_str().starts_with(prefix));
         }
     }

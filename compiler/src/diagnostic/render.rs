@@ -92,8 +92,16 @@ pub fn render_json(source: &SourceFile, diagnostics: &[Diagnostic]) -> Value {
             "help": d.help,
         })
     };
-    let errors: Vec<Value> = diagnostics.iter().filter(|d| d.is_error()).map(item).collect();
-    let warnings: Vec<Value> = diagnostics.iter().filter(|d| !d.is_error()).map(item).collect();
+    let errors: Vec<Value> = diagnostics
+        .iter()
+        .filter(|d| d.is_error())
+        .map(item)
+        .collect();
+    let warnings: Vec<Value> = diagnostics
+        .iter()
+        .filter(|d| !d.is_error())
+        .map(item)
+        .collect();
     json!({
         "valid": errors.is_empty(),
         "path": source.name(),
@@ -111,7 +119,14 @@ pub fn render_short(source: &SourceFile, d: &Diagnostic) -> String {
     match d.span {
         Some(s) => {
             let p = source.line_col(s.start);
-            format!("{}:{}:{}: {sev}[{}]: {}", source.name(), p.line, p.column, d.code, d.message)
+            format!(
+                "{}:{}:{}: {sev}[{}]: {}",
+                source.name(),
+                p.line,
+                p.column,
+                d.code,
+                d.message
+            )
         }
         None => format!("{}: {sev}[{}]: {}", source.name(), d.code, d.message),
     }

@@ -16,7 +16,7 @@ use serde::de::value::{StrDeserializer, U32Deserializer};
 use serde::de::{self, DeserializeSeed, IntoDeserializer, Visitor};
 
 use super::{Key, Node, NodeKind};
-use crate::diagnostic::{Code, Diagnostic, Diagnostics, suggest};
+use crate::diagnostic::{Code, Diagnostic, Diagnostics, did_you_mean, suggest};
 use crate::source::Span;
 
 /// The struct name through which `ast::Spanned` asks for a span.
@@ -24,7 +24,11 @@ pub const SPANNED: &str = "$bitrouter::Spanned";
 pub const SPANNED_FIELDS: &[&str] = &["$start", "$end", "$value"];
 
 /// Reads `node` into `T`, pushing every problem into `acc`.
-pub fn from_node<'de, T: de::Deserialize<'de>>(node: &Node, path: &str, acc: &mut Diagnostics) -> Option<T> {
+pub fn from_node<'de, T: de::Deserialize<'de>>(
+    node: &Node,
+    path: &str,
+    acc: &mut Diagnostics,
+) -> Option<T> {
     let cx = RefCell::new(std::mem::take(acc));
     let result = T::deserialize(De {
         node,
@@ -54,15 +58,31 @@ impl std::error::Error for Error {}
 
 impl de::Error for Error {
     fn custom<T: fmt::Display>(msg: T) -> Error {
-        Error::new(Code::InvalidValue, msg.to_string())
+        let msg = msg.to_string();
+        // Shape errors raised by `ast::ApiProtocol`'s own visitors.
+        let code = if msg.contains("`api_protocol`") {
+            Code::InvalidPattern
+        } else {
+            Code::InvalidValue
+        };
+        Error::new(code, msg)
     }
 
     fn invalid_type(unexp: de::Unexpected<'_>, exp: &dyn de::Expected) -> Error {
-        Error::new(Code::WrongType, format!("expected {exp}, found {unexp}"))
+        Error::new(
+            Code::WrongType,
+            format!("expected {}, found {unexp}", plain(&exp.to_string())),
+        )
     }
 
     fn invalid_value(unexp: de::Unexpected<'_>, exp: &dyn de::Expected) -> Error {
-        Error::new(Code::InvalidValue, format!("invalid value {unexp}: expected {exp}"))
+        Error::new(
+            Code::InvalidValue,
+            format!(
+                "invalid value {unexp}: expected {}",
+                plain(&exp.to_string())
+            ),
+        )
     }
 
     fn unknown_variant(variant: &str, expected: &'static [&'static str]) -> Error {
@@ -74,6 +94,16 @@ impl de::Error for Error {
         let mut e = Error::new(code, format!("unknown {what} `{variant}`"));
         e.help = suggest(variant, expected);
         e
+    }
+}
+
+/// serde names Rust types ("u32"); users read YAML.
+fn plain(expected: &str) -> String {
+    match expected {
+        "u8" | "u16" | "u32" | "u64" | "usize" => "a whole number, 0 or more".to_owned(),
+        "i8" | "i16" | "i32" | "i64" | "isize" => "a whole number".to_owned(),
+        "f32" | "f64" => "a number".to_owned(),
+        other => other.to_owned(),
     }
 }
 
@@ -136,9 +166,14 @@ impl<'a> De<'a> {
 macro_rules! forward_number {
     ($($method:ident)*) => {$(
         fn $method<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, Error> {
-            match self.node.kind {
-                NodeKind::Int(i) => { let r = visitor.visit_i64(i); self.check(r) }
-                NodeKind::Float(f) => { let r = visitor.visit_f64(f); self.check(r) }
+            match &self.node.kind {
+                NodeKind::Int(i) => { let r = visitor.visit_i64(*i); self.check(r) }
+                NodeKind::Float(f) => { let r = visitor.visit_f64(*f); self.check(r) }
+                NodeKind::Str(s) if self.node.expanded => match (s.trim().parse::<i64>(), s.trim().parse::<f64>()) {
+                    (Ok(i), _) => { let r = visitor.visit_i64(i); self.check(r) }
+                    (_, Ok(f)) => { let r = visitor.visit_f64(f); self.check(r) }
+                    _ => self.wrong_type("a number (after expanding the environment variable)"),
+                },
                 _ => self.wrong_type("a number"),
             }
         }
@@ -162,13 +197,18 @@ impl<'de> de::Deserializer<'de> for De<'_> {
     }
 
     fn deserialize_bool<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, Error> {
-        match self.node.kind {
-            NodeKind::Bool(b) => {
-                let r = visitor.visit_bool(b);
-                self.check(r)
+        let b = match &self.node.kind {
+            NodeKind::Bool(b) => *b,
+            NodeKind::Str(s) if self.node.expanded && s.trim() == "true" => true,
+            NodeKind::Str(s) if self.node.expanded && s.trim() == "false" => false,
+            NodeKind::Str(_) if self.node.expanded => {
+                return self
+                    .wrong_type("`true` or `false` (after expanding the environment variable)");
             }
-            _ => self.wrong_type("`true` or `false`"),
-        }
+            _ => return self.wrong_type("`true` or `false`"),
+        };
+        let r = visitor.visit_bool(b);
+        self.check(r)
     }
 
     forward_number! {
@@ -224,11 +264,19 @@ impl<'de> de::Deserializer<'de> for De<'_> {
         }
     }
 
-    fn deserialize_unit_struct<V: Visitor<'de>>(self, _: &'static str, visitor: V) -> Result<V::Value, Error> {
+    fn deserialize_unit_struct<V: Visitor<'de>>(
+        self,
+        _: &'static str,
+        visitor: V,
+    ) -> Result<V::Value, Error> {
         self.deserialize_unit(visitor)
     }
 
-    fn deserialize_newtype_struct<V: Visitor<'de>>(self, _: &'static str, visitor: V) -> Result<V::Value, Error> {
+    fn deserialize_newtype_struct<V: Visitor<'de>>(
+        self,
+        _: &'static str,
+        visitor: V,
+    ) -> Result<V::Value, Error> {
         visitor.visit_newtype_struct(self)
     }
 
@@ -257,7 +305,11 @@ impl<'de> de::Deserializer<'de> for De<'_> {
         match &self.node.kind {
             NodeKind::Map(entries) => self.map(entries, None, visitor),
             NodeKind::Null => self.map(&[], None, visitor),
-            _ => self.wrong_type("a mapping"),
+            _ => {
+                // Reported once; read as empty so the rest of the file is still checked.
+                let _ = self.wrong_type::<()>("a mapping");
+                self.map(&[], None, visitor)
+            }
         }
     }
 
@@ -353,7 +405,11 @@ impl<'a> De<'a> {
     }
 
     fn unknown_key(&self, key: &Key, known: &[&str]) {
-        let candidates: Vec<&str> = known.iter().copied().filter(|k| !k.starts_with('$')).collect();
+        let candidates: Vec<&str> = known
+            .iter()
+            .copied()
+            .filter(|k| !k.starts_with('$'))
+            .collect();
         let msg = if self.path.is_empty() {
             format!("unknown top-level section `{}`", key.name)
         } else {
@@ -368,7 +424,18 @@ impl<'a> De<'a> {
             .at(key.span)
             .label("unknown key")
             .help_opt(suggest(&key.name, &candidates));
-        self.cx.borrow_mut().push(d);
+        let mut cx = self.cx.borrow_mut();
+        cx.push(d);
+        // A misspelling of a real key: that key counts as written (and invalid), so no
+        // "missing `api_base`" follows the "did you mean `api_base`?".
+        if let Some(meant) = did_you_mean(&key.name, candidates.iter().copied()) {
+            let sibling = if self.path.is_empty() {
+                meant.to_owned()
+            } else {
+                format!("{}.{meant}", self.path)
+            };
+            cx.poison(sibling);
+        }
     }
 }
 
@@ -380,7 +447,10 @@ struct SeqAccess<'p, 'a> {
 impl<'de> de::SeqAccess<'de> for SeqAccess<'_, '_> {
     type Error = Error;
 
-    fn next_element_seed<T: DeserializeSeed<'de>>(&mut self, seed: T) -> Result<Option<T::Value>, Error> {
+    fn next_element_seed<T: DeserializeSeed<'de>>(
+        &mut self,
+        seed: T,
+    ) -> Result<Option<T::Value>, Error> {
         match self.items.next() {
             None => Ok(None),
             Some((i, node)) => {
@@ -410,7 +480,10 @@ struct MapAccess<'p, 'a> {
 impl<'de> de::MapAccess<'de> for MapAccess<'_, '_> {
     type Error = Error;
 
-    fn next_key_seed<K: DeserializeSeed<'de>>(&mut self, seed: K) -> Result<Option<K::Value>, Error> {
+    fn next_key_seed<K: DeserializeSeed<'de>>(
+        &mut self,
+        seed: K,
+    ) -> Result<Option<K::Value>, Error> {
         for entry in self.entries.by_ref() {
             if let Some(known) = self.known {
                 if !known.contains(&entry.0.name.as_str()) {
@@ -446,7 +519,10 @@ struct SpannedAccess<'a> {
 impl<'de> de::MapAccess<'de> for SpannedAccess<'_> {
     type Error = Error;
 
-    fn next_key_seed<K: DeserializeSeed<'de>>(&mut self, seed: K) -> Result<Option<K::Value>, Error> {
+    fn next_key_seed<K: DeserializeSeed<'de>>(
+        &mut self,
+        seed: K,
+    ) -> Result<Option<K::Value>, Error> {
         let Some(&name) = SPANNED_FIELDS.get(self.state as usize) else {
             return Ok(None);
         };
@@ -509,7 +585,10 @@ struct KeySpannedAccess<'a> {
 impl<'de> de::MapAccess<'de> for KeySpannedAccess<'_> {
     type Error = Error;
 
-    fn next_key_seed<K: DeserializeSeed<'de>>(&mut self, seed: K) -> Result<Option<K::Value>, Error> {
+    fn next_key_seed<K: DeserializeSeed<'de>>(
+        &mut self,
+        seed: K,
+    ) -> Result<Option<K::Value>, Error> {
         let Some(&name) = SPANNED_FIELDS.get(self.state as usize) else {
             return Ok(None);
         };

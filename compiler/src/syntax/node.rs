@@ -11,6 +11,9 @@ use crate::source::{SourceFile, Span};
 pub struct Node {
     pub kind: NodeKind,
     pub span: Span,
+    /// A string whose `${VAR}` references were substituted: `skip_auth: ${AUTH:-false}` may
+    /// then be read as a boolean or number, as if the value had been written in place.
+    pub expanded: bool,
 }
 
 #[derive(Clone, Debug, PartialEq)]
@@ -36,6 +39,7 @@ impl Node {
         Node {
             kind: NodeKind::Null,
             span,
+            expanded: false,
         }
     }
 
@@ -208,5 +212,9 @@ pub(super) fn lower(source: &SourceFile, raw: Spanned<Raw>) -> Node {
                 .collect(),
         ),
     };
-    Node { kind, span }
+    Node {
+        kind,
+        span,
+        expanded: false,
+    }
 }

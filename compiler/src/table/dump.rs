@@ -15,8 +15,17 @@ impl RoutingTable {
         let _ = writeln!(
             o,
             "server listen={} log_level={} skip_auth={} max_body={} max_header={} max_headers={} header_read={:?} max_in_flight={} attempts={} breaker={}/{:?}",
-            s.listen, s.log_level, s.skip_auth, s.max_body_size, s.max_header_size, s.max_headers,
-            s.header_read_timeout, s.max_in_flight, s.max_attempts, s.breaker_failures, s.breaker_cooldown
+            s.listen,
+            s.log_level,
+            s.skip_auth,
+            s.max_body_size,
+            s.max_header_size,
+            s.max_headers,
+            s.header_read_timeout,
+            s.max_in_flight,
+            s.max_attempts,
+            s.breaker_failures,
+            s.breaker_cooldown
         );
         if let Some(db) = &s.database_url {
             let _ = writeln!(o, "database {db}");
@@ -32,13 +41,35 @@ impl RoutingTable {
                 (true, false) => "file",
                 (false, _) => "builtin",
             };
-            let _ = writeln!(o, "provider {} ({origin}) base={} key={cred} protocols_from={}", p.name, p.api_base, p.protocol_origin);
+            let _ = writeln!(
+                o,
+                "provider {} ({origin}) base={} key={cred} protocols_from={}",
+                p.name, p.api_base, p.protocol_origin
+            );
             if p.derives_chain.len() > 1 {
                 let chain: Vec<&str> = p.derives_chain.iter().map(|s| &**s).collect();
                 let _ = writeln!(o, "  derives {}", chain.join(" -> "));
             }
+            // The URL of every protocol some model of this provider may be sent with.
+            let mut used: Vec<super::Protocol> =
+                p.rules.sets().flat_map(|s| s.as_slice().to_vec()).collect();
+            used.extend(
+                p.models
+                    .values()
+                    .flat_map(|t| self.target(*t).protocols.as_slice().to_vec()),
+            );
+            for proto in super::Protocol::ALL
+                .into_iter()
+                .filter(|x| used.contains(x))
+            {
+                let _ = writeln!(o, "  url {proto} {}", p.urls[proto.index()]);
+            }
             let t = &p.timeouts;
-            let _ = writeln!(o, "  timeouts connect={:?} first_byte={:?} idle={:?} total={:?} allow_private={}", t.connect, t.first_byte, t.idle, t.total, p.allow_private);
+            let _ = writeln!(
+                o,
+                "  timeouts connect={:?} first_byte={:?} idle={:?} total={:?} allow_private={}",
+                t.connect, t.first_byte, t.idle, t.total, p.allow_private
+            );
             if !p.headers.is_empty() {
                 let names: Vec<&str> = p.headers.iter().map(|(k, _)| &**k).collect();
                 let _ = writeln!(o, "  headers {}", names.join(", "));
@@ -63,15 +94,40 @@ impl RoutingTable {
             let _ = writeln!(o, "model {} strategy={:?}", m.name, m.strategy);
             for h in &self.hops[m.hops.start as usize..m.hops.end as usize] {
                 let t = self.target(h.target);
-                let _ = writeln!(o, "  -> {}:{} weight={}", self.provider(t.provider).name, t.id, h.weight);
+                let _ = writeln!(
+                    o,
+                    "  -> {}:{} weight={}",
+                    self.provider(t.provider).name,
+                    t.id,
+                    h.weight
+                );
             }
         }
         for p in self.presets.iter() {
-            let _ = writeln!(o, "preset @{} model={} params={} system_prompt={}", p.name, p.model, p.params_json, p.system_prompt.is_some());
+            let _ = writeln!(
+                o,
+                "preset @{} model={} params={} system_prompt={}",
+                p.name,
+                p.model,
+                p.params_json,
+                p.system_prompt.is_some()
+            );
         }
         for v in self.variants.iter() {
-            let names = |ids: &[super::ProviderId]| ids.iter().map(|i| &*self.provider(*i).name).collect::<Vec<_>>().join(",");
-            let _ = writeln!(o, "variant :{} only=[{}] exclude=[{}] strategy={:?}", v.name, names(&v.only), names(&v.exclude), v.strategy);
+            let names = |ids: &[super::ProviderId]| {
+                ids.iter()
+                    .map(|i| &*self.provider(*i).name)
+                    .collect::<Vec<_>>()
+                    .join(",")
+            };
+            let _ = writeln!(
+                o,
+                "variant :{} only=[{}] exclude=[{}] strategy={:?}",
+                v.name,
+                names(&v.only),
+                names(&v.exclude),
+                v.strategy
+            );
         }
         let d = &self.declared_sections;
         let _ = writeln!(
@@ -98,9 +154,11 @@ impl RoutingTable {
                 h.update(Sha256::digest(v.expose().as_bytes()));
             }
         }
-        h.finalize().iter().fold(String::with_capacity(64), |mut s, b| {
-            let _ = write!(s, "{b:02x}");
-            s
-        })
+        h.finalize()
+            .iter()
+            .fold(String::with_capacity(64), |mut s, b| {
+                let _ = write!(s, "{b:02x}");
+                s
+            })
     }
 }

@@ -8,8 +8,8 @@
 use std::borrow::Cow;
 
 use super::{
-    Hop, NameRef, PresetRoute, Protocol, ProtocolSet, ProtocolSourceRef, Provider, ProviderId,
-    RoutingTable, Strategy, Target, TargetId, Preset, Variant,
+    Hop, NameRef, Preset, PresetRoute, Protocol, ProtocolSet, ProtocolSourceRef, Provider,
+    ProviderId, RoutingTable, Strategy, Target, TargetId, Variant,
 };
 use crate::diagnostic::did_you_mean;
 
@@ -92,8 +92,14 @@ fn source_ref(s: &super::ProtocolSource) -> ProtocolSourceRef<'_> {
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum LookupError<'a> {
     /// No model of that name; `suggestion` is the nearest known name.
-    UnknownModel { name: &'a str, suggestion: Option<&'a str> },
-    UnknownPreset { name: &'a str, suggestion: Option<&'a str> },
+    UnknownModel {
+        name: &'a str,
+        suggestion: Option<&'a str>,
+    },
+    UnknownPreset {
+        name: &'a str,
+        suggestion: Option<&'a str>,
+    },
     /// The variant excludes every endpoint of the model.
     NoEndpoints { model: &'a str, variant: &'a str },
 }
@@ -116,7 +122,10 @@ impl std::fmt::Display for LookupError<'_> {
                 Ok(())
             }
             LookupError::NoEndpoints { model, variant } => {
-                write!(f, "variant `{variant}` leaves model `{model}` with no endpoint")
+                write!(
+                    f,
+                    "variant `{variant}` leaves model `{model}` with no endpoint"
+                )
             }
         }
     }
@@ -149,7 +158,10 @@ impl RoutingTable {
             r
         } else {
             self.lookup_model(base)
-                .ok_or_else(|| LookupError::UnknownModel { name: base, suggestion: self.suggest(base) })?
+                .ok_or_else(|| LookupError::UnknownModel {
+                    name: base,
+                    suggestion: self.suggest(base),
+                })?
         };
         if let Some(v) = variant {
             route.variant = Some(v);
@@ -157,7 +169,10 @@ impl RoutingTable {
                 route.strategy = s;
             }
             if route.hops().next().is_none() {
-                return Err(LookupError::NoEndpoints { model: route.model, variant: &v.name });
+                return Err(LookupError::NoEndpoints {
+                    model: route.model,
+                    variant: &v.name,
+                });
             }
         }
         Ok(route)
@@ -235,11 +250,11 @@ impl RoutingTable {
 
     /// The nearest routable name, for "did you mean".
     pub fn suggest(&self, name: &str) -> Option<&str> {
-        let names = self
-            .by_name
-            .keys()
-            .map(|k| &**k)
-            .chain(self.providers.iter().flat_map(|p| p.models.keys().map(|k| &**k)));
+        let names = self.by_name.keys().map(|k| &**k).chain(
+            self.providers
+                .iter()
+                .flat_map(|p| p.models.keys().map(|k| &**k)),
+        );
         did_you_mean(name, names)
     }
 }
@@ -266,7 +281,11 @@ impl<'a> Route<'a> {
         };
         single
             .into_iter()
-            .chain(chain.iter().map(move |h| hop_ref(table, h.target, h.weight)))
+            .chain(
+                chain
+                    .iter()
+                    .map(move |h| hop_ref(table, h.target, h.weight)),
+            )
             .filter(move |h| variant.is_none_or(|v| v.allows(h.provider_id)))
     }
 

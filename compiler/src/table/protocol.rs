@@ -160,6 +160,17 @@ pub struct ProtocolRules {
 }
 
 impl ProtocolRules {
+    /// Every protocol set the rules can yield.
+    pub fn sets(&self) -> impl Iterator<Item = ProtocolSet> + '_ {
+        self.exact
+            .values()
+            .copied()
+            .chain(self.prefixes.iter().map(|(_, s)| *s))
+            .chain(Some(
+                self.wildcard.as_ref().map_or(self.fallback, |(s, _)| *s),
+            ))
+    }
+
     /// The protocol set for `model` and the rule that chose it. Allocates nothing.
     pub fn resolve(&self, model: &str) -> (ProtocolSet, ProtocolSourceRef<'_>) {
         if let Some(set) = self.exact.get(model) {
@@ -219,18 +230,38 @@ mod tests {
 
     #[test]
     fn sets_keep_order_and_drop_repeats() {
-        let s = ProtocolSet::from_list([Protocol::Responses, Protocol::ChatCompletions, Protocol::Responses]).unwrap();
-        assert_eq!(s.as_slice(), &[Protocol::Responses, Protocol::ChatCompletions]);
-        assert_eq!(s.choose(Some(Protocol::ChatCompletions)), (Protocol::ChatCompletions, Choice::Native));
-        assert_eq!(s.choose(Some(Protocol::Messages)), (Protocol::Responses, Choice::Preferred));
+        let s = ProtocolSet::from_list([
+            Protocol::Responses,
+            Protocol::ChatCompletions,
+            Protocol::Responses,
+        ])
+        .unwrap();
+        assert_eq!(
+            s.as_slice(),
+            &[Protocol::Responses, Protocol::ChatCompletions]
+        );
+        assert_eq!(
+            s.choose(Some(Protocol::ChatCompletions)),
+            (Protocol::ChatCompletions, Choice::Native)
+        );
+        assert_eq!(
+            s.choose(Some(Protocol::Messages)),
+            (Protocol::Responses, Choice::Preferred)
+        );
         assert!(ProtocolSet::from_list([]).is_none());
     }
 
     #[test]
     fn host_inference() {
         assert_eq!(infer_from_host("api.anthropic.com"), Protocol::Messages);
-        assert_eq!(infer_from_host("generativelanguage.googleapis.com"), Protocol::GenerateContent);
-        assert_eq!(infer_from_host("notanthropic.com"), Protocol::ChatCompletions);
+        assert_eq!(
+            infer_from_host("generativelanguage.googleapis.com"),
+            Protocol::GenerateContent
+        );
+        assert_eq!(
+            infer_from_host("notanthropic.com"),
+            Protocol::ChatCompletions
+        );
         assert_eq!(infer_from_host("openrouter.ai"), Protocol::ChatCompletions);
     }
 }

@@ -3,14 +3,20 @@
 use std::path::{Path, PathBuf};
 
 fn workspace() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap().to_path_buf()
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .unwrap()
+        .to_path_buf()
 }
 
 fn rust_files(dir: &Path, out: &mut Vec<PathBuf>) {
     for e in std::fs::read_dir(dir).into_iter().flatten().flatten() {
         let p = e.path();
         if p.is_dir() {
-            if !matches!(p.file_name().and_then(|n| n.to_str()), Some("target" | "corpus" | "artifacts")) {
+            if !matches!(
+                p.file_name().and_then(|n| n.to_str()),
+                Some("target" | "corpus" | "artifacts")
+            ) {
                 rust_files(&p, out);
             }
         } else if p.extension().is_some_and(|x| x == "rs") {
@@ -22,10 +28,21 @@ fn rust_files(dir: &Path, out: &mut Vec<PathBuf>) {
 #[test]
 fn compiler_has_no_io_or_async_dependencies() {
     let manifest = std::fs::read_to_string(workspace().join("compiler/Cargo.toml")).unwrap();
-    for dep in ["tokio", "hyper", "http", "arc-swap", "reqwest", "mio", "async-std", "futures"] {
+    for dep in [
+        "tokio",
+        "hyper",
+        "http",
+        "arc-swap",
+        "reqwest",
+        "mio",
+        "async-std",
+        "futures",
+    ] {
         let found = manifest.lines().any(|l| {
             let l = l.trim_start();
-            l.starts_with(&format!("{dep} ")) || l.starts_with(&format!("{dep}=")) || l.starts_with(&format!("{dep}."))
+            l.starts_with(&format!("{dep} "))
+                || l.starts_with(&format!("{dep}="))
+                || l.starts_with(&format!("{dep}."))
         });
         assert!(!found, "compiler must not depend on `{dep}`");
     }
@@ -45,7 +62,10 @@ fn every_module_opens_with_a_doc_line() {
         })
         .map(|f| f.display().to_string())
         .collect();
-    assert!(missing.is_empty(), "modules without a `//!` line: {missing:#?}");
+    assert!(
+        missing.is_empty(),
+        "modules without a `//!` line: {missing:#?}"
+    );
 }
 
 #[test]

@@ -1,0 +1,312 @@
+//! Checks on virtual models, presets, variants, and every model name written in the file
+//! (presets and agents), resolved by the same rules as `RoutingTable::route`.
+
+use rustc_hash::FxHashSet;
+
+use super::{Cx, check_name};
+use crate::ast::{self, Field, Spanned, Strategy};
+use crate::diagnostic::{Code, Diagnostic, Diagnostics, did_you_mean, suggest};
+use crate::resolved;
+
+pub(super) fn check(acc: &mut Diagnostics, cx: &Cx<'_>, cfg: &resolved::Config) {
+    for (name, m) in &cfg.models {
+        virtual_model(acc, cx, name, m);
+    }
+    for (name, v) in &cfg.variants {
+        check_name(acc, "variants", name);
+        let path = format!("variants.{}", name.value);
+        for (key, list) in [
+            ("providers", &v.providers),
+            ("exclude_providers", &v.exclude_providers),
+        ] {
+            for (i, p) in list.items().iter().enumerate() {
+                cx.provider_ref(acc, &format!("{path}.{key}[{i}]"), p);
+            }
+        }
+    }
+    let names = Names::new(cx, cfg);
+    for (name, p) in &cfg.presets {
+        check_name(acc, "presets", name);
+        let path = format!("presets.{}.model", name.value);
+        match p.model.spanned() {
+            Some(m) => names.check(
+                acc,
+                &path,
+                m,
+                Allow {
+                    preset: false,
+                    variant: false,
+                },
+            ),
+            None if !p.model.is_invalid() => acc.push(
+                Diagnostic::error(
+                    Code::MissingKey,
+                    path,
+                    format!("preset `{}` has no `model`", name.value),
+                )
+                .at(name.span)
+                .help("add `model: <virtual model, provider:model or model id>`"),
+            ),
+            None => {}
+        }
+    }
+    for (name, a) in cfg.ast.agents.iter() {
+        if let Some(m) = a.model.spanned() {
+            let path = format!("agents.{}.model", name.value);
+            names.check(
+                acc,
+                &path,
+                m,
+                Allow {
+                    preset: true,
+                    variant: true,
+                },
+            );
+        }
+    }
+}
+
+fn virtual_model(
+    acc: &mut Diagnostics,
+    cx: &Cx<'_>,
+    name: &Spanned<String>,
+    m: &ast::VirtualModel,
+) {
+    check_name(acc, "models", name);
+    let path = format!("models.{}", name.value);
+    let strategy = resolved::strategy(m);
+    let endpoints = match &m.endpoints {
+        Field::Set(e) => &e.value,
+        Field::Invalid => return,
+        Field::Absent => {
+            acc.push(
+                Diagnostic::error(
+                    Code::NoEndpoints,
+                    format!("{path}.endpoints"),
+                    format!("virtual model `{}` has no `endpoints`", name.value),
+                )
+                .at(name.span)
+                .help(
+                    "add `endpoints:` with at least one `- provider: <id>` / `service_id: <model>`",
+                ),
+            );
+            return;
+        }
+    };
+    if endpoints.is_empty() {
+        acc.push(
+            Diagnostic::error(
+                Code::NoEndpoints,
+                format!("{path}.endpoints"),
+                format!(
+                    "virtual model `{}` has an empty `endpoints` list",
+                    name.value
+                ),
+            )
+            .at_opt(m.endpoints.span())
+            .help("add at least one `- provider: <id>` / `service_id: <model>`"),
+        );
+    }
+    for (i, entry) in endpoints.iter().enumerate() {
+        let e = &entry.value;
+        let epath = format!("{path}.endpoints[{i}]");
+        let known = match e.provider.spanned() {
+            Some(p) => cx.provider_ref(acc, &format!("{epath}.provider"), p),
+            None => {
+                acc.push(
+                    Diagnostic::error(
+                        Code::MissingKey,
+                        format!("{epath}.provider"),
+                        "endpoint has no `provider`",
+                    )
+                    .at(entry.span)
+                    .help("add `provider: <provider id>`"),
+                );
+                false
+            }
+        };
+        let model = match (e.service_id.spanned(), e.model_id.spanned()) {
+            (Some(s), None) | (None, Some(s)) => Some(s),
+            (Some(_), Some(m2)) => {
+                acc.push(
+                    Diagnostic::error(
+                        Code::EndpointModel,
+                        format!("{epath}.model_id"),
+                        "endpoint has both `service_id` and `model_id`",
+                    )
+                    .at(m2.span)
+                    .help("`model_id` is another name for `service_id`; keep one"),
+                );
+                None
+            }
+            (None, None) => {
+                if !e.model_id.is_invalid() {
+                    acc.push(
+                        Diagnostic::error(
+                            Code::EndpointModel,
+                            format!("{epath}.service_id"),
+                            "endpoint has no `service_id`",
+                        )
+                        .at(entry.span)
+                        .help("add `service_id: <the provider's model id>`"),
+                    );
+                }
+                None
+            }
+        };
+        if let Some(model) = model.filter(|m| m.value.trim().is_empty()) {
+            acc.push(
+                Diagnostic::error(
+                    Code::InvalidName,
+                    format!("{epath}.service_id"),
+                    "a model id cannot be empty",
+                )
+                .at(model.span),
+            );
+        } else if let (true, Some(model), Some(p)) = (known, model, e.provider.get()) {
+            // A provider that declares no models at all is one whose list the operator chose not
+            // to keep (a local server, a pass-through); only a declared list is checked.
+            let prov = cx.providers[p.as_str()];
+            if !prov.models.is_empty() && !prov.models.iter().any(|d| d.id == model.value) {
+                let ids: Vec<&str> = prov.models.iter().map(|d| d.id.as_str()).collect();
+                acc.push(
+                    Diagnostic::warning(
+                        Code::UndeclaredModel,
+                        format!("{epath}.service_id"),
+                        format!("provider `{p}` does not declare model `{}`", model.value),
+                    )
+                    .at(model.span)
+                    .label("sent upstream as written")
+                    .help_opt(suggest(&model.value, &ids).or_else(|| {
+                        Some(format!(
+                            "declare it under `providers.{p}.models` to give it pricing and limits"
+                        ))
+                    })),
+                );
+            }
+        }
+        match (e.weight.spanned(), strategy) {
+            (Some(w), Strategy::Weighted) if w.value == 0 => {
+                acc.push(
+                    Diagnostic::error(
+                        Code::InvalidWeight,
+                        format!("{epath}.weight"),
+                        "weight 0 would never start at this endpoint",
+                    )
+                    .at(w.span)
+                    .help("use a positive weight, or remove the endpoint"),
+                );
+            }
+            (Some(w), Strategy::Priority | Strategy::RoundRobin) => {
+                acc.push(
+                    Diagnostic::warning(
+                        Code::WeightIgnored,
+                        format!("{epath}.weight"),
+                        "`weight` has no effect with this strategy",
+                    )
+                    .at(w.span)
+                    .help("set `strategy: weighted` on the model to use weights"),
+                );
+            }
+            _ => {}
+        }
+    }
+}
+
+/// What a model name may use where it is written.
+#[derive(Clone, Copy)]
+struct Allow {
+    preset: bool,
+    variant: bool,
+}
+
+/// Every name a caller could route to, for checking names written in the file.
+struct Names<'a> {
+    cx: &'a Cx<'a>,
+    bare: FxHashSet<&'a str>,
+    presets: FxHashSet<&'a str>,
+    variants: FxHashSet<&'a str>,
+}
+
+impl<'a> Names<'a> {
+    fn new(cx: &'a Cx<'a>, cfg: &'a resolved::Config) -> Names<'a> {
+        let declared = cfg
+            .providers
+            .iter()
+            .flat_map(|p| p.models.iter().map(|m| m.id.as_str()));
+        Names {
+            cx,
+            bare: cfg
+                .models
+                .iter()
+                .map(|(n, _)| n.value.as_str())
+                .chain(declared)
+                .collect(),
+            presets: cfg.presets.iter().map(|(n, _)| n.value.as_str()).collect(),
+            variants: cfg.variants.iter().map(|(n, _)| n.value.as_str()).collect(),
+        }
+    }
+
+    fn check(&self, acc: &mut Diagnostics, path: &str, m: &Spanned<String>, allow: Allow) {
+        if let Err((message, help)) = self.resolve(&m.value, allow) {
+            acc.push(
+                Diagnostic::error(Code::UnknownModel, path, message)
+                    .at(m.span)
+                    .help_opt(help),
+            );
+        }
+    }
+
+    /// Mirrors `RoutingTable::route`: `:variant`, `@preset`, virtual or declared id,
+    /// `provider:model`, `provider/model`.
+    fn resolve(&self, name: &str, allow: Allow) -> Result<(), (String, Option<String>)> {
+        if name.trim().is_empty() {
+            return Err((
+                "the model name is empty".to_owned(),
+                Some("name a virtual model, `provider:model` or a declared model id".to_owned()),
+            ));
+        }
+        let mut base = name;
+        if let Some((b, suffix)) = name.rsplit_once(':') {
+            if self.variants.contains(suffix) {
+                if !allow.variant {
+                    return Err((
+                        format!(
+                            "`{name}` uses the variant suffix `:{suffix}`, which a preset cannot"
+                        ),
+                        Some("name the model without `:variant`".to_owned()),
+                    ));
+                }
+                base = b;
+            }
+        }
+        if let Some(preset) = base.strip_prefix('@') {
+            if !allow.preset {
+                return Err((
+                    format!("`{name}` names a preset; a preset cannot refer to another preset"),
+                    Some("name a model here".to_owned()),
+                ));
+            }
+            if self.presets.contains(preset) {
+                return Ok(());
+            }
+            let help = did_you_mean(preset, self.presets.iter().copied())
+                .map(|s| format!("did you mean `@{s}`?"));
+            return Err((format!("unknown preset `@{preset}`"), help));
+        }
+        if self.bare.contains(base) {
+            return Ok(());
+        }
+        for sep in [':', '/'] {
+            if let Some((p, model)) = base.split_once(sep) {
+                if self.cx.providers.contains_key(p) && !model.is_empty() {
+                    return Ok(());
+                }
+            }
+        }
+        let help = did_you_mean(base, self.bare.iter().copied())
+            .map(|s| format!("did you mean `{s}`?"))
+            .or_else(|| Some("use a virtual model, `provider:model`, `provider/model` or a model id a provider declares".to_owned()));
+        Err((format!("unknown model `{base}`"), help))
+    }
+}

@@ -41,7 +41,9 @@ mod tests {
 
     fn table(yaml: &str) -> RoutingTable {
         let src = SourceFile::new("t.yaml", yaml);
-        compiler::compile(&src, &(), EnvMode::Lenient).unwrap().table
+        compiler::compile(&src, &(), EnvMode::Lenient)
+            .unwrap()
+            .table
     }
 
     #[test]
@@ -51,7 +53,28 @@ mod tests {
         let handle = TableHandle::new(table(a));
         let in_flight = handle.load();
         handle.publish(Arc::new(table(b)));
-        assert_eq!(&*in_flight.route("m").unwrap().hops().next().unwrap().provider.name, "p");
-        assert_eq!(&*handle.load().route("m").unwrap().hops().next().unwrap().provider.name, "q");
+        assert_eq!(
+            &*in_flight
+                .route("m")
+                .unwrap()
+                .hops()
+                .next()
+                .unwrap()
+                .provider
+                .name,
+            "p"
+        );
+        assert_eq!(
+            &*handle
+                .load()
+                .route("m")
+                .unwrap()
+                .hops()
+                .next()
+                .unwrap()
+                .provider
+                .name,
+            "q"
+        );
     }
 }

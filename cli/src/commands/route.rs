@@ -48,6 +48,13 @@ pub(crate) fn run(g: &Global, a: &RouteArgs) -> Result<ExitCode> {
             let hint = match e {
                 LookupError::UnknownModel { suggestion: Some(s), .. } => Some(format!("did you mean `{s}`?")),
                 LookupError::UnknownPreset { suggestion: Some(s), .. } => Some(format!("did you mean `@{s}`?")),
+                LookupError::UnknownPreset { .. } if table.presets().is_empty() => {
+                    Some("this configuration defines no presets (`presets:`)".to_owned())
+                }
+                LookupError::UnknownPreset { .. } => {
+                    let names: Vec<String> = table.presets().iter().map(|p| format!("`@{}`", p.name)).collect();
+                    Some(format!("defined presets: {}", names.join(", ")))
+                }
                 LookupError::UnknownModel { .. } => Some(
                     "use a virtual model from `models`, `provider:model`, or a model id a provider declares".to_owned(),
                 ),

@@ -1,0 +1,70 @@
+//! Lookups on the large table allocate nothing: every name form, hop iteration, and
+//! `HopRef::protocols()` / `url()`. Error paths are measured and printed, not asserted.
+//!
+//! `cargo test -p benches --test alloc -- --nocapture` prints the counts.
+
+use std::sync::OnceLock;
+
+use benches::alloc::{self, CountingAlloc};
+use benches::cases::{cases, long_unknown_name};
+use benches::{Large, large};
+use compiler::RoutingTable;
+
+#[global_allocator]
+static ALLOC: CountingAlloc = CountingAlloc;
+
+const CALLS: u64 = 1_000;
+
+fn fixture() -> &'static (Large, RoutingTable, String) {
+    static F: OnceLock<(Large, RoutingTable, String)> = OnceLock::new();
+    F.get_or_init(|| {
+        let l = large();
+        let table = l.fixture.table();
+        (l, table, long_unknown_name())
+    })
+}
+
+#[test]
+fn the_counting_allocator_is_installed() {
+    assert!(alloc::is_installed());
+    let ((), n) = alloc::count(|| drop(std::hint::black_box(vec![0u8; 16])));
+    assert_eq!(n, 1);
+}
+
+#[test]
+fn lookups_do_not_allocate() {
+    let (l, table, long) = fixture();
+    let mut failures = Vec::new();
+    println!("allocations per call, large table ({CALLS} calls each, error paths 1):");
+    // The 1 KiB unknown name costs the same allocations as the short one and seconds per call
+    // in a debug build; `cargo bench -p benches --bench lookup` times it.
+    for case in cases(table, &l.names, long)
+        .into_iter()
+        .filter(|c| !c.label.ends_with("1KiB"))
+    {
+        let calls = if case.alloc_free { CALLS } else { 1 };
+        (case.run)(); // Warm-up: anything lazily initialised is not the lookup's cost.
+        let ((), n) = alloc::count(|| {
+            for _ in 0..calls {
+                (case.run)();
+            }
+        });
+        let per_call = n as f64 / calls as f64;
+        println!(
+            "  {:<32} {per_call:>10.1}  ({})",
+            case.label,
+            case.name.get(..40).unwrap_or(case.name)
+        );
+        if case.alloc_free && n != 0 {
+            failures.push(format!(
+                "{} (`{}`): {per_call} allocations per call",
+                case.label, case.name
+            ));
+        }
+    }
+    assert!(
+        failures.is_empty(),
+        "lookups that allocate:\n{}",
+        failures.join("\n")
+    );
+}

@@ -150,15 +150,25 @@ impl Diagnostics {
 }
 
 /// "did you mean" over a list of candidates, by edit distance.
-pub fn did_you_mean<'a>(
-    word: &str,
-    candidates: impl IntoIterator<Item = &'a str>,
-) -> Option<&'a str> {
-    let max = (word.chars().count() / 3).clamp(1, 3);
+///
+/// Cheap enough for a request's error path: long words get no suggestion, and a candidate whose
+/// length alone rules it out is skipped before any distance is computed.
+pub fn did_you_mean<'a>(word: &str, candidates: impl IntoIterator<Item = &'a str>) -> Option<&'a str> {
+    const LONGEST: usize = 64;
+    let len = word.chars().count();
+    if len == 0 || len > LONGEST {
+        return None;
+    }
+    let max = (len / 3).clamp(1, 3);
+    let substring = |c: &str| len > 3 && c.len() > 3 && (word.contains(c) || c.contains(word));
     candidates
         .into_iter()
-        .map(|c| (strsim::damerau_levenshtein(word, c), c))
-        .filter(|&(d, c)| d <= max || (c.len() > 3 && (word.contains(c) || c.contains(word))))
+        .filter(|c| c.len().abs_diff(word.len()) <= max * 4 || substring(c))
+        .filter_map(|c| {
+            // Optimal string alignment: edits plus adjacent transpositions, no hash map.
+            let d = strsim::osa_distance(word, c);
+            (d <= max || substring(c)).then_some((d, c))
+        })
         .min_by_key(|&(d, _)| d)
         .map(|(_, c)| c)
 }

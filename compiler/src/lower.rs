@@ -201,7 +201,9 @@ fn link(acc: &mut Diagnostics, table: &mut RoutingTable, cfg: &resolved::Config)
             }
             Err(e) => {
                 let help = match e {
-                    table::LookupError::UnknownModel { suggestion: Some(s), .. } => Some(format!("did you mean `{s}`?")),
+                    table::LookupError::UnknownModel { name } if table.suggest(name).is_some() => {
+                        table.suggest(name).map(|s| format!("did you mean `{s}`?"))
+                    }
                     _ => Some("use a virtual model, `provider:model`, `provider/model` or a model id a provider declares".to_owned()),
                 };
                 acc.push(err(format!("unknown model `{name}`"), help));

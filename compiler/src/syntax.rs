@@ -125,7 +125,7 @@ pub fn expand_env(
         NodeKind::Seq(items) => {
             for (i, item) in items.iter_mut().enumerate() {
                 let len = path.len();
-                path.push_str(&format!("[{i}]"));
+                let _ = std::fmt::Write::write_fmt(path, format_args!("[{i}]"));
                 expand_env(item, text, env, mode, path, acc);
                 path.truncate(len);
             }

@@ -40,14 +40,14 @@ pub(crate) fn run(g: &Global, a: &RouteArgs) -> Result<ExitCode> {
     let route = match table.route(&a.model) {
         Ok(r) => r,
         Err(e) => {
-            let message = match e {
-                LookupError::UnknownModel { name, .. } => format!("unknown model `{name}`"),
-                LookupError::UnknownPreset { name, .. } => format!("unknown preset `@{name}`"),
-                other => other.to_string(),
-            };
+            let message = e.to_string();
             let hint = match e {
-                LookupError::UnknownModel { suggestion: Some(s), .. } => Some(format!("did you mean `{s}`?")),
-                LookupError::UnknownPreset { suggestion: Some(s), .. } => Some(format!("did you mean `@{s}`?")),
+                LookupError::UnknownModel { name } if table.suggest(name).is_some() => {
+                    table.suggest(name).map(|s| format!("did you mean `{s}`?"))
+                }
+                LookupError::UnknownPreset { name } if table.suggest_preset(name).is_some() => {
+                    table.suggest_preset(name).map(|s| format!("did you mean `@{s}`?"))
+                }
                 LookupError::UnknownPreset { .. } if table.presets().is_empty() => {
                     Some("this configuration defines no presets (`presets:`)".to_owned())
                 }

@@ -32,7 +32,7 @@ pub fn from_node<'de, T: de::Deserialize<'de>>(
     let cx = RefCell::new(std::mem::take(acc));
     let result = T::deserialize(De {
         node,
-        path: path.to_owned(),
+        path: Path { parent: None, seg: Seg::Root(path) },
         cx: &cx,
     });
     *acc = cx.into_inner();
@@ -120,18 +120,64 @@ impl Error {
 
 type Cx = RefCell<Diagnostics>;
 
-struct De<'a> {
+/// The YAML path of a node, as a chain of borrowed segments: built into a string only when a
+/// diagnostic needs it, so reading a large file allocates no paths.
+#[derive(Clone, Copy)]
+struct Path<'p> {
+    parent: Option<&'p Path<'p>>,
+    seg: Seg<'p>,
+}
+
+#[derive(Clone, Copy)]
+enum Seg<'p> {
+    Root(&'p str),
+    Key(&'p str),
+    Index(usize),
+}
+
+impl Path<'_> {
+    fn render(&self) -> String {
+        let mut segs = vec![self.seg];
+        let mut cur = self.parent;
+        while let Some(p) = cur {
+            segs.push(p.seg);
+            cur = p.parent;
+        }
+        let mut out = String::new();
+        for seg in segs.iter().rev() {
+            match seg {
+                Seg::Root(r) => out.push_str(r),
+                Seg::Key(k) => {
+                    if !out.is_empty() {
+                        out.push('.');
+                    }
+                    out.push_str(k);
+                }
+                Seg::Index(i) => {
+                    let _ = fmt::Write::write_fmt(&mut out, format_args!("[{i}]"));
+                }
+            }
+        }
+        out
+    }
+
+    fn is_root(&self) -> bool {
+        self.parent.is_none() && matches!(self.seg, Seg::Root(r) if r.is_empty())
+    }
+}
+
+struct De<'a, 'p> {
     node: &'a Node,
-    path: String,
+    path: Path<'p>,
     cx: &'a Cx,
 }
 
-impl<'a> De<'a> {
+impl<'a, 'p> De<'a, 'p> {
     /// Records `r`'s error (once) at this node.
     fn check<T>(&self, r: Result<T, Error>) -> Result<T, Error> {
         r.map_err(|mut e| {
             if !e.reported {
-                let d = Diagnostic::error(e.code, self.path.clone(), e.message.clone())
+                let d = Diagnostic::error(e.code, self.path.render(), e.message.clone())
                     .at(self.node.span)
                     .help_opt(e.help.take());
                 self.cx.borrow_mut().push(d);
@@ -149,18 +195,6 @@ impl<'a> De<'a> {
         self.check(Err(e))
     }
 
-    fn child(&self, node: &'a Node, seg: impl fmt::Display) -> De<'a> {
-        let path = if self.path.is_empty() {
-            seg.to_string()
-        } else {
-            format!("{}.{seg}", self.path)
-        };
-        De {
-            node,
-            path,
-            cx: self.cx,
-        }
-    }
 }
 
 macro_rules! forward_number {
@@ -180,7 +214,7 @@ macro_rules! forward_number {
     )*};
 }
 
-impl<'de> de::Deserializer<'de> for De<'_> {
+impl<'de> de::Deserializer<'de> for De<'_, '_> {
     type Error = Error;
 
     fn deserialize_any<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, Error> {
@@ -323,7 +357,7 @@ impl<'de> de::Deserializer<'de> for De<'_> {
             let span = self.node.span;
             let r = visitor.visit_map(SpannedAccess {
                 span,
-                value: Some(self.child_same()),
+                value: Some(De { ..self }),
                 state: 0,
             });
             return r;
@@ -370,15 +404,7 @@ impl<'de> de::Deserializer<'de> for De<'_> {
     }
 }
 
-impl<'a> De<'a> {
-    fn child_same(&self) -> De<'a> {
-        De {
-            node: self.node,
-            path: self.path.clone(),
-            cx: self.cx,
-        }
-    }
-
+impl<'a> De<'a, '_> {
     fn seq<'de, V: Visitor<'de>>(self, items: &'a [Node], visitor: V) -> Result<V::Value, Error> {
         let access = SeqAccess {
             parent: &self,
@@ -410,16 +436,14 @@ impl<'a> De<'a> {
             .copied()
             .filter(|k| !k.starts_with('$'))
             .collect();
-        let msg = if self.path.is_empty() {
+        let here = self.path.render();
+        let msg = if self.path.is_root() {
             format!("unknown top-level section `{}`", key.name)
         } else {
-            format!("unknown key `{}` in `{}`", key.name, self.path)
+            format!("unknown key `{}` in `{here}`", key.name)
         };
-        let path = if self.path.is_empty() {
-            key.name.clone()
-        } else {
-            format!("{}.{}", self.path, key.name)
-        };
+        let key_path = Path { parent: Some(&self.path), seg: Seg::Key(&key.name) };
+        let path = key_path.render();
         let d = Diagnostic::error(Code::UnknownKey, path, msg)
             .at(key.span)
             .label("unknown key")
@@ -429,22 +453,18 @@ impl<'a> De<'a> {
         // A misspelling of a real key: that key counts as written (and invalid), so no
         // "missing `api_base`" follows the "did you mean `api_base`?".
         if let Some(meant) = did_you_mean(&key.name, candidates.iter().copied()) {
-            let sibling = if self.path.is_empty() {
-                meant.to_owned()
-            } else {
-                format!("{}.{meant}", self.path)
-            };
+            let sibling = Path { parent: Some(&self.path), seg: Seg::Key(meant) }.render();
             cx.poison(sibling);
         }
     }
 }
 
-struct SeqAccess<'p, 'a> {
-    parent: &'p De<'a>,
+struct SeqAccess<'s, 'a, 'p> {
+    parent: &'s De<'a, 'p>,
     items: std::iter::Enumerate<std::slice::Iter<'a, Node>>,
 }
 
-impl<'de> de::SeqAccess<'de> for SeqAccess<'_, '_> {
+impl<'de> de::SeqAccess<'de> for SeqAccess<'_, '_, '_> {
     type Error = Error;
 
     fn next_element_seed<T: DeserializeSeed<'de>>(
@@ -454,10 +474,9 @@ impl<'de> de::SeqAccess<'de> for SeqAccess<'_, '_> {
         match self.items.next() {
             None => Ok(None),
             Some((i, node)) => {
-                let path = format!("{}[{i}]", self.parent.path);
                 let child = De {
                     node,
-                    path,
+                    path: Path { parent: Some(&self.parent.path), seg: Seg::Index(i) },
                     cx: self.parent.cx,
                 };
                 seed.deserialize(child).map(Some)
@@ -470,14 +489,14 @@ impl<'de> de::SeqAccess<'de> for SeqAccess<'_, '_> {
     }
 }
 
-struct MapAccess<'p, 'a> {
-    parent: &'p De<'a>,
+struct MapAccess<'s, 'a, 'p> {
+    parent: &'s De<'a, 'p>,
     entries: std::slice::Iter<'a, (Key, Node)>,
     known: Option<&'static [&'static str]>,
     pending: Option<&'a (Key, Node)>,
 }
 
-impl<'de> de::MapAccess<'de> for MapAccess<'_, '_> {
+impl<'de> de::MapAccess<'de> for MapAccess<'_, '_, '_> {
     type Error = Error;
 
     fn next_key_seed<K: DeserializeSeed<'de>>(
@@ -501,7 +520,11 @@ impl<'de> de::MapAccess<'de> for MapAccess<'_, '_> {
         let Some((key, node)) = self.pending.take() else {
             return Err(de::Error::custom("value requested before key"));
         };
-        seed.deserialize(self.parent.child(node, &key.name))
+        seed.deserialize(De {
+            node,
+            path: Path { parent: Some(&self.parent.path), seg: Seg::Key(&key.name) },
+            cx: self.parent.cx,
+        })
     }
 
     fn size_hint(&self) -> Option<usize> {
@@ -510,13 +533,13 @@ impl<'de> de::MapAccess<'de> for MapAccess<'_, '_> {
 }
 
 /// Gives `ast::Spanned` its span, then its value.
-struct SpannedAccess<'a> {
+struct SpannedAccess<'a, 'p> {
     span: Span,
-    value: Option<De<'a>>,
+    value: Option<De<'a, 'p>>,
     state: u8,
 }
 
-impl<'de> de::MapAccess<'de> for SpannedAccess<'_> {
+impl<'de> de::MapAccess<'de> for SpannedAccess<'_, '_> {
     type Error = Error;
 
     fn next_key_seed<K: DeserializeSeed<'de>>(

@@ -88,18 +88,14 @@ fn source_ref(s: &super::ProtocolSource) -> ProtocolSourceRef<'_> {
     }
 }
 
-/// Why a name did not route.
+/// Why a name did not route. Building it allocates nothing; a "did you mean" is computed only
+/// on request ([`RoutingTable::suggest`], [`RoutingTable::suggest_preset`]), so a flood of bad
+/// names costs the data plane no more than good ones.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum LookupError<'a> {
-    /// No model of that name; `suggestion` is the nearest known name.
-    UnknownModel {
-        name: &'a str,
-        suggestion: Option<&'a str>,
-    },
-    UnknownPreset {
-        name: &'a str,
-        suggestion: Option<&'a str>,
-    },
+    UnknownModel { name: &'a str },
+    /// `name` is without the `@`.
+    UnknownPreset { name: &'a str },
     /// The variant excludes every endpoint of the model.
     NoEndpoints { model: &'a str, variant: &'a str },
 }
@@ -107,33 +103,17 @@ pub enum LookupError<'a> {
 impl std::fmt::Display for LookupError<'_> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
-            LookupError::UnknownModel { name, suggestion } => {
-                write!(f, "unknown model `{name}`")?;
-                if let Some(s) = suggestion {
-                    write!(f, "; did you mean `{s}`?")?;
-                }
-                Ok(())
-            }
-            LookupError::UnknownPreset { name, suggestion } => {
-                write!(f, "unknown preset `@{name}`")?;
-                if let Some(s) = suggestion {
-                    write!(f, "; did you mean `@{s}`?")?;
-                }
-                Ok(())
-            }
+            LookupError::UnknownModel { name } => write!(f, "unknown model `{name}`"),
+            LookupError::UnknownPreset { name } => write!(f, "unknown preset `@{name}`"),
             LookupError::NoEndpoints { model, variant } => {
-                write!(
-                    f,
-                    "variant `{variant}` leaves model `{model}` with no endpoint"
-                )
+                write!(f, "variant `{variant}` leaves model `{model}` with no endpoint")
             }
         }
     }
 }
 
 impl RoutingTable {
-    /// Resolves a model name as a caller sends it. Allocates nothing (the error path computes
-    /// a suggestion, which does).
+    /// Resolves a model name as a caller sends it. Allocates nothing, on success or failure.
     pub fn route<'a>(&'a self, name: &'a str) -> Result<Route<'a>, LookupError<'a>> {
         let (base, variant) = match name.rsplit_once(':') {
             Some((base, suffix)) => match self.variants_by_name.get(suffix) {
@@ -144,10 +124,7 @@ impl RoutingTable {
         };
         let mut route = if let Some(preset_name) = base.strip_prefix('@') {
             let Some(&pid) = self.presets_by_name.get(preset_name) else {
-                return Err(LookupError::UnknownPreset {
-                    name: preset_name,
-                    suggestion: did_you_mean(preset_name, self.presets.iter().map(|p| &*p.name)),
-                });
+                return Err(LookupError::UnknownPreset { name: preset_name });
             };
             let preset = &self.presets[pid.index()];
             let mut r = match preset.route {
@@ -158,10 +135,7 @@ impl RoutingTable {
             r
         } else {
             self.lookup_model(base)
-                .ok_or_else(|| LookupError::UnknownModel {
-                    name: base,
-                    suggestion: self.suggest(base),
-                })?
+                .ok_or(LookupError::UnknownModel { name: base })?
         };
         if let Some(v) = variant {
             route.variant = Some(v);
@@ -248,7 +222,13 @@ impl RoutingTable {
         }
     }
 
-    /// The nearest routable name, for "did you mean".
+    /// The nearest preset name (without `@`), for "did you mean".
+    pub fn suggest_preset(&self, name: &str) -> Option<&str> {
+        did_you_mean(name, self.presets.iter().map(|p| &*p.name))
+    }
+
+    /// The nearest routable name, for "did you mean". Bounded, but it compares against every
+    /// name in the table: callers on a hot path should decide whether to pay for it.
     pub fn suggest(&self, name: &str) -> Option<&str> {
         let names = self.by_name.keys().map(|k| &**k).chain(
             self.providers

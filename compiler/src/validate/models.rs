@@ -24,6 +24,7 @@ pub(super) fn check(acc: &mut Diagnostics, cx: &Cx<'_>, cfg: &resolved::Config) 
             }
         }
     }
+    variant_clashes(acc, cfg);
     let names = Names::new(cx, cfg);
     for (name, p) in &cfg.presets {
         check_name(acc, "presets", name);
@@ -61,6 +62,28 @@ pub(super) fn check(acc: &mut Diagnostics, cx: &Cx<'_>, cfg: &resolved::Config) 
                     preset: true,
                     variant: true,
                 },
+            );
+        }
+    }
+}
+
+/// A model name ending in `:v` where `v` is a variant could never be reached: lookup strips
+/// the suffix as the variant.
+fn variant_clashes(acc: &mut Diagnostics, cfg: &resolved::Config) {
+    let variants: FxHashSet<&str> = cfg.variants.iter().map(|(n, _)| n.value.as_str()).collect();
+    fn clash<'n>(variants: &FxHashSet<&str>, name: &'n str) -> Option<&'n str> {
+        name.rsplit_once(':').map(|(_, v)| v).filter(|v| variants.contains(v))
+    }
+    let virtuals = cfg.models.iter().map(|(n, _)| (format!("models.{}", n.value), n.value.as_str(), Some(n.span)));
+    let declared = cfg.providers.iter().flat_map(|p| {
+        p.models.iter().enumerate().filter(|(_, m)| m.span.is_some()).map(move |(i, m)| (format!("{}.models[{i}].id", p.path()), m.id.as_str(), m.span))
+    });
+    for (path, name, span) in virtuals.chain(declared) {
+        if let Some(v) = clash(&variants, name) {
+            acc.push(
+                Diagnostic::error(Code::Conflict, path, format!("model `{name}` cannot be reached: `:{v}` selects variant `{v}`"))
+                    .at_opt(span)
+                    .help(format!("rename the model or the variant `{v}`")),
             );
         }
     }

@@ -33,7 +33,7 @@ impl std::fmt::Debug for Context<'_> {
 /// Longest `derives` chain followed (keeps resolution's recursion shallow).
 pub const MAX_DERIVES: usize = 16;
 
-pub fn resolve(acc: &mut Diagnostics, cx: &Context<'_>, file: ast::Config) -> resolved::Config {
+pub fn resolve(acc: &mut Diagnostics, cx: &Context<'_>, mut file: ast::Config) -> resolved::Config {
     let inherit = file.inherit_defaults.get().copied().unwrap_or(true);
     let registry = registry::get();
     let used = referenced_providers(&file);
@@ -65,20 +65,25 @@ pub fn resolve(acc: &mut Diagnostics, cx: &Context<'_>, file: ast::Config) -> re
         done: FxHashMap::default(),
         stack: Vec::new(),
     };
-    let mut providers = Vec::with_capacity(names.len());
-    for name in names {
-        let name = name.to_owned();
-        if let Some(p) = r.provider(acc, &name) {
-            providers.push(p);
-        }
+    let names: Vec<String> = names.into_iter().map(str::to_owned).collect();
+    for name in &names {
+        r.resolve_rc(acc, name);
     }
+    // Every child has dropped its parent's `Rc` by now: taking each out of the cache leaves it
+    // the only owner, so nothing is copied.
+    let mut done = std::mem::take(&mut r.done);
+    let providers = names
+        .iter()
+        .filter_map(|n| done.remove(n).flatten())
+        .map(|rc| std::rc::Rc::try_unwrap(rc).unwrap_or_else(|rc| clone_provider(&rc)))
+        .collect();
 
     resolved::Config {
         server: file.server.clone(),
         providers,
-        models: file.models.entries.clone(),
-        presets: file.presets.entries.clone(),
-        variants: file.variants.entries.clone(),
+        models: std::mem::take(&mut file.models.entries),
+        presets: std::mem::take(&mut file.presets.entries),
+        variants: std::mem::take(&mut file.variants.entries),
         inherit_defaults: inherit,
         ast: file,
     }
@@ -98,11 +103,6 @@ struct Resolver<'a> {
 }
 
 impl Resolver<'_> {
-    fn provider(&mut self, acc: &mut Diagnostics, name: &str) -> Option<resolved::Provider> {
-        self.resolve_rc(acc, name)
-            .map(|rc| std::rc::Rc::try_unwrap(rc).unwrap_or_else(|rc| clone_provider(&rc)))
-    }
-
     fn resolve_rc(
         &mut self,
         acc: &mut Diagnostics,

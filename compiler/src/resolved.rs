@@ -48,6 +48,7 @@ pub struct Config {
     pub presets: Vec<(ast::Spanned<String>, ast::Preset)>,
     pub variants: Vec<(ast::Spanned<String>, ast::Variant)>,
     pub inherit_defaults: bool,
+    /// The file's other sections (`models`, `presets` and `variants` have moved out above).
     pub ast: ast::Config,
 }
 

@@ -2,7 +2,10 @@
 //! profilers that count instructions (`valgrind --tool=callgrind`) rather than time.
 
 fn main() {
-    let n: usize = std::env::args().nth(1).and_then(|a| a.parse().ok()).unwrap_or(1);
+    let n: usize = std::env::args()
+        .nth(1)
+        .and_then(|a| a.parse().ok())
+        .unwrap_or(1);
     let large = benches::large::generate(benches::large::LargeSpec::DEFAULT);
     for _ in 0..n {
         let table = large.fixture.table();

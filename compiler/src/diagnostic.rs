@@ -153,7 +153,10 @@ impl Diagnostics {
 ///
 /// Cheap enough for a request's error path: long words get no suggestion, and a candidate whose
 /// length alone rules it out is skipped before any distance is computed.
-pub fn did_you_mean<'a>(word: &str, candidates: impl IntoIterator<Item = &'a str>) -> Option<&'a str> {
+pub fn did_you_mean<'a>(
+    word: &str,
+    candidates: impl IntoIterator<Item = &'a str>,
+) -> Option<&'a str> {
     const LONGEST: usize = 64;
     let len = word.chars().count();
     if len == 0 || len > LONGEST {

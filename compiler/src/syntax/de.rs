@@ -32,7 +32,10 @@ pub fn from_node<'de, T: de::Deserialize<'de>>(
     let cx = RefCell::new(std::mem::take(acc));
     let result = T::deserialize(De {
         node,
-        path: Path { parent: None, seg: Seg::Root(path) },
+        path: Path {
+            parent: None,
+            seg: Seg::Root(path),
+        },
         cx: &cx,
     });
     *acc = cx.into_inner();
@@ -194,7 +197,6 @@ impl<'a, 'p> De<'a, 'p> {
         );
         self.check(Err(e))
     }
-
 }
 
 macro_rules! forward_number {
@@ -442,7 +444,10 @@ impl<'a> De<'a, '_> {
         } else {
             format!("unknown key `{}` in `{here}`", key.name)
         };
-        let key_path = Path { parent: Some(&self.path), seg: Seg::Key(&key.name) };
+        let key_path = Path {
+            parent: Some(&self.path),
+            seg: Seg::Key(&key.name),
+        };
         let path = key_path.render();
         let d = Diagnostic::error(Code::UnknownKey, path, msg)
             .at(key.span)
@@ -453,7 +458,11 @@ impl<'a> De<'a, '_> {
         // A misspelling of a real key: that key counts as written (and invalid), so no
         // "missing `api_base`" follows the "did you mean `api_base`?".
         if let Some(meant) = did_you_mean(&key.name, candidates.iter().copied()) {
-            let sibling = Path { parent: Some(&self.path), seg: Seg::Key(meant) }.render();
+            let sibling = Path {
+                parent: Some(&self.path),
+                seg: Seg::Key(meant),
+            }
+            .render();
             cx.poison(sibling);
         }
     }
@@ -476,7 +485,10 @@ impl<'de> de::SeqAccess<'de> for SeqAccess<'_, '_, '_> {
             Some((i, node)) => {
                 let child = De {
                     node,
-                    path: Path { parent: Some(&self.parent.path), seg: Seg::Index(i) },
+                    path: Path {
+                        parent: Some(&self.parent.path),
+                        seg: Seg::Index(i),
+                    },
                     cx: self.parent.cx,
                 };
                 seed.deserialize(child).map(Some)
@@ -522,7 +534,10 @@ impl<'de> de::MapAccess<'de> for MapAccess<'_, '_, '_> {
         };
         seed.deserialize(De {
             node,
-            path: Path { parent: Some(&self.parent.path), seg: Seg::Key(&key.name) },
+            path: Path {
+                parent: Some(&self.parent.path),
+                seg: Seg::Key(&key.name),
+            },
             cx: self.parent.cx,
         })
     }

@@ -93,11 +93,18 @@ fn source_ref(s: &super::ProtocolSource) -> ProtocolSourceRef<'_> {
 /// names costs the data plane no more than good ones.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum LookupError<'a> {
-    UnknownModel { name: &'a str },
+    UnknownModel {
+        name: &'a str,
+    },
     /// `name` is without the `@`.
-    UnknownPreset { name: &'a str },
+    UnknownPreset {
+        name: &'a str,
+    },
     /// The variant excludes every endpoint of the model.
-    NoEndpoints { model: &'a str, variant: &'a str },
+    NoEndpoints {
+        model: &'a str,
+        variant: &'a str,
+    },
 }
 
 impl std::fmt::Display for LookupError<'_> {
@@ -106,7 +113,10 @@ impl std::fmt::Display for LookupError<'_> {
             LookupError::UnknownModel { name } => write!(f, "unknown model `{name}`"),
             LookupError::UnknownPreset { name } => write!(f, "unknown preset `@{name}`"),
             LookupError::NoEndpoints { model, variant } => {
-                write!(f, "variant `{variant}` leaves model `{model}` with no endpoint")
+                write!(
+                    f,
+                    "variant `{variant}` leaves model `{model}` with no endpoint"
+                )
             }
         }
     }

@@ -72,18 +72,40 @@ pub(super) fn check(acc: &mut Diagnostics, cx: &Cx<'_>, cfg: &resolved::Config) 
 fn variant_clashes(acc: &mut Diagnostics, cfg: &resolved::Config) {
     let variants: FxHashSet<&str> = cfg.variants.iter().map(|(n, _)| n.value.as_str()).collect();
     fn clash<'n>(variants: &FxHashSet<&str>, name: &'n str) -> Option<&'n str> {
-        name.rsplit_once(':').map(|(_, v)| v).filter(|v| variants.contains(v))
+        name.rsplit_once(':')
+            .map(|(_, v)| v)
+            .filter(|v| variants.contains(v))
     }
-    let virtuals = cfg.models.iter().map(|(n, _)| (format!("models.{}", n.value), n.value.as_str(), Some(n.span)));
+    let virtuals = cfg.models.iter().map(|(n, _)| {
+        (
+            format!("models.{}", n.value),
+            n.value.as_str(),
+            Some(n.span),
+        )
+    });
     let declared = cfg.providers.iter().flat_map(|p| {
-        p.models.iter().enumerate().filter(|(_, m)| m.span.is_some()).map(move |(i, m)| (format!("{}.models[{i}].id", p.path()), m.id.as_str(), m.span))
+        p.models
+            .iter()
+            .enumerate()
+            .filter(|(_, m)| m.span.is_some())
+            .map(move |(i, m)| {
+                (
+                    format!("{}.models[{i}].id", p.path()),
+                    m.id.as_str(),
+                    m.span,
+                )
+            })
     });
     for (path, name, span) in virtuals.chain(declared) {
         if let Some(v) = clash(&variants, name) {
             acc.push(
-                Diagnostic::error(Code::Conflict, path, format!("model `{name}` cannot be reached: `:{v}` selects variant `{v}`"))
-                    .at_opt(span)
-                    .help(format!("rename the model or the variant `{v}`")),
+                Diagnostic::error(
+                    Code::Conflict,
+                    path,
+                    format!("model `{name}` cannot be reached: `:{v}` selects variant `{v}`"),
+                )
+                .at_opt(span)
+                .help(format!("rename the model or the variant `{v}`")),
             );
         }
     }

@@ -19,6 +19,8 @@
 pub mod ast;
 pub mod diagnostic;
 pub mod env;
+#[doc(hidden)]
+pub mod fuzzing;
 pub mod lower;
 pub mod registry;
 pub mod resolve;

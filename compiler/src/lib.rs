@@ -89,5 +89,5 @@ fn compile_into(
     let cx = resolve::Context { env, mode };
     let resolved = resolve::resolve(acc, &cx, file);
     let validated = validate::validate(acc, resolved)?;
-    Some(lower::lower(acc, validated))
+    Some(lower::lower(validated))
 }

@@ -2,14 +2,13 @@
 //!
 //! Interns names into dense ids, compiles `api_protocol` rules, precomputes every endpoint's
 //! URLs, protocol set and timeouts, lays all chains out in one array, and finally links presets
-//! and agents to routes (a model name that does not resolve is reported here).
+//! to routes. It cannot fail: everything it relies on was checked by `validate`.
 
 use std::time::Duration;
 
 use rustc_hash::FxHashMap;
 
 use crate::ast::{self, Field};
-use crate::diagnostic::{Code, Diagnostic, Diagnostics};
 use crate::resolved::{self, Credential};
 use crate::table::{
     self, DeclaredId, DeclaredModel, DeclaredSections, Hop, ModelId, NameRef, PresetRoute,
@@ -19,7 +18,7 @@ use crate::table::{
 use crate::upstream_url;
 use crate::validate::Validated;
 
-pub fn lower(acc: &mut Diagnostics, cfg: Validated<resolved::Config>) -> RoutingTable {
+pub fn lower(cfg: Validated<resolved::Config>) -> RoutingTable {
     let cfg = cfg.into_inner();
     let server = server_settings(&cfg.ast);
     let defaults = server_timeouts(&cfg.ast.server.timeouts);
@@ -145,71 +144,34 @@ pub fn lower(acc: &mut Diagnostics, cfg: Validated<resolved::Config>) -> Routing
         declared_sections,
         hash: String::new(),
     };
-    link(acc, &mut table, &cfg);
+    link(&mut table, &cfg);
     table.hash = table.compute_hash();
     table
 }
 
-/// Resolves preset and agent models against the table; creates targets for presets that name
-/// a provider's undeclared model.
-fn link(acc: &mut Diagnostics, table: &mut RoutingTable, cfg: &resolved::Config) {
+/// Links presets to routes, creating targets for presets that name a provider's undeclared
+/// model. `validate` resolved every preset's model by the same rules as `RoutingTable::route`
+/// (`validate/models.rs`), so each one routes here.
+fn link(table: &mut RoutingTable, cfg: &resolved::Config) {
     enum Linked {
         Name(NameRef),
         Undeclared(ProviderId, String),
         Single(TargetId),
     }
-    let resolve = |table: &RoutingTable,
-                   acc: &mut Diagnostics,
-                   path: String,
-                   m: &ast::Spanned<String>|
-     -> Option<Linked> {
-        let name = m.value.as_str();
-        let err = |msg: String, help: Option<String>| {
-            Diagnostic::error(Code::UnknownModel, path.clone(), msg)
-                .at(m.span)
-                .help_opt(help)
-        };
-        if name.starts_with('@') {
-            acc.push(err(
-                format!("`{name}` names a preset; presets cannot refer to presets"),
-                Some("name a model here".to_owned()),
-            ));
-            return None;
-        }
-        match table.route(name) {
-            Ok(route) if route.preset.is_none() && route.variant.is_none() => {
-                let hop = route.hops().next();
-                Some(match (route.kind, hop) {
-                    (RouteKind::Virtual | RouteKind::Declared, _) => {
-                        Linked::Name(table.by_name[route.model])
-                    }
-                    (RouteKind::Direct, Some(h)) => match h.target {
-                        Some(_) => Linked::Single(
-                            table.providers[h.provider_id.index()].models[h.service_id],
-                        ),
-                        None => Linked::Undeclared(h.provider_id, h.service_id.to_owned()),
-                    },
-                    (RouteKind::Direct, None) => return None,
-                })
+    let resolve = |table: &RoutingTable, name: &str| -> Option<Linked> {
+        let route = table.route(name).ok()?;
+        let hop = route.hops().next()?;
+        Some(match (route.kind, hop.target) {
+            (RouteKind::Virtual | RouteKind::Declared, _) => {
+                Linked::Name(table.by_name[route.model])
             }
-            Ok(_) => {
-                acc.push(err(
-                    format!("`{name}` uses a variant suffix, which is not allowed here"),
-                    Some("name the model without `:variant`".to_owned()),
-                ));
-                None
+            (RouteKind::Direct, Some(_)) => {
+                Linked::Single(table.providers[hop.provider_id.index()].models[hop.service_id])
             }
-            Err(e) => {
-                let help = match e {
-                    table::LookupError::UnknownModel { name } if table.suggest(name).is_some() => {
-                        table.suggest(name).map(|s| format!("did you mean `{s}`?"))
-                    }
-                    _ => Some("use a virtual model, `provider:model`, `provider/model` or a model id a provider declares".to_owned()),
-                };
-                acc.push(err(format!("unknown model `{name}`"), help));
-                None
+            (RouteKind::Direct, None) => {
+                Linked::Undeclared(hop.provider_id, hop.service_id.to_owned())
             }
-        }
+        })
     };
 
     let mut presets = Vec::new();
@@ -219,8 +181,10 @@ fn link(acc: &mut Diagnostics, table: &mut RoutingTable, cfg: &resolved::Config)
         let Some(model) = p.model.spanned() else {
             continue;
         };
-        let linked = resolve(table, acc, format!("presets.{}.model", name.value), model);
-        let Some(linked) = linked else { continue };
+        let Some(linked) = resolve(table, &model.value) else {
+            debug_assert!(false, "validated preset `{}` does not route", name.value);
+            continue;
+        };
         let route = match linked {
             Linked::Name(n) => PresetRoute::Name(n),
             Linked::Single(t) => PresetRoute::Target(t),
@@ -241,11 +205,6 @@ fn link(acc: &mut Diagnostics, table: &mut RoutingTable, cfg: &resolved::Config)
             system_prompt: p.system_prompt.get().map(|s| s.as_str().into()),
             params_json: params.into(),
         });
-    }
-    for (name, a) in cfg.ast.agents.iter() {
-        if let Some(model) = a.model.spanned() {
-            resolve(table, acc, format!("agents.{}.model", name.value), model);
-        }
     }
     if !pending.is_empty() {
         let mut providers = std::mem::take(&mut table.providers).into_vec();

@@ -4,6 +4,7 @@
 //!
 //! `cargo bench -p benches --bench lookup`
 
+use std::hint::black_box;
 use std::time::Duration;
 
 use benches::alloc::{self, CountingAlloc};
@@ -23,7 +24,7 @@ fn report_allocations(cases: &[Case<'_>]) {
     eprintln!("allocations per call (counting global allocator):");
     for case in cases {
         // Counts are deterministic; one call of a slow error path is enough.
-        let calls = if case.alloc_free { 1_000 } else { 1 };
+        let calls = 1_000;
         (case.run)();
         let ((), n) = alloc::count(|| {
             for _ in 0..calls {
@@ -44,18 +45,21 @@ fn lookup(c: &mut Criterion) {
     let mut fast = c.benchmark_group("lookup");
     fast.warm_up_time(Duration::from_secs(1))
         .measurement_time(Duration::from_secs(3));
-    for case in cases.iter().filter(|c| c.alloc_free) {
+    for case in &cases {
         fast.bench_function(&case.label, |b| b.iter(&case.run));
     }
     fast.finish();
 
-    // Suggestions scan every routable name: milliseconds, so few samples.
-    let mut slow = c.benchmark_group("lookup-error");
+    // "Did you mean" is a separate call (`RoutingTable::suggest`): it compares against every
+    // routable name, so it is timed on its own, with few samples.
+    let mut slow = c.benchmark_group("suggest");
     slow.sample_size(10)
         .warm_up_time(Duration::from_secs(1))
         .measurement_time(Duration::from_secs(5));
-    for case in cases.iter().filter(|c| !c.alloc_free) {
-        slow.bench_function(&case.label, |b| b.iter(&case.run));
+    for (label, name) in [("unknown", &*large.names.unknown), ("unknown-1KiB", &*long)] {
+        slow.bench_function(label, |b| {
+            b.iter(|| black_box(table.suggest(black_box(name))))
+        });
     }
     slow.finish();
 }

@@ -164,9 +164,17 @@ pub fn did_you_mean<'a>(
     }
     let max = (len / 3).clamp(1, 3);
     let substring = |c: &str| len > 3 && c.len() > 3 && (word.contains(c) || c.contains(word));
+    // The distance is at least the difference in length, so most candidates need no distance.
+    let chars = |c: &str| {
+        if c.is_ascii() {
+            c.len()
+        } else {
+            c.chars().count()
+        }
+    };
     candidates
         .into_iter()
-        .filter(|c| c.len().abs_diff(word.len()) <= max * 4 || substring(c))
+        .filter(|c| chars(c).abs_diff(len) <= max || substring(c))
         .filter_map(|c| {
             // Optimal string alignment: edits plus adjacent transpositions, no hash map.
             let d = strsim::osa_distance(word, c);

@@ -8,7 +8,9 @@ mod field;
 mod value;
 
 pub use field::{Field, List, NameMap, Spanned};
-pub use value::{ApiProtocol, ByteSize, Duration, PatternEntry, ProtocolList, ProtocolName};
+pub use value::{
+    ApiProtocol, ByteSize, Duration, PatternEntry, ProtocolList, ProtocolName, SecretText,
+};
 
 use serde::Deserialize;
 
@@ -127,7 +129,7 @@ pub struct Provider {
     /// (or `.../v1beta`).
     pub api_base: Field<String>,
     /// The credential, normally `${VAR}`. Never printed.
-    pub api_key: Field<String>,
+    pub api_key: Field<SecretText>,
     /// Outbound wire protocol: one protocol, a list (head preferred), or an ordered list of
     /// `pattern: protocol-or-list` entries where a pattern is `*`, `prefix*` or an exact model.
     pub api_protocol: Field<ApiProtocol>,
@@ -137,7 +139,7 @@ pub struct Provider {
     /// provider in this file or the built-in registry. Never inherits `api_key` or `api_base`.
     pub derives: Field<String>,
     /// Extra headers sent with every upstream request.
-    pub headers: NameMap<Field<String>>,
+    pub headers: NameMap<Field<SecretText>>,
     /// Timeouts for this provider; unset keys come from `server.timeouts`.
     pub timeouts: Timeouts,
     /// Allow a private or loopback `api_base` (local Ollama, vLLM). Cloud-metadata and link-local
@@ -284,11 +286,11 @@ pub struct McpServer {
     /// Its arguments.
     pub args: Field<List<String>>,
     /// Its environment.
-    pub env: NameMap<Field<String>>,
+    pub env: NameMap<Field<SecretText>>,
     /// Server URL, for `http` and `sse`.
     pub url: Field<String>,
     /// Headers sent to `url`.
-    pub headers: NameMap<Field<String>>,
+    pub headers: NameMap<Field<SecretText>>,
 }
 
 /// How to reach an MCP server.

@@ -363,7 +363,7 @@ fn provider(p: &resolved::Provider, defaults: &Timeouts) -> table::Provider {
         headers: p
             .headers
             .iter()
-            .map(|(k, v)| (Box::from(k.as_str()), table::Secret::new(v.as_str())))
+            .map(|(k, v)| (Box::from(k.as_str()), table::Secret::new(v.0.as_str())))
             .collect(),
         timeouts: Timeouts {
             connect: pick(&t.connect, defaults.connect),

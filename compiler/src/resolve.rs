@@ -231,18 +231,18 @@ impl Resolver<'_> {
             (Field::Set(s), _) if !from_registry_only => {
                 if acc.is_poisoned(&format!("{path}.api_key")) {
                     // An unset `${VAR}`, already reported; the provider is unusable until it is set.
-                    match env::expand(&s.value, &()).1.into_iter().next() {
+                    match env::expand(&s.value.0, &()).1.into_iter().next() {
                         Some(env::ExpandError::Unset { var, .. }) => Credential::Missing { var },
                         _ => Credential::None,
                     }
-                } else if s.value.is_empty() {
+                } else if s.value.0.is_empty() {
                     Credential::None
                 } else {
-                    Credential::Set(s.value.clone())
+                    Credential::Set(s.value.0.clone())
                 }
             }
             (Field::Invalid, _) if !from_registry_only => Credential::None,
-            (_, Some(template)) => self.builtin_credential(acc, name, &path, span, template),
+            (_, Some(template)) => self.builtin_credential(acc, name, &path, span, &template.0),
             _ => Credential::None,
         };
 
@@ -285,8 +285,9 @@ impl Resolver<'_> {
             };
 
         // --- headers: union, the nearer definition winning per header ------------------------
-        let mut headers: Vec<(String, String)> = Vec::new();
-        let add_headers = |hs: &mut Vec<(String, String)>, map: &NameMap<Field<String>>| {
+        let mut headers: Vec<(String, ast::SecretText)> = Vec::new();
+        let add_headers = |hs: &mut Vec<(String, ast::SecretText)>,
+                           map: &NameMap<Field<ast::SecretText>>| {
             for (k, v) in map.iter() {
                 if let Some(v) = v.get() {
                     if !hs.iter().any(|(h, _)| h.eq_ignore_ascii_case(&k.value)) {

@@ -89,7 +89,8 @@ pub struct Provider {
     pub derives: Option<ast::Spanned<String>>,
     /// `self -> parent -> grandparent`, for `route` explanations.
     pub derives_chain: Vec<String>,
-    pub headers: Vec<(String, String)>,
+    /// Values are secrets as far as printing goes.
+    pub headers: Vec<(String, ast::SecretText)>,
     pub timeouts: ast::Timeouts,
     pub allow_private: bool,
 }

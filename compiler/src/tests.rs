@@ -119,3 +119,61 @@ fn every_code_has_a_golden_case() {
         "codes without a golden case: {missing:?}"
     );
 }
+
+/// A secret written in the file, or read from the environment, shows in no `Debug` output of
+/// any layer, in the table dump, or in the diagnostics.
+#[test]
+fn secrets_never_print() {
+    const SENTINEL: &str = "SENTINEL-sk-9f8e7d";
+    let text = format!(
+        "providers:\n  openai:\n    api_key: {SENTINEL}-literal\n    headers:\n      X-Auth: {SENTINEL}-header\n  anthropic:\n    api_key: ${{ANTHROPIC_API_KEY}}\n    api_bse: typo\nmcp_servers:\n  files:\n    command: mcp\n    env: {{ TOKEN: {SENTINEL}-mcp }}\n"
+    );
+    let env: HashMap<String, String> =
+        [("ANTHROPIC_API_KEY".to_owned(), format!("{SENTINEL}-env"))]
+            .into_iter()
+            .collect();
+    let source = SourceFile::new("secrets.yaml", text);
+
+    let mut acc = crate::diagnostic::Diagnostics::default();
+    let mut node = crate::syntax::parse(&source).unwrap();
+    crate::syntax::expand_env(
+        &mut node,
+        source.text(),
+        &env,
+        EnvMode::Strict,
+        &mut String::new(),
+        &mut acc,
+    );
+    let ast: crate::ast::Config = crate::syntax::de::from_node(&node, "", &mut acc).unwrap();
+    let ast_debug = format!("{ast:?}");
+    let cx = crate::resolve::Context {
+        env: &env,
+        mode: EnvMode::Strict,
+    };
+    let resolved = crate::resolve::resolve(&mut acc, &cx, ast);
+    let resolved_debug = format!("{resolved:?}");
+    let diagnostics = render_human(&source, &acc.into_sorted(), false);
+
+    // The unknown key makes the file invalid; compile the rest without it for the table.
+    let fixed = SourceFile::new(
+        "secrets.yaml",
+        source.text().replace("    api_bse: typo\n", ""),
+    );
+    let compiled = compile(&fixed, &env, EnvMode::Strict).unwrap();
+    let table_debug = format!("{:?}", compiled.table);
+    let dump = compiled.table.dump();
+
+    for (what, text) in [
+        ("ast Debug", &ast_debug),
+        ("resolved Debug", &resolved_debug),
+        ("table Debug", &table_debug),
+        ("table dump", &dump),
+    ] {
+        assert!(!text.contains(SENTINEL), "{what} shows a secret:\n{text}");
+    }
+    // Diagnostics quote the file's own lines only where the error is; the env value never.
+    assert!(
+        !diagnostics.contains(&format!("{SENTINEL}-env")),
+        "{diagnostics}"
+    );
+}

@@ -183,6 +183,23 @@ impl<'de> Deserialize<'de> for ApiProtocol {
     }
 }
 
+/// A string that may hold a secret (a key, a header value, an environment value): read as any
+/// string, but `Debug` prints `***`, so an AST printed for debugging shows no credential.
+#[derive(Clone, PartialEq, Eq, Default)]
+pub struct SecretText(pub String);
+
+impl fmt::Debug for SecretText {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("\"***\"")
+    }
+}
+
+impl<'de> Deserialize<'de> for SecretText {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        String::deserialize(d).map(SecretText)
+    }
+}
+
 /// A duration: `500ms`, `10s`, `2m`, `1h`, or a bare number of seconds.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Duration(pub std::time::Duration);
@@ -337,6 +354,18 @@ mod schema {
                     }
                 ]
             })
+        }
+    }
+
+    impl JsonSchema for SecretText {
+        fn inline_schema() -> bool {
+            true
+        }
+        fn schema_name() -> Cow<'static, str> {
+            "String".into()
+        }
+        fn json_schema(g: &mut SchemaGenerator) -> Schema {
+            String::json_schema(g)
         }
     }
 

@@ -46,6 +46,11 @@ mod tests {
             .table
     }
 
+    fn first_provider(table: &RoutingTable, model: &str) -> String {
+        let route = table.route(model).unwrap();
+        route.hops().next().unwrap().provider.name.to_string()
+    }
+
     #[test]
     fn in_flight_requests_keep_the_table_they_loaded() {
         let a = "inherit_defaults: false\nproviders:\n  p: { api_base: 'https://a.example/v1', models: [{id: m}] }\n";
@@ -53,28 +58,7 @@ mod tests {
         let handle = TableHandle::new(table(a));
         let in_flight = handle.load();
         handle.publish(Arc::new(table(b)));
-        assert_eq!(
-            &*in_flight
-                .route("m")
-                .unwrap()
-                .hops()
-                .next()
-                .unwrap()
-                .provider
-                .name,
-            "p"
-        );
-        assert_eq!(
-            &*handle
-                .load()
-                .route("m")
-                .unwrap()
-                .hops()
-                .next()
-                .unwrap()
-                .provider
-                .name,
-            "q"
-        );
+        assert_eq!(first_provider(&in_flight, "m"), "p");
+        assert_eq!(first_provider(&handle.load(), "m"), "q");
     }
 }

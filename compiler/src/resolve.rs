@@ -75,11 +75,10 @@ pub fn resolve(acc: &mut Diagnostics, cx: &Context<'_>, mut file: ast::Config) -
     let providers = names
         .iter()
         .filter_map(|n| done.remove(n).flatten())
-        .map(|rc| std::rc::Rc::try_unwrap(rc).unwrap_or_else(|rc| clone_provider(&rc)))
+        .map(|rc| std::rc::Rc::try_unwrap(rc).unwrap_or_else(|rc| (*rc).clone()))
         .collect();
 
     resolved::Config {
-        server: file.server.clone(),
         providers,
         models: std::mem::take(&mut file.models.entries),
         presets: std::mem::take(&mut file.presets.entries),
@@ -99,7 +98,8 @@ struct Resolver<'a> {
     used: &'a FxHashMap<String, Span>,
     /// Providers resolved so far (derives parents are resolved before their children).
     done: FxHashMap<String, Option<std::rc::Rc<resolved::Provider>>>,
-    stack: Vec<(String, Option<Span>)>,
+    /// The providers whose `derives` are being followed, for cycle detection.
+    stack: Vec<String>,
 }
 
 impl Resolver<'_> {
@@ -156,11 +156,10 @@ impl Resolver<'_> {
             if let Some(pos) = self
                 .stack
                 .iter()
-                .position(|(n, _)| n == pname)
+                .position(|n| n == pname)
                 .or((pname == name).then_some(self.stack.len()))
             {
-                let mut cycle: Vec<&str> =
-                    self.stack[pos..].iter().map(|(n, _)| n.as_str()).collect();
+                let mut cycle: Vec<&str> = self.stack[pos..].iter().map(String::as_str).collect();
                 cycle.push(name);
                 cycle.push(pname);
                 acc.push(
@@ -201,7 +200,7 @@ impl Resolver<'_> {
                     .help_opt(suggest(pname, &candidates)),
                 );
             } else {
-                self.stack.push((name.to_owned(), span));
+                self.stack.push(name.to_owned());
                 parent = self.resolve_rc(acc, pname);
                 self.stack.pop();
                 if let Some(pp) = &parent {
@@ -404,24 +403,6 @@ impl Resolver<'_> {
             );
         }
         Credential::Missing { var }
-    }
-}
-
-fn clone_provider(p: &resolved::Provider) -> resolved::Provider {
-    resolved::Provider {
-        name: p.name.clone(),
-        span: p.span,
-        builtin: p.builtin,
-        api_base: p.api_base.clone(),
-        credential: p.credential.clone(),
-        api_protocol: p.api_protocol.clone(),
-        models: p.models.clone(),
-        models_origin: p.models_origin.clone(),
-        derives: p.derives.clone(),
-        derives_chain: p.derives_chain.clone(),
-        headers: p.headers.clone(),
-        timeouts: p.timeouts.clone(),
-        allow_private: p.allow_private,
     }
 }
 

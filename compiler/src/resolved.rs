@@ -42,7 +42,6 @@ pub struct Val<T> {
 
 #[derive(Debug)]
 pub struct Config {
-    pub server: ast::Server,
     pub providers: Vec<Provider>,
     pub models: Vec<(ast::Spanned<String>, ast::VirtualModel)>,
     pub presets: Vec<(ast::Spanned<String>, ast::Preset)>,
@@ -74,7 +73,7 @@ impl std::fmt::Debug for Credential {
     }
 }
 
-#[derive(Debug)]
+#[derive(Clone, Debug)]
 pub struct Provider {
     pub name: String,
     /// The key span in the file, when the file declares this provider.

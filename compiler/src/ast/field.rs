@@ -196,10 +196,6 @@ impl<V> NameMap<V> {
             .map(|(_, v)| v)
     }
 
-    pub fn get_entry(&self, name: &str) -> Option<&(Spanned<String>, V)> {
-        self.entries.iter().find(|(k, _)| k.value == name)
-    }
-
     pub fn names(&self) -> impl Iterator<Item = &str> {
         self.entries.iter().map(|(k, _)| k.value.as_str())
     }

@@ -109,25 +109,3 @@ pub fn render_json(source: &SourceFile, diagnostics: &[Diagnostic]) -> Value {
         "warnings": warnings,
     })
 }
-
-/// `file:line:col: severity[code]: message` — one line per diagnostic, for logs.
-pub fn render_short(source: &SourceFile, d: &Diagnostic) -> String {
-    let sev = match d.severity {
-        Severity::Error => "error",
-        Severity::Warning => "warning",
-    };
-    match d.span {
-        Some(s) => {
-            let p = source.line_col(s.start);
-            format!(
-                "{}:{}:{}: {sev}[{}]: {}",
-                source.name(),
-                p.line,
-                p.column,
-                d.code,
-                d.message
-            )
-        }
-        None => format!("{}: {sev}[{}]: {}", source.name(), d.code, d.message),
-    }
-}

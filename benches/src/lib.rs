@@ -1,8 +1,10 @@
 //! Shared fixtures for the benchmarks: the self-host guide's config, a generator for large
-//! configs ([`large`]), the measured lookup operations ([`cases`]) and a counting allocator
-//! ([`alloc`]).
+//! configs ([`large`]), the measured lookup operations ([`cases`]), a counting allocator
+//! ([`alloc`]) and the bare hyper proxy the load benchmark compares the data plane with
+//! ([`bare_proxy`]).
 
 pub mod alloc;
+pub mod bare_proxy;
 pub mod cases;
 pub mod large;
 

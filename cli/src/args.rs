@@ -53,6 +53,18 @@ pub(crate) enum Command {
     Config(ConfigCommand),
     /// Show the compiled fallback chain for a model name.
     Route(RouteArgs),
+    /// Run the router in the foreground (logs on stdout; the systemd entry point).
+    Serve(ServeArgs),
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct ServeArgs {
+    /// Listen address, overriding `server.listen` (e.g. `127.0.0.1:0` for any free port).
+    #[arg(long, value_name = "ADDR")]
+    pub(crate) listen: Option<String>,
+    /// Allow `skip_auth: true` on a non-loopback address (anyone who can reach it can spend your keys).
+    #[arg(long)]
+    pub(crate) allow_insecure_public: bool,
 }
 
 #[derive(Debug, Subcommand)]

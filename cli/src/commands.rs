@@ -2,6 +2,7 @@
 
 mod config;
 mod route;
+mod serve;
 
 use std::process::ExitCode;
 
@@ -14,5 +15,6 @@ pub(crate) fn run(cli: Cli) -> Result<ExitCode> {
         Command::Config(ConfigCommand::Validate(a)) => config::validate(&cli.global, &a),
         Command::Config(ConfigCommand::Schema) => config::schema(),
         Command::Route(a) => route::run(&cli.global, &a),
+        Command::Serve(a) => serve::run(&cli.global, &a),
     }
 }

@@ -22,6 +22,8 @@ pub use protocol::{
     Choice, Protocol, ProtocolRules, ProtocolSet, ProtocolSource, ProtocolSourceRef,
 };
 pub use secret::Secret;
+/// The SSRF rule for resolved addresses (the data plane re-checks after DNS).
+pub use crate::upstream_url::{UrlProblem, classify as classify_upstream_ip};
 
 macro_rules! id {
     ($($name:ident),*) => {$(

@@ -1,64 +1,34 @@
-//! The data plane. So far: [`TableHandle`], the atomically swappable current routing table.
+//! The data plane: an HTTP server that routes LLM API calls through the current routing table.
 //!
-//! The HTTP server, upstream client, failover and translation build on this (issues 3 and 4).
-//! Invariant: a request loads the table once and keeps that `Arc` to the end, so a reload
-//! (`publish`) never changes the table under an in-flight request.
+//! Life of a request:
+//! 1. [`server`] accepts the connection (HTTP/1.1 or HTTP/2) with header limits and a header
+//!    read timeout; the handler checks the in-flight limit.
+//! 2. [`endpoint`] maps method + path to the caller's protocol (its error shape from here on).
+//! 3. `handler` authenticates, reads the body up to the size limit, and [`request`] validates it
+//!    with simd-json and reads the model and `stream`.
+//! 4. The table is loaded once ([`TableHandle`]); `route()` resolves the model to a chain.
+//! 5. `failover` tries endpoints in order, skipping open breakers ([`breaker`]); [`upstream`]
+//!    builds each call (auth, headers, URL) on a pooled rustls client.
+//! 6. A non-streaming answer is read whole and checked; a stream goes through a [`relay`],
+//!    which holds lifecycle frames until the first content event (the commit point). Before
+//!    it, any failure moves to the next endpoint; after it, a failure ends the stream with the
+//!    caller protocol's terminal error frame.
+//! 7. Dropping the response (client gone) drops the upstream call: no detached work remains.
 
-use std::sync::Arc;
+mod body;
+mod breaker;
+mod endpoint;
+mod error;
+mod failover;
+mod handler;
+mod inspect;
+mod json;
+mod relay;
+mod request;
+mod server;
+mod sse;
+mod table_handle;
+mod upstream;
 
-use arc_swap::ArcSwap;
-use compiler::table::RoutingTable;
-
-/// The current routing table. `publish` is one atomic store and cannot fail: compiling and
-/// validating happen before, off the hot path.
-#[derive(Debug)]
-pub struct TableHandle {
-    current: ArcSwap<RoutingTable>,
-}
-
-impl TableHandle {
-    pub fn new(table: RoutingTable) -> TableHandle {
-        TableHandle {
-            current: ArcSwap::from_pointee(table),
-        }
-    }
-
-    /// The table for one request: load once, keep it until the response is done.
-    pub fn load(&self) -> Arc<RoutingTable> {
-        self.current.load_full()
-    }
-
-    /// Swaps in a new table; requests already holding the old one finish on it.
-    pub fn publish(&self, table: Arc<RoutingTable>) {
-        self.current.store(table);
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use compiler::{EnvMode, SourceFile};
-
-    fn table(yaml: &str) -> RoutingTable {
-        let src = SourceFile::new("t.yaml", yaml);
-        compiler::compile(&src, &(), EnvMode::Lenient)
-            .unwrap()
-            .table
-    }
-
-    fn first_provider(table: &RoutingTable, model: &str) -> String {
-        let route = table.route(model).unwrap();
-        route.hops().next().unwrap().provider.name.to_string()
-    }
-
-    #[test]
-    fn in_flight_requests_keep_the_table_they_loaded() {
-        let a = "inherit_defaults: false\nproviders:\n  p: { api_base: 'https://a.example/v1', models: [{id: m}] }\n";
-        let b = "inherit_defaults: false\nproviders:\n  q: { api_base: 'https://b.example/v1', models: [{id: m}] }\n";
-        let handle = TableHandle::new(table(a));
-        let in_flight = handle.load();
-        handle.publish(Arc::new(table(b)));
-        assert_eq!(first_provider(&in_flight, "m"), "p");
-        assert_eq!(first_provider(&handle.load(), "m"), "q");
-    }
-}
+pub use server::{DRAIN_TIMEOUT, Server};
+pub use table_handle::TableHandle;

@@ -1,0 +1,195 @@
+//! Inbound endpoint detection: method + path → which protocol the caller speaks.
+
+use std::borrow::Cow;
+
+use compiler::table::Protocol;
+use http::Method;
+
+/// What a request asks for.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) enum Endpoint<'a> {
+    /// A model call in `protocol`. For Gemini the model comes from the path.
+    Call(Call<'a>),
+    /// `GET /v1/models` or `GET /{v1,v1beta}/models`.
+    Models,
+    Health,
+    Ready,
+    /// A known path with the wrong method.
+    WrongMethod(Protocol),
+    NotFound,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) struct Call<'a> {
+    pub(crate) protocol: Protocol,
+    /// Gemini only: the model named in the path (percent-decoded).
+    pub(crate) path_model: Option<Cow<'a, str>>,
+    /// Gemini only: `:streamGenerateContent`.
+    pub(crate) path_stream: bool,
+    /// Gemini only: `:streamGenerateContent` without `alt=sse` answers a JSON array.
+    pub(crate) json_array: bool,
+}
+
+impl<'a> Endpoint<'a> {
+    pub(crate) fn detect(method: &Method, path: &'a str, query: Option<&str>) -> Endpoint<'a> {
+        let post = method == Method::POST;
+        let call = |p: Protocol| {
+            if post {
+                Endpoint::Call(Call {
+                    protocol: p,
+                    path_model: None,
+                    path_stream: false,
+                    json_array: false,
+                })
+            } else {
+                Endpoint::WrongMethod(p)
+            }
+        };
+        match path {
+            "/v1/chat/completions" => return call(Protocol::ChatCompletions),
+            "/v1/responses" => return call(Protocol::Responses),
+            "/v1/messages" => return call(Protocol::Messages),
+            "/health" | "/healthz" => return Endpoint::Health,
+            "/ready" | "/readyz" => return Endpoint::Ready,
+            "/v1/models" | "/v1beta/models" if method == Method::GET => return Endpoint::Models,
+            _ => {}
+        }
+        let Some(rest) = path
+            .strip_prefix("/v1beta/models/")
+            .or_else(|| path.strip_prefix("/v1/models/"))
+        else {
+            return Endpoint::NotFound;
+        };
+        let Some((model, action)) = rest.rsplit_once(':') else {
+            return Endpoint::NotFound;
+        };
+        let stream = match action {
+            "generateContent" => false,
+            "streamGenerateContent" => true,
+            _ => return Endpoint::NotFound,
+        };
+        if model.is_empty() {
+            return Endpoint::NotFound;
+        }
+        if !post {
+            return Endpoint::WrongMethod(Protocol::GenerateContent);
+        }
+        let sse = query.is_some_and(|q| q.split('&').any(|kv| kv == "alt=sse"));
+        Endpoint::Call(Call {
+            protocol: Protocol::GenerateContent,
+            path_model: Some(percent_decode(model)),
+            path_stream: stream,
+            json_array: stream && !sse,
+        })
+    }
+}
+
+/// Decodes `%XX` escapes (a model such as `openai/gpt-4o` may arrive as `openai%2Fgpt-4o`).
+/// Invalid escapes are kept as written.
+fn percent_decode(s: &str) -> Cow<'_, str> {
+    if !s.contains('%') {
+        return Cow::Borrowed(s);
+    }
+    let b = s.as_bytes();
+    let mut out = Vec::with_capacity(b.len());
+    let mut i = 0;
+    while i < b.len() {
+        let hex = |c: u8| (c as char).to_digit(16);
+        if b[i] == b'%'
+            && let (Some(h), Some(l)) = (
+                b.get(i + 1).and_then(|&c| hex(c)),
+                b.get(i + 2).and_then(|&c| hex(c)),
+            )
+        {
+            out.push((h * 16 + l) as u8);
+            i += 3;
+        } else {
+            out.push(b[i]);
+            i += 1;
+        }
+    }
+    match String::from_utf8(out) {
+        Ok(s) => Cow::Owned(s),
+        Err(_) => Cow::Borrowed(s),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn call(path: &str, query: Option<&str>) -> Call<'static> {
+        let path: &'static str = Box::leak(path.to_owned().into_boxed_str());
+        match Endpoint::detect(&Method::POST, path, query) {
+            Endpoint::Call(c) => c,
+            other => panic!("{path}: {other:?}"),
+        }
+    }
+
+    #[test]
+    fn openai_and_anthropic_paths() {
+        assert_eq!(
+            call("/v1/chat/completions", None).protocol,
+            Protocol::ChatCompletions
+        );
+        assert_eq!(call("/v1/responses", None).protocol, Protocol::Responses);
+        assert_eq!(call("/v1/messages", None).protocol, Protocol::Messages);
+    }
+
+    #[test]
+    fn gemini_paths_on_both_versions() {
+        for v in ["v1", "v1beta"] {
+            let c = call(
+                &format!("/{v}/models/gemini-2.5-flash:generateContent"),
+                None,
+            );
+            assert_eq!(c.protocol, Protocol::GenerateContent);
+            assert_eq!(c.path_model.as_deref(), Some("gemini-2.5-flash"));
+            assert!(!c.path_stream);
+            let s = call(
+                &format!("/{v}/models/gemini-2.5-flash:streamGenerateContent"),
+                Some("alt=sse"),
+            );
+            assert!(s.path_stream && !s.json_array);
+            let a = call(
+                &format!("/{v}/models/gemini-2.5-flash:streamGenerateContent"),
+                None,
+            );
+            assert!(a.json_array);
+        }
+    }
+
+    #[test]
+    fn gemini_model_names_with_separators() {
+        let c = call("/v1beta/models/openai:gpt-4o:generateContent", None);
+        assert_eq!(c.path_model.as_deref(), Some("openai:gpt-4o"));
+        let c = call("/v1beta/models/openai%2Fgpt-4o:generateContent", None);
+        assert_eq!(c.path_model.as_deref(), Some("openai/gpt-4o"));
+        let c = call("/v1beta/models/bad%zz:generateContent", None);
+        assert_eq!(c.path_model.as_deref(), Some("bad%zz"));
+    }
+
+    #[test]
+    fn others() {
+        assert_eq!(
+            Endpoint::detect(&Method::GET, "/v1/chat/completions", None),
+            Endpoint::WrongMethod(Protocol::ChatCompletions)
+        );
+        assert_eq!(
+            Endpoint::detect(&Method::GET, "/v1/models", None),
+            Endpoint::Models
+        );
+        assert_eq!(
+            Endpoint::detect(&Method::POST, "/v1beta/models/:generateContent", None),
+            Endpoint::NotFound
+        );
+        assert_eq!(
+            Endpoint::detect(&Method::POST, "/v1beta/models/x:countTokens", None),
+            Endpoint::NotFound
+        );
+        assert_eq!(
+            Endpoint::detect(&Method::GET, "/nope", None),
+            Endpoint::NotFound
+        );
+    }
+}

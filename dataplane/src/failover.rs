@@ -1,0 +1,392 @@
+//! The failover loop: try a route's endpoints in order until one commits.
+//!
+//! Retryable (next endpoint): connect errors, no response before `first_byte`, 408, 429 (its
+//! `Retry-After` cools that endpoint down), 5xx, a malformed 2xx body, and — for streams —
+//! an error event, a malformed event or a cut before the first content event. Other upstream
+//! statuses are the answer and go back to the caller as they are. Attempts are bounded by
+//! `failover.max_attempts`; endpoints whose breaker is open are skipped.
+
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
+use std::time::{Duration, Instant};
+
+use bytes::Bytes;
+use compiler::table::{HopRef, Protocol, Route, RoutingTable, Strategy};
+use http::{HeaderMap, HeaderValue, Response, StatusCode, header};
+use http_body_util::{BodyExt, Limited};
+use hyper::body::Incoming;
+use smallvec::SmallVec;
+
+use crate::body::Body;
+use crate::breaker::{Admission, EndpointKey, Probe};
+use crate::endpoint::Call;
+use crate::error::{ApiError, Kind, Shape, json_content_type};
+use crate::handler::served_by;
+use crate::json::PooledScratch;
+use crate::relay::{Outcome, Relay};
+use crate::request::{RequestInfo, passthrough_body};
+use crate::server::{InFlight, Shared};
+use crate::upstream::{self, BuildError};
+
+/// Largest upstream body read whole (non-streaming answers, error bodies).
+const MAX_UPSTREAM_BODY: usize = 64 << 20;
+/// Longest `Retry-After` honoured.
+const MAX_RETRY_AFTER: Duration = Duration::from_secs(300);
+
+pub(crate) struct Ctx<'a> {
+    pub(crate) shared: &'a Arc<Shared>,
+    pub(crate) table: &'a RoutingTable,
+    pub(crate) route: Route<'a>,
+    pub(crate) call: &'a Call<'a>,
+    pub(crate) info: &'a RequestInfo<'a>,
+    pub(crate) body: &'a Bytes,
+    pub(crate) caller: &'a HeaderMap,
+    pub(crate) slot: Option<InFlight>,
+}
+
+/// Why the last endpoint tried did not answer.
+#[derive(Debug)]
+enum Failure {
+    /// An upstream status worth retrying; its body is already in the caller's shape.
+    Status {
+        status: StatusCode,
+        body: Bytes,
+        content_type: Option<HeaderValue>,
+        retry_after: Option<Duration>,
+    },
+    Timeout(String),
+    Upstream(String),
+    /// Every endpoint is cooling down; the shortest wait.
+    Open(Duration),
+    Config(String),
+    Untranslatable {
+        from: Protocol,
+        to: Protocol,
+    },
+}
+
+enum Attempt {
+    Done(Response<Body>),
+    Retry(Failure),
+}
+
+pub(crate) async fn run(mut ctx: Ctx<'_>) -> Response<Body> {
+    let shape = Shape::from(ctx.call.protocol);
+    let hops: SmallVec<[HopRef<'_>; 8]> = ctx.route.hops().collect();
+    let start = first_hop(&ctx, &hops);
+    let settings = ctx.table.server();
+    let max_attempts = settings.max_attempts.max(1);
+    let mut attempts = 0;
+    let mut last: Option<Failure> = None;
+    let mut slot = ctx.slot.take();
+    for k in 0..hops.len() {
+        if attempts >= max_attempts {
+            break;
+        }
+        let hop = hops[(start + k) % hops.len()];
+        let inbound = ctx.call.protocol;
+        let (upstream_proto, _) = hop.protocols().0.choose(Some(inbound));
+        if upstream_proto != inbound {
+            last = Some(Failure::Untranslatable {
+                from: inbound,
+                to: upstream_proto,
+            });
+            continue;
+        }
+        let key = EndpointKey::new(&hop.provider.name, hop.upstream_model);
+        let breakers = &ctx.shared.breakers;
+        let probe = match breakers.admit(key, Instant::now()) {
+            Admission::Yes => false,
+            Admission::Probe => true,
+            Admission::No(wait) => {
+                let wait = match &last {
+                    Some(Failure::Open(w)) => wait.min(*w),
+                    _ => wait,
+                };
+                last = Some(Failure::Open(wait));
+                continue;
+            }
+        };
+        let mut probe = Probe::new(breakers, key, probe);
+        let ask_usage = inbound == Protocol::ChatCompletions && ctx.info.stream;
+        let body = passthrough_body(ctx.body, ctx.info, hop.upstream_model, ask_usage);
+        let req = match upstream::build(&hop, upstream_proto, ctx.info.stream, body, ctx.caller) {
+            Ok(r) => r,
+            Err(e) => {
+                last = Some(Failure::Config(build_error(&hop, e)));
+                continue;
+            }
+        };
+        attempts += 1;
+        let outcome = attempt(&ctx, &hop, req, ask_usage, key, &mut slot).await;
+        probe.disarm();
+        match outcome {
+            Attempt::Done(mut res) => {
+                breakers.success(key);
+                served_by(res.headers_mut(), &hop.provider.name, hop.upstream_model);
+                return res;
+            }
+            Attempt::Retry(f) => {
+                let retry_after = match &f {
+                    Failure::Status { retry_after, .. } => *retry_after,
+                    _ => None,
+                };
+                breakers.failure(
+                    key,
+                    Instant::now(),
+                    settings.breaker_failures,
+                    settings.breaker_cooldown,
+                    retry_after,
+                );
+                tracing::info!(
+                    provider = &*hop.provider.name,
+                    model = hop.upstream_model,
+                    failure = ?f,
+                    "endpoint failed; trying the next one"
+                );
+                last = Some(f);
+            }
+        }
+    }
+    exhausted(last, shape)
+}
+
+/// Where the chain starts: the head for `priority`, rotating for `round_robin`, drawn by
+/// weight for `weighted`.
+fn first_hop(ctx: &Ctx<'_>, hops: &[HopRef<'_>]) -> usize {
+    if hops.len() < 2 {
+        return 0;
+    }
+    let n = ctx.shared.rotation.fetch_add(1, Ordering::Relaxed);
+    match ctx.route.strategy {
+        Strategy::Priority => 0,
+        Strategy::RoundRobin => (n % hops.len() as u64) as usize,
+        Strategy::Weighted => {
+            let total: u64 = hops.iter().map(|h| u64::from(h.weight.max(1))).sum();
+            // A fixed odd multiplier spreads consecutive counters over the weight range.
+            let mut pick = n.wrapping_mul(0x9E37_79B9_7F4A_7C15) % total;
+            for (i, h) in hops.iter().enumerate() {
+                let w = u64::from(h.weight.max(1));
+                if pick < w {
+                    return i;
+                }
+                pick -= w;
+            }
+            0
+        }
+    }
+}
+
+async fn attempt(
+    ctx: &Ctx<'_>,
+    hop: &HopRef<'_>,
+    req: http::Request<http_body_util::Full<Bytes>>,
+    ask_usage: bool,
+    key: EndpointKey,
+    slot: &mut Option<InFlight>,
+) -> Attempt {
+    let t = hop.provider.timeouts;
+    let started = Instant::now();
+    let first_byte = started + t.first_byte;
+    let client = ctx
+        .shared
+        .clients
+        .get(t.connect, hop.provider.allow_private);
+    let res = match tokio::time::timeout_at(first_byte.into(), client.request(req)).await {
+        Err(_) => {
+            return Attempt::Retry(Failure::Timeout(format!(
+                "no response within {}s",
+                t.first_byte.as_secs()
+            )));
+        }
+        Ok(Err(e)) => {
+            let what = if e.is_connect() {
+                "could not connect"
+            } else {
+                "the request failed"
+            };
+            return Attempt::Retry(Failure::Upstream(format!("{what}: {}", error_chain(&e))));
+        }
+        Ok(Ok(r)) => r,
+    };
+    let status = res.status();
+    let content_type = res.headers().get(header::CONTENT_TYPE).cloned();
+    if !status.is_success() {
+        let retry_after = retry_after(res.headers());
+        let body = read_all(res.into_body(), started + t.total)
+            .await
+            .unwrap_or_default();
+        if retryable(status) {
+            return Attempt::Retry(Failure::Status {
+                status,
+                body,
+                content_type,
+                retry_after,
+            });
+        }
+        return Attempt::Done(respond(status, body, content_type, None));
+    }
+    if ctx.info.stream {
+        let is_sse = content_type
+            .as_ref()
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|v| v.starts_with("text/event-stream"));
+        if !is_sse {
+            return Attempt::Retry(Failure::Upstream(
+                "the upstream answered a stream request without an event stream".into(),
+            ));
+        }
+        let mut relay = Relay::new(
+            res.into_body(),
+            ctx.call.protocol,
+            ask_usage && !ctx.info.include_usage,
+            ctx.call.json_array,
+            hop.upstream_model,
+            t.idle,
+        );
+        if let Err(f) = relay.until_commit(first_byte).await {
+            return Attempt::Retry(if f.timeout {
+                Failure::Timeout(f.message)
+            } else {
+                Failure::Upstream(f.message)
+            });
+        }
+        let settings = ctx.table.server();
+        relay.set_outcome(Outcome {
+            breakers: Arc::clone(&ctx.shared.breakers),
+            key,
+            threshold: settings.breaker_failures,
+            cooldown: settings.breaker_cooldown,
+        });
+        if let Some(s) = slot.take() {
+            relay.set_guard(Box::new(s));
+        }
+        let ct = if ctx.call.json_array {
+            json_content_type()
+        } else {
+            HeaderValue::from_static("text/event-stream")
+        };
+        let mut r = Response::new(Body::Relay(Box::new(relay)));
+        let h = r.headers_mut();
+        h.insert(header::CONTENT_TYPE, ct);
+        h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-cache"));
+        return Attempt::Done(r);
+    }
+    let Some(body) = read_all(res.into_body(), started + t.total).await else {
+        return Attempt::Retry(Failure::Timeout(
+            "the upstream answer did not complete in time".into(),
+        ));
+    };
+    if !well_formed(&body) {
+        return Attempt::Retry(Failure::Upstream(
+            "the upstream answered 2xx with a malformed body".into(),
+        ));
+    }
+    Attempt::Done(respond(status, body, content_type, None))
+}
+
+fn retryable(s: StatusCode) -> bool {
+    s == StatusCode::REQUEST_TIMEOUT || s == StatusCode::TOO_MANY_REQUESTS || s.is_server_error()
+}
+
+/// A 2xx answer must be a JSON object without an `error` member.
+fn well_formed(body: &[u8]) -> bool {
+    let mut s = PooledScratch::take();
+    s.get()
+        .parse(body, |v| {
+            use simd_json::prelude::*;
+            v.is_object() && v.get("error").is_none_or(|e| e.is_null())
+        })
+        .unwrap_or(false)
+}
+
+fn retry_after(h: &HeaderMap) -> Option<Duration> {
+    let v = h.get(header::RETRY_AFTER)?.to_str().ok()?;
+    let secs: f64 = v.trim().parse().ok()?;
+    (secs.is_finite() && secs >= 0.0).then(|| Duration::from_secs_f64(secs).min(MAX_RETRY_AFTER))
+}
+
+/// Reads a whole upstream body, bounded in size and time.
+async fn read_all(body: Incoming, deadline: Instant) -> Option<Bytes> {
+    let read = Limited::new(body, MAX_UPSTREAM_BODY).collect();
+    match tokio::time::timeout_at(deadline.into(), read).await {
+        Ok(Ok(c)) => Some(c.to_bytes()),
+        _ => None,
+    }
+}
+
+fn respond(
+    status: StatusCode,
+    body: Bytes,
+    content_type: Option<HeaderValue>,
+    retry_after: Option<Duration>,
+) -> Response<Body> {
+    let mut r = Response::new(Body::full(body));
+    *r.status_mut() = status;
+    let h = r.headers_mut();
+    h.insert(
+        header::CONTENT_TYPE,
+        content_type.unwrap_or_else(json_content_type),
+    );
+    if let Some(ra) = retry_after {
+        h.insert(header::RETRY_AFTER, HeaderValue::from(ra.as_secs().max(1)));
+    }
+    r
+}
+
+fn exhausted(last: Option<Failure>, shape: Shape) -> Response<Body> {
+    let err = match last {
+        Some(Failure::Status {
+            status,
+            body,
+            content_type,
+            retry_after,
+        }) => return respond(status, body, content_type, retry_after),
+        Some(Failure::Timeout(m)) => ApiError::new(
+            Kind::GatewayTimeout,
+            format!("no endpoint answered in time; last: {m}"),
+        ),
+        Some(Failure::Upstream(m)) => {
+            ApiError::new(Kind::BadGateway, format!("no endpoint answered; last: {m}"))
+        }
+        Some(Failure::Open(wait)) => ApiError::new(
+            Kind::Overloaded,
+            "every endpoint for this model is cooling down after failures",
+        )
+        .with_retry_after(wait.as_secs().max(1)),
+        Some(Failure::Config(m)) => ApiError::new(Kind::BadGateway, m),
+        Some(Failure::Untranslatable { from, to }) => ApiError::new(
+            Kind::NotImplemented,
+            format!(
+                "the endpoint speaks `{}` and translation from `{}` is not available yet",
+                to.as_str(),
+                from.as_str()
+            ),
+        ),
+        None => ApiError::new(Kind::BadGateway, "the model has no endpoint to try"),
+    };
+    err.into_response(shape)
+}
+
+fn build_error(hop: &HopRef<'_>, e: BuildError) -> String {
+    let p = &hop.provider.name;
+    match e {
+        BuildError::MissingKey(var) => {
+            format!("provider `{p}` has no API key: set `{var}` and reload")
+        }
+        BuildError::BadUrl => format!("provider `{p}` has an upstream URL that is not valid"),
+        BuildError::BadHeader(h) => format!("provider `{p}` has a header `{h}` that is not valid"),
+    }
+}
+
+/// An error and its sources on one line (hyper-util's top-level message is generic).
+fn error_chain(e: &(dyn std::error::Error + 'static)) -> String {
+    let mut s = e.to_string();
+    let mut cur = e.source();
+    while let Some(c) = cur {
+        s.push_str(": ");
+        s.push_str(&c.to_string());
+        cur = c.source();
+    }
+    s
+}

@@ -1,0 +1,290 @@
+//! JSON on the hot path: simd-json parsing into reused buffers, and a byte-level scanner that
+//! finds object members in already-validated JSON so a body can be edited without re-encoding.
+
+use std::cell::RefCell;
+use std::ops::Range;
+
+use simd_json::{Buffers, tape::Tape, tape::Value};
+
+/// Reusable parse state: the copy simd-json mutates, its buffers and its tape. Taken from a
+/// per-thread pool, so a steady stream of requests parses without allocating.
+pub(crate) struct Scratch {
+    buf: Vec<u8>,
+    buffers: Buffers,
+    tape: Tape<'static>,
+}
+
+impl std::fmt::Debug for Scratch {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Scratch").finish_non_exhaustive()
+    }
+}
+
+impl Scratch {
+    fn new() -> Scratch {
+        Scratch {
+            buf: Vec::with_capacity(4096),
+            buffers: Buffers::new(4096),
+            tape: Tape(Vec::with_capacity(256)),
+        }
+    }
+
+    /// Parses a copy of `data` and hands `f` the root value; `Err` carries simd-json's message.
+    pub(crate) fn parse<R>(
+        &mut self,
+        data: &[u8],
+        f: impl FnOnce(Value<'_, '_>) -> R,
+    ) -> Result<R, String> {
+        self.buf.clear();
+        self.buf.extend_from_slice(data);
+        let mut tape = std::mem::replace(&mut self.tape, Tape(Vec::new())).reset();
+        let out = match simd_json::fill_tape(&mut self.buf, &mut self.buffers, &mut tape) {
+            Ok(()) => Ok(f(tape.as_value())),
+            Err(e) => Err(e.to_string()),
+        };
+        self.tape = tape.reset();
+        out
+    }
+}
+
+const POOL_MAX: usize = 64;
+
+thread_local! {
+    static POOL: RefCell<Vec<Box<Scratch>>> = const { RefCell::new(Vec::new()) };
+}
+
+/// A [`Scratch`] borrowed from this thread's pool; returned to the pool of whichever thread
+/// drops it.
+#[derive(Debug)]
+pub(crate) struct PooledScratch(Option<Box<Scratch>>);
+
+impl PooledScratch {
+    pub(crate) fn take() -> PooledScratch {
+        let s = POOL
+            .with(|p| p.borrow_mut().pop())
+            .unwrap_or_else(|| Box::new(Scratch::new()));
+        PooledScratch(Some(s))
+    }
+
+    pub(crate) fn get(&mut self) -> &mut Scratch {
+        self.0.get_or_insert_with(|| Box::new(Scratch::new()))
+    }
+}
+
+impl Drop for PooledScratch {
+    fn drop(&mut self) {
+        if let Some(s) = self.0.take() {
+            // A huge body must not pin its buffers forever.
+            if s.buf.capacity() <= 1 << 20 {
+                POOL.with(|p| {
+                    let mut p = p.borrow_mut();
+                    if p.len() < POOL_MAX {
+                        p.push(s);
+                    }
+                });
+            }
+        }
+    }
+}
+
+/// One member of an object: its key (raw bytes between the quotes) and value range.
+#[derive(Clone, Debug)]
+pub(crate) struct Member<'a> {
+    pub key: &'a [u8],
+    pub value: Range<usize>,
+}
+
+impl Member<'_> {
+    /// Compares the key with `name`, decoding escapes when the raw key has any.
+    pub(crate) fn is(&self, name: &str) -> bool {
+        if !self.key.contains(&b'\\') {
+            return self.key == name.as_bytes();
+        }
+        let mut quoted = Vec::with_capacity(self.key.len() + 2);
+        quoted.push(b'"');
+        quoted.extend_from_slice(self.key);
+        quoted.push(b'"');
+        serde_json::from_slice::<String>(&quoted).is_ok_and(|k| k == name)
+    }
+}
+
+/// Calls `f` for each member of the object whose `{` is at or after `start` (whitespace
+/// skipped). The input must be valid JSON (check with simd-json first); returns the index after
+/// the closing `}`, or `None` if `start` does not begin an object.
+pub(crate) fn for_each_member<'a>(
+    json: &'a [u8],
+    start: usize,
+    mut f: impl FnMut(Member<'a>),
+) -> Option<usize> {
+    let mut i = skip_ws(json, start);
+    if json.get(i) != Some(&b'{') {
+        return None;
+    }
+    i = skip_ws(json, i + 1);
+    if json.get(i) == Some(&b'}') {
+        return Some(i + 1);
+    }
+    loop {
+        if json.get(i) != Some(&b'"') {
+            return None;
+        }
+        let key_end = skip_string(json, i)?;
+        let key = &json[i + 1..key_end - 1];
+        i = skip_ws(json, key_end);
+        if json.get(i) != Some(&b':') {
+            return None;
+        }
+        let v_start = skip_ws(json, i + 1);
+        let v_end = skip_value(json, v_start)?;
+        f(Member {
+            key,
+            value: v_start..v_end,
+        });
+        i = skip_ws(json, v_end);
+        match json.get(i) {
+            Some(b',') => i = skip_ws(json, i + 1),
+            Some(b'}') => return Some(i + 1),
+            _ => return None,
+        }
+    }
+}
+
+pub(crate) fn skip_ws(json: &[u8], mut i: usize) -> usize {
+    while let Some(b' ' | b'\t' | b'\r' | b'\n') = json.get(i) {
+        i += 1;
+    }
+    i
+}
+
+/// `json[i]` is `"`; returns the index after the closing quote.
+fn skip_string(json: &[u8], i: usize) -> Option<usize> {
+    let mut j = i + 1;
+    loop {
+        let k = memchr::memchr2(b'"', b'\\', json.get(j..)?)? + j;
+        if json[k] == b'\\' {
+            j = k + 2;
+        } else {
+            return Some(k + 1);
+        }
+    }
+}
+
+fn skip_value(json: &[u8], i: usize) -> Option<usize> {
+    match json.get(i)? {
+        b'"' => skip_string(json, i),
+        b'{' | b'[' => {
+            let mut depth = 0usize;
+            let mut j = i;
+            while j < json.len() {
+                match json[j] {
+                    b'"' => {
+                        j = skip_string(json, j)?;
+                        continue;
+                    }
+                    b'{' | b'[' => depth += 1,
+                    b'}' | b']' => {
+                        depth -= 1;
+                        if depth == 0 {
+                            return Some(j + 1);
+                        }
+                    }
+                    _ => {}
+                }
+                j += 1;
+            }
+            None
+        }
+        _ => {
+            let mut j = i;
+            while let Some(c) = json.get(j) {
+                if matches!(c, b',' | b'}' | b']' | b' ' | b'\t' | b'\r' | b'\n') {
+                    break;
+                }
+                j += 1;
+            }
+            (j > i).then_some(j)
+        }
+    }
+}
+
+/// Writes `s` as a JSON string literal.
+pub(crate) fn push_json_str(out: &mut Vec<u8>, s: &str) {
+    out.push(b'"');
+    for (i, c) in s.char_indices() {
+        match c {
+            '"' => out.extend_from_slice(b"\\\""),
+            '\\' => out.extend_from_slice(b"\\\\"),
+            c if (c as u32) < 0x20 => {
+                out.extend_from_slice(format!("\\u{:04x}", c as u32).as_bytes());
+            }
+            _ => out.extend_from_slice(&s.as_bytes()[i..i + c.len_utf8()]),
+        }
+    }
+    out.push(b'"');
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn members(json: &str) -> Vec<(String, String)> {
+        let mut out = Vec::new();
+        for_each_member(json.as_bytes(), 0, |m| {
+            out.push((
+                String::from_utf8(m.key.to_vec()).unwrap(),
+                json[m.value].to_owned(),
+            ))
+        })
+        .unwrap();
+        out
+    }
+
+    #[test]
+    fn finds_top_level_members_only() {
+        let m = members(
+            r#" { "model" : "a\"b", "x": {"model": "inner", "s": "}]"}, "n": -1.5e3 ,"t":true,"a":[1,{"b":"]"}]}"#,
+        );
+        let keys: Vec<_> = m.iter().map(|(k, _)| k.as_str()).collect();
+        assert_eq!(keys, ["model", "x", "n", "t", "a"]);
+        assert_eq!(m[0].1, r#""a\"b""#);
+        assert_eq!(m[2].1, "-1.5e3");
+        assert_eq!(m[4].1, r#"[1,{"b":"]"}]"#);
+    }
+
+    #[test]
+    fn empty_object_and_non_objects() {
+        assert!(members("{}").is_empty());
+        assert_eq!(for_each_member(b"[1]", 0, |_| {}), None);
+    }
+
+    #[test]
+    fn escaped_keys_compare_decoded() {
+        let json = br#"{"mod\u0065l": 1}"#;
+        let mut hit = false;
+        for_each_member(json, 0, |m| hit = m.is("model")).unwrap();
+        assert!(hit);
+    }
+
+    #[test]
+    fn scratch_parses_and_reports_errors() {
+        let mut s = PooledScratch::take();
+        let n = s
+            .get()
+            .parse(br#"{"a": [1, 2, 3]}"#, |v| {
+                v.get("a").and_then(|a| a.as_array()).map(|a| a.len())
+            })
+            .unwrap();
+        assert_eq!(n, Some(3));
+        assert!(s.get().parse(b"{\"a\": ", |_| ()).is_err());
+    }
+
+    #[test]
+    fn json_strings_are_escaped() {
+        let mut out = Vec::new();
+        push_json_str(&mut out, "a\"b\\c\nd é");
+        assert_eq!(
+            serde_json::from_slice::<String>(&out).unwrap(),
+            "a\"b\\c\nd é"
+        );
+    }
+}

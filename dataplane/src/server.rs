@@ -1,0 +1,181 @@
+//! The listener: accept loop, per-connection HTTP/1.1 + HTTP/2 settings (header limits and
+//! read timeout from the table's `server.limits`), the in-flight request limit, and graceful
+//! shutdown that stops accepting and lets open requests finish.
+
+use std::convert::Infallible;
+use std::future::Future;
+use std::io;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
+use std::time::Duration;
+
+use compiler::table::RoutingTable;
+use hyper::service::service_fn;
+use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
+use hyper_util::server::conn::auto;
+use hyper_util::server::graceful::GracefulShutdown;
+use tokio::net::TcpListener;
+
+use crate::TableHandle;
+use crate::breaker::Breakers;
+use crate::handler;
+use crate::upstream::Clients;
+
+/// How long open connections get to finish after shutdown begins.
+pub const DRAIN_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// State shared by every request.
+#[derive(Debug)]
+pub(crate) struct Shared {
+    pub tables: TableHandle,
+    pub clients: Clients,
+    pub breakers: Arc<Breakers>,
+    pub in_flight: AtomicUsize,
+    pub draining: AtomicBool,
+    /// Start offset for round-robin and weighted chains.
+    pub rotation: AtomicU64,
+}
+
+/// One in-flight request; the slot is released on drop, whatever path the request took.
+#[derive(Debug)]
+pub(crate) struct InFlight(Arc<Shared>);
+
+impl InFlight {
+    pub(crate) fn acquire(shared: &Arc<Shared>, max: u32) -> Option<InFlight> {
+        let prev = shared.in_flight.fetch_add(1, Ordering::AcqRel);
+        if prev >= max as usize {
+            shared.in_flight.fetch_sub(1, Ordering::AcqRel);
+            return None;
+        }
+        Some(InFlight(Arc::clone(shared)))
+    }
+}
+
+impl Drop for InFlight {
+    fn drop(&mut self) {
+        self.0.in_flight.fetch_sub(1, Ordering::AcqRel);
+    }
+}
+
+/// The data plane: serves requests against the current table.
+#[derive(Debug)]
+pub struct Server {
+    shared: Arc<Shared>,
+}
+
+impl Server {
+    pub fn new(table: RoutingTable) -> Arc<Server> {
+        Arc::new(Server {
+            shared: Arc::new(Shared {
+                tables: TableHandle::new(table),
+                clients: Clients::new(),
+                breakers: Arc::new(Breakers::default()),
+                in_flight: AtomicUsize::new(0),
+                draining: AtomicBool::new(false),
+                rotation: AtomicU64::new(0),
+            }),
+        })
+    }
+
+    /// Swaps in a new table (one atomic store; cannot fail). Requests already running finish
+    /// on the table they loaded.
+    pub fn publish(&self, table: RoutingTable) {
+        self.shared.tables.publish(Arc::new(table));
+    }
+
+    /// The current table.
+    pub fn table(&self) -> Arc<RoutingTable> {
+        self.shared.tables.load()
+    }
+
+    /// Requests being served now.
+    pub fn in_flight(&self) -> usize {
+        self.shared.in_flight.load(Ordering::Acquire)
+    }
+
+    /// Serves `listener` until `shutdown` completes, then stops accepting, marks `/ready` as
+    /// draining and waits up to [`DRAIN_TIMEOUT`] for open connections.
+    pub async fn run(
+        self: Arc<Self>,
+        listener: TcpListener,
+        shutdown: impl Future<Output = ()> + Send + 'static,
+    ) -> io::Result<()> {
+        let graceful = GracefulShutdown::new();
+        tokio::pin!(shutdown);
+        loop {
+            let (stream, peer) = tokio::select! {
+                () = &mut shutdown => break,
+                accepted = listener.accept() => match accepted {
+                    Ok(a) => a,
+                    Err(e) => {
+                        // Out of file descriptors and the like: back off, keep serving.
+                        tracing::warn!(error = %e, "accept failed");
+                        tokio::time::sleep(Duration::from_millis(50)).await;
+                        continue;
+                    }
+                },
+            };
+            self.serve_connection(stream, peer, &graceful);
+        }
+        self.shared.draining.store(true, Ordering::Release);
+        drop(listener);
+        tokio::select! {
+            () = graceful.shutdown() => {}
+            () = tokio::time::sleep(DRAIN_TIMEOUT) => {
+                tracing::warn!("drain timeout reached; closing remaining connections");
+            }
+        }
+        Ok(())
+    }
+
+    fn serve_connection(
+        &self,
+        stream: tokio::net::TcpStream,
+        peer: SocketAddr,
+        graceful: &GracefulShutdown,
+    ) {
+        let _ = stream.set_nodelay(true);
+        let table = self.shared.tables.load();
+        let limits = table.server();
+        let mut builder = auto::Builder::new(TokioExecutor::new());
+        builder
+            .http1()
+            .timer(TokioTimer::new())
+            .header_read_timeout(limits.header_read_timeout)
+            .keep_alive(true)
+            // hyper's own caps sit above the configured ones, which the handler enforces in
+            // the caller's error shape.
+            .max_headers(
+                (limits.max_headers as usize)
+                    .saturating_mul(2)
+                    .clamp(100, 4096),
+            )
+            .max_buf_size(
+                (limits.max_header_size as usize)
+                    .saturating_mul(2)
+                    .max(16 * 1024),
+            );
+        builder
+            .http2()
+            .timer(TokioTimer::new())
+            .max_concurrent_streams(100)
+            .initial_stream_window_size(64 * 1024)
+            .initial_connection_window_size(1024 * 1024)
+            .max_header_list_size(
+                u32::try_from(limits.max_header_size.saturating_mul(2)).unwrap_or(u32::MAX),
+            );
+        let shared = Arc::clone(&self.shared);
+        let service = service_fn(move |req| {
+            let shared = Arc::clone(&shared);
+            async move { Ok::<_, Infallible>(handler::handle(&shared, req).await) }
+        });
+        let conn = builder.serve_connection(TokioIo::new(stream), service);
+        let conn = graceful.watch(conn.into_owned());
+        tokio::spawn(async move {
+            if let Err(e) = conn.await {
+                tracing::debug!(%peer, error = %e, "connection ended with an error");
+            }
+        });
+    }
+}

@@ -1,0 +1,216 @@
+//! The upstream HTTP client: pooled hyper-util clients over rustls (webpki roots, HTTP/2 when
+//! the server offers it), an SSRF re-check on every DNS answer, and per-protocol request
+//! building (auth headers, provider headers, URL).
+
+use std::future::Future;
+use std::io;
+use std::net::SocketAddr;
+use std::pin::Pin;
+use std::sync::{Arc, Mutex};
+use std::task::{Context, Poll};
+use std::time::Duration;
+
+use bytes::Bytes;
+use compiler::table::{AuthScheme, Credential, HopRef, Protocol, classify_upstream_ip};
+use http::{HeaderMap, HeaderName, HeaderValue, Method, Request, Uri, header};
+use http_body_util::Full;
+use hyper_rustls::HttpsConnector;
+use hyper_util::client::legacy::Client as HyperClient;
+use hyper_util::client::legacy::connect::HttpConnector;
+use hyper_util::client::legacy::connect::dns::Name;
+use hyper_util::rt::{TokioExecutor, TokioTimer};
+use smallvec::SmallVec;
+
+pub(crate) type Client = HyperClient<HttpsConnector<HttpConnector<Resolver>>, Full<Bytes>>;
+
+/// Resolves names with the system resolver and drops any address the SSRF rule refuses, so a
+/// DNS answer cannot point a public-looking host at metadata or (without the opt-in) private
+/// addresses.
+#[derive(Clone, Debug)]
+pub(crate) struct Resolver {
+    allow_private: bool,
+}
+
+impl tower_service::Service<Name> for Resolver {
+    type Response = std::vec::IntoIter<SocketAddr>;
+    type Error = io::Error;
+    type Future = Pin<Box<dyn Future<Output = io::Result<Self::Response>> + Send>>;
+
+    fn poll_ready(&mut self, _: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Poll::Ready(Ok(()))
+    }
+
+    fn call(&mut self, name: Name) -> Self::Future {
+        let allow_private = self.allow_private;
+        Box::pin(async move {
+            let addrs: Vec<SocketAddr> = tokio::net::lookup_host((name.as_str(), 0))
+                .await?
+                .filter(|a| classify_upstream_ip(a.ip(), allow_private).is_ok())
+                .collect();
+            if addrs.is_empty() {
+                return Err(io::Error::new(
+                    io::ErrorKind::PermissionDenied,
+                    format!(
+                        "`{}` resolves only to addresses upstreams may not use \
+                         (metadata, link-local, or private without `allow_private`)",
+                        name.as_str()
+                    ),
+                ));
+            }
+            Ok(addrs.into_iter())
+        })
+    }
+}
+
+/// Clients by (connect timeout, allow_private); the connector carries both.
+#[derive(Debug)]
+pub(crate) struct Clients {
+    tls: rustls::ClientConfig,
+    clients: Mutex<SmallVec<[((Duration, bool), Client); 4]>>,
+}
+
+impl Clients {
+    pub(crate) fn new() -> Clients {
+        let roots = rustls::RootCertStore {
+            roots: webpki_roots::TLS_SERVER_ROOTS.to_vec(),
+        };
+        let provider = Arc::new(rustls::crypto::ring::default_provider());
+        let tls = match rustls::ClientConfig::builder_with_provider(provider)
+            .with_safe_default_protocol_versions()
+        {
+            Ok(b) => b.with_root_certificates(roots).with_no_client_auth(),
+            // The ring provider supports the default versions; this arm is unreachable in
+            // practice and falls back to rustls' own defaults rather than panicking.
+            Err(_) => {
+                rustls::ClientConfig::builder_with_protocol_versions(rustls::DEFAULT_VERSIONS)
+                    .with_root_certificates(rustls::RootCertStore::empty())
+                    .with_no_client_auth()
+            }
+        };
+        Clients {
+            tls,
+            clients: Mutex::new(SmallVec::new()),
+        }
+    }
+
+    pub(crate) fn get(&self, connect: Duration, allow_private: bool) -> Client {
+        let mut list = self.clients.lock().unwrap_or_else(|e| e.into_inner());
+        let key = (connect, allow_private);
+        if let Some((_, c)) = list.iter().find(|(k, _)| *k == key) {
+            return c.clone();
+        }
+        let mut http = HttpConnector::new_with_resolver(Resolver { allow_private });
+        http.enforce_http(false);
+        http.set_nodelay(true);
+        http.set_connect_timeout(Some(connect));
+        let https = hyper_rustls::HttpsConnectorBuilder::new()
+            .with_tls_config(self.tls.clone())
+            .https_or_http()
+            .enable_http1()
+            .enable_http2()
+            .wrap_connector(http);
+        let client = HyperClient::builder(TokioExecutor::new())
+            .pool_idle_timeout(Duration::from_secs(30))
+            .pool_timer(TokioTimer::new())
+            .timer(TokioTimer::new())
+            .build(https);
+        list.push((key, client.clone()));
+        client
+    }
+}
+
+impl Default for Clients {
+    fn default() -> Clients {
+        Clients::new()
+    }
+}
+
+/// Why a request for an endpoint could not be built.
+#[derive(Debug)]
+pub(crate) enum BuildError {
+    /// The provider needs a key and its variable is unset.
+    MissingKey(Box<str>),
+    BadUrl,
+    BadHeader(Box<str>),
+}
+
+/// Caller headers worth forwarding on a same-protocol call.
+const FORWARD: [HeaderName; 2] = [
+    HeaderName::from_static("anthropic-version"),
+    HeaderName::from_static("anthropic-beta"),
+];
+
+/// The upstream request for `hop` in `protocol`. The caller's credentials are never copied.
+pub(crate) fn build(
+    hop: &HopRef<'_>,
+    protocol: Protocol,
+    stream: bool,
+    body: Bytes,
+    caller: &HeaderMap,
+) -> Result<Request<Full<Bytes>>, BuildError> {
+    let url = hop.url(protocol, stream);
+    let uri: Uri = url.as_ref().parse().map_err(|_| BuildError::BadUrl)?;
+    let mut req = Request::new(Full::new(body));
+    *req.method_mut() = Method::POST;
+    *req.uri_mut() = uri;
+    let h = req.headers_mut();
+    h.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/json"),
+    );
+    h.insert(
+        header::ACCEPT,
+        HeaderValue::from_static(if stream {
+            "text/event-stream"
+        } else {
+            "application/json"
+        }),
+    );
+    h.insert(header::USER_AGENT, HeaderValue::from_static(USER_AGENT));
+    let scheme = hop.provider.auth(protocol);
+    match &hop.provider.credential {
+        Credential::Key(key) => {
+            let (name, value) = match scheme {
+                AuthScheme::Bearer => (
+                    header::AUTHORIZATION,
+                    HeaderValue::try_from(format!("Bearer {}", key.expose())),
+                ),
+                AuthScheme::AnthropicKey { .. } => (
+                    HeaderName::from_static("x-api-key"),
+                    HeaderValue::try_from(key.expose()),
+                ),
+                AuthScheme::GoogApiKey => (
+                    HeaderName::from_static("x-goog-api-key"),
+                    HeaderValue::try_from(key.expose()),
+                ),
+            };
+            let mut value = value.map_err(|_| BuildError::BadHeader("API key".into()))?;
+            value.set_sensitive(true);
+            h.insert(name, value);
+        }
+        Credential::Missing(var) => return Err(BuildError::MissingKey(var.clone())),
+        Credential::None => {}
+    }
+    if let AuthScheme::AnthropicKey { version } = scheme {
+        if protocol == Protocol::Messages {
+            for name in &FORWARD {
+                if let Some(v) = caller.get(name) {
+                    h.insert(name.clone(), v.clone());
+                }
+            }
+        }
+        if !h.contains_key(&FORWARD[0]) {
+            h.insert(FORWARD[0].clone(), HeaderValue::from_static(version));
+        }
+    }
+    for (name, value) in hop.provider.headers.iter() {
+        let n = HeaderName::try_from(&**name).map_err(|_| BuildError::BadHeader(name.clone()))?;
+        let mut v = HeaderValue::try_from(value.expose())
+            .map_err(|_| BuildError::BadHeader(name.clone()))?;
+        v.set_sensitive(true);
+        h.insert(n, v);
+    }
+    Ok(req)
+}
+
+const USER_AGENT: &str = concat!("bitrouter/", env!("CARGO_PKG_VERSION"));

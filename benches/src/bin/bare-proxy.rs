@@ -34,8 +34,11 @@ fn parse_args() -> Result<(Upstream, SocketAddr), String> {
     Ok((upstream, listen))
 }
 
-// A benchmark tool, not part of the product: it reports on stdout/stderr itself.
-#[allow(clippy::print_stdout, clippy::print_stderr)]
+#[allow(
+    clippy::print_stdout,
+    clippy::print_stderr,
+    reason = "a benchmark tool, not part of the product: the run script reads its stdout"
+)]
 fn main() -> ExitCode {
     let (upstream, listen) = match parse_args() {
         Ok(a) => a,

@@ -1,0 +1,295 @@
+#!/usr/bin/env bash
+# Load benchmark for the data plane: direct-to-mock vs a bare hyper passthrough proxy vs
+# `bitrouter serve` passthrough, at several concurrencies, non-streaming and streaming.
+#
+#   benches/load/run.sh                      # defaults: ~4 minutes on a 2-core box
+#   DURATION=10s REPEAT=5 benches/load/run.sh
+#
+# Environment (all optional):
+#   DURATION=3s         length of one oha run
+#   REPEAT=3            runs per cell; the table shows the median (peak RSS: the maximum)
+#   CONCURRENCY="1 16 64"
+#   MODES="nonstream stream"
+#   STREAMS=1000        concurrent streams for the memory measurement (0 skips it)
+#   STREAMS_DURATION=6s how long those streams are held
+#   DRIP_MS=200         mock delay between stream events during that measurement
+#   SKIP_BUILD=1        use the release binaries already built
+#   OUT=DIR             where logs, configs and oha's JSON go (default target/load/<time>)
+#
+# Everything runs on this machine: oha, the mock, and the proxy under test share the cores,
+# so compare ratios and medians between targets of the same run, not absolute numbers between
+# machines. See benches/README.md for how to read the output.
+
+set -euo pipefail
+
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+TARGET_DIR=${CARGO_TARGET_DIR:-$ROOT/target}
+BIN=$TARGET_DIR/release
+DURATION=${DURATION:-3s}
+REPEAT=${REPEAT:-3}
+CONCURRENCY=${CONCURRENCY:-"1 16 64"}
+MODES=${MODES:-"nonstream stream"}
+STREAMS=${STREAMS:-1000}
+STREAMS_DURATION=${STREAMS_DURATION:-6s}
+DRIP_MS=${DRIP_MS:-200}
+SKIP_BUILD=${SKIP_BUILD:-0}
+OUT=${OUT:-$TARGET_DIR/load/$(date +%Y%m%d-%H%M%S)}
+
+TARGETS=(direct bare bitrouter)
+
+log() { printf '%s\n' "$*" >&2; }
+die() { log "error: $*"; exit 1; }
+
+# --- tools -------------------------------------------------------------------------------
+missing=0
+if ! command -v oha >/dev/null 2>&1; then
+    log "oha is not installed. Install it with:  cargo install oha --locked"
+    missing=1
+fi
+if ! command -v jq >/dev/null 2>&1; then
+    log "jq is not installed. Install it with your package manager (e.g. apt-get install jq)."
+    missing=1
+fi
+[[ $missing == 0 ]] || exit 2
+
+# --- child processes: every exit path kills them -----------------------------------------
+PIDS=()
+cleanup() {
+    local pid
+    for pid in "${PIDS[@]}"; do
+        kill "$pid" 2>/dev/null || true
+    done
+    for pid in "${PIDS[@]}"; do
+        wait "$pid" 2>/dev/null || true
+    done
+}
+trap cleanup EXIT
+trap 'log "interrupted"; exit 130' INT TERM HUP
+
+# start NAME LOGFILE CMD... : runs CMD in the background, waits for its "listening on
+# http://ADDR" line, and sets START_PID and START_ADDR.
+start() {
+    local name=$1 logfile=$2
+    shift 2
+    "$@" >"$logfile" 2>&1 &
+    START_PID=$!
+    PIDS+=("$START_PID")
+    local i
+    for ((i = 0; i < 300; i++)); do
+        START_ADDR=$(grep -o 'listening on http://[0-9.:]*' "$logfile" 2>/dev/null | head -n1 |
+            sed 's|listening on http://||' || true)
+        [[ -n $START_ADDR ]] && return 0
+        kill -0 "$START_PID" 2>/dev/null || { cat "$logfile" >&2; die "$name exited before listening"; }
+        sleep 0.1
+    done
+    cat "$logfile" >&2
+    die "$name did not print 'listening on http://ADDR' within 30 s"
+}
+
+# kib PID FIELD : VmRSS / VmHWM of PID in KiB.
+kib() { awk -v f="$2:" '$1 == f { print $2 }' "/proc/$1/status"; }
+# reset_peak PID : restart VmHWM at the current RSS (Linux clear_refs, value 5).
+reset_peak() { echo 5 >"/proc/$1/clear_refs"; }
+mib() { awk -v k="$1" 'BEGIN { printf "%.1f MiB", k / 1024 }'; }
+
+# --- build ---------------------------------------------------------------------------------
+if [[ $SKIP_BUILD != 1 ]]; then
+    log "building release binaries (cargo build --release --locked -p cli -p testkit -p benches --bins)"
+    (cd "$ROOT" && cargo build --release --locked -p cli -p testkit -p benches --bins)
+fi
+for b in bitrouter mock-upstream bare-proxy; do
+    [[ -x $BIN/$b ]] || die "$BIN/$b is missing (run without SKIP_BUILD=1)"
+done
+
+mkdir -p "$OUT/home" "$OUT/oha"
+log "results in $OUT"
+
+# --- processes -----------------------------------------------------------------------------
+start mock-upstream "$OUT/mock.log" "$BIN/mock-upstream" --listen 127.0.0.1:0
+MOCK_PID=$START_PID MOCK=$START_ADDR
+
+start bare-proxy "$OUT/bare.log" "$BIN/bare-proxy" --upstream "http://$MOCK" --listen 127.0.0.1:0
+BARE_PID=$START_PID BARE=$START_ADDR
+
+# Passthrough to the mock. `mockdrip` is the same upstream with the mock's drip fault sent on
+# every request (provider `headers`), so streams through it stay open for the memory test.
+CONFIG=$OUT/home/bitrouter.yaml
+cat >"$CONFIG" <<EOF
+inherit_defaults: false
+server: { skip_auth: true, limits: { max_in_flight: 4096 } }
+providers:
+  mock: { api_base: "http://$MOCK/v1", api_key: bench, api_protocol: chat_completions, allow_private: true, models: [{id: gpt-4.1}] }
+  mockdrip:
+    api_base: "http://$MOCK/v1"
+    api_key: bench
+    api_protocol: chat_completions
+    allow_private: true
+    headers: { x-mock-fault: "drip=$DRIP_MS" }
+    models: [{id: drip-4.1}]
+EOF
+"$BIN/bitrouter" --home-dir "$OUT/home" config validate -c "$CONFIG" >"$OUT/validate.log" 2>&1 ||
+    { cat "$OUT/validate.log" >&2; die "the benchmark's bitrouter config does not validate"; }
+
+start bitrouter "$OUT/bitrouter.log" "$BIN/bitrouter" --home-dir "$OUT/home" serve -c "$CONFIG" --listen 127.0.0.1:0
+ROUTER_PID=$START_PID ROUTER=$START_ADDR
+
+declare -A URL=([direct]="http://$MOCK" [bare]="http://$BARE" [bitrouter]="http://$ROUTER")
+declare -A PID=([direct]="" [bare]=$BARE_PID [bitrouter]=$ROUTER_PID)
+log "mock http://$MOCK (pid $MOCK_PID), bare-proxy http://$BARE (pid $BARE_PID), bitrouter http://$ROUTER (pid $ROUTER_PID)"
+
+BODY_NONSTREAM='{"model":"gpt-4.1","messages":[{"role":"user","content":"Say hello."}]}'
+BODY_STREAM='{"model":"gpt-4.1","messages":[{"role":"user","content":"Say hello."}],"stream":true}'
+body() { if [[ $1 == stream ]]; then echo "$BODY_STREAM"; else echo "$BODY_NONSTREAM"; fi; }
+
+# One request through each target must answer 200 before anything is measured.
+for t in "${TARGETS[@]}"; do
+    for m in nonstream stream; do
+        code=$(curl -sS -o "$OUT/check-$t-$m.txt" -w '%{http_code}' -H 'content-type: application/json' \
+            -d "$(body "$m")" "${URL[$t]}/v1/chat/completions") || code=000
+        [[ $code == 200 ]] || { cat "$OUT/check-$t-$m.txt" >&2; die "$t $m answered $code"; }
+    done
+done
+
+# oha_run URL BODY CONCURRENCY DURATION JSON [extra oha args...]
+oha_run() {
+    local url=$1 body=$2 c=$3 dur=$4 json=$5
+    shift 5
+    oha --no-tui --output-format json -o "$json" -z "$dur" -c "$c" -m POST \
+        -H 'content-type: application/json' -d "$body" "$@" "$url/v1/chat/completions" >/dev/null
+}
+
+# --- memory: idle, then STREAMS concurrent streams -------------------------------------------
+# Idle is measured right after start plus the six check requests above.
+sleep 1
+declare -A IDLE STREAM_PEAK STREAM_FDS AFTER
+for t in bare bitrouter; do
+    IDLE[$t]=$(kib "${PID[$t]}" VmRSS)
+done
+if ((STREAMS > 0)); then
+    for t in bare bitrouter; do
+        pid=${PID[$t]}
+        if [[ $t == bare ]]; then
+            # The bare proxy forwards request headers as they are: the fault header goes from oha.
+            body=$BODY_STREAM extra=(-H "x-mock-fault: drip=$DRIP_MS")
+        else
+            body=${BODY_STREAM/gpt-4.1/drip-4.1} extra=()
+        fi
+        log "memory: $STREAMS concurrent streams through $t for $STREAMS_DURATION"
+        reset_peak "$pid"
+        oha_run "${URL[$t]}" "$body" "$STREAMS" "$STREAMS_DURATION" "$OUT/oha/streams-$t.json" "${extra[@]}" &
+        oha_pid=$!
+        PIDS+=("$oha_pid")
+        # Mid-run: open descriptors of the proxy (≈ one inbound + one upstream per stream).
+        sleep "$(awk -v d="${STREAMS_DURATION%s}" 'BEGIN { print d * 0.7 }')"
+        STREAM_FDS[$t]=$(find "/proc/$pid/fd" -mindepth 1 -maxdepth 1 2>/dev/null | wc -l)
+        wait "$oha_pid"
+        STREAM_PEAK[$t]=$(kib "$pid" VmHWM)
+        sleep 2
+        AFTER[$t]=$(kib "$pid" VmRSS)
+    done
+fi
+
+# --- throughput and latency ------------------------------------------------------------------
+RESULTS=$OUT/results.tsv
+: >"$RESULTS"
+log "warm-up: 1 s per target and mode at concurrency 64"
+for m in $MODES; do
+    for t in "${TARGETS[@]}"; do
+        oha_run "${URL[$t]}" "$(body "$m")" 64 1s "$OUT/oha/warmup-$t-$m.json" -w
+    done
+done
+
+cells=0
+for m in $MODES; do for c in $CONCURRENCY; do cells=$((cells + 1)); done; done
+log "measuring: $cells cells x ${#TARGETS[@]} targets x $REPEAT runs of $DURATION (targets interleaved, order rotated)"
+for m in $MODES; do
+    for c in $CONCURRENCY; do
+        for ((r = 0; r < REPEAT; r++)); do
+            for ((k = 0; k < ${#TARGETS[@]}; k++)); do
+                t=${TARGETS[$(((k + r) % ${#TARGETS[@]}))]}
+                json=$OUT/oha/$t-$m-c$c-r$r.json
+                pid=${PID[$t]}
+                [[ -z $pid ]] || reset_peak "$pid"
+                oha_run "${URL[$t]}" "$(body "$m")" "$c" "$DURATION" "$json" -w
+                hwm=-
+                [[ -z $pid ]] || hwm=$(kib "$pid" VmHWM)
+                # req/s counts 200 responses only; p50/p99 are over all responses.
+                jq -r --arg t "$t" --arg m "$m" --arg c "$c" --arg r "$r" --arg hwm "$hwm" '
+                    (.statusCodeDistribution["200"] // 0) as $ok
+                    | ([.statusCodeDistribution[]] | add // 0) as $resp
+                    | ([.errorDistribution[]] | add // 0) as $err
+                    | [$t, $m, $c, $r, ($ok / .summary.total),
+                       .latencyPercentiles.p50 * 1e6, .latencyPercentiles.p99 * 1e6,
+                       (if ($resp + $err) > 0 then $ok / ($resp + $err) else 0 end), $hwm]
+                    | @tsv' "$json" >>"$RESULTS"
+                log "  $(tail -n1 "$RESULTS" | awk -F'\t' '{ printf "%-9s %-9s c=%-3s run %d: %8.0f req/s  p50 %7.0f us  p99 %7.0f us  ok %.4f", $1, $2, $3, $4 + 1, $5, $6, $7, $8 }')"
+            done
+        done
+    done
+done
+
+# --- report --------------------------------------------------------------------------------
+# Medians per cell (peak RSS: the maximum over the runs), then ratios to the bare proxy.
+SUMMARY=$OUT/summary.tsv
+sort -t$'\t' -k1,1 -k2,2 -k3,3n "$RESULTS" | awk -F'\t' -v OFS='\t' '
+    function median(s,    a, n, i, j, x) {
+        n = split(s, a, " ")
+        for (i = 2; i <= n; i++) { x = a[i] + 0; for (j = i - 1; j >= 1 && a[j] + 0 > x; j--) a[j + 1] = a[j]; a[j + 1] = x }
+        return n % 2 ? a[(n + 1) / 2] : (a[n / 2] + a[n / 2 + 1]) / 2 }
+    { key = $1 OFS $2 OFS $3
+      if (!(key in rps)) order[++n] = key
+      rps[key] = rps[key] " " $5; p50[key] = p50[key] " " $6; p99[key] = p99[key] " " $7
+      if (!(key in ok) || $8 + 0 < ok[key] + 0) ok[key] = $8
+      if ($9 != "-" && $9 + 0 > hwm[key] + 0) hwm[key] = $9
+      runs[key]++ }
+    END { for (i = 1; i <= n; i++) { k = order[i]
+          print k, median(rps[k]), median(p50[k]), median(p99[k]), ok[k], (k in hwm ? hwm[k] : "-"), runs[k] } }' >"$SUMMARY"
+
+{
+    printf '\n## Load: passthrough to the mock upstream (oha, HTTP/1.1 keep-alive, %s x %s per cell, median)\n\n' "$REPEAT" "$DURATION"
+    printf '| target | mode | conc | req/s | p50 | p99 | ok | req/s ÷ bare | Δp50 vs bare | peak RSS |\n'
+    printf '|---|---|---:|---:|---:|---:|---:|---:|---:|---:|\n'
+    for m in $MODES; do
+        for c in $CONCURRENCY; do
+            for t in "${TARGETS[@]}"; do
+                awk -F'\t' -v t="$t" -v m="$m" -v c="$c" '
+                    $1 == "bare" && $2 == m && $3 == c { brps = $4; bp50 = $5 }
+                    $1 == t && $2 == m && $3 == c { row = $0 }
+                    END { split(row, f, "\t")
+                          rss = f[8] == "-" ? "—" : sprintf("%.1f MiB", f[8] / 1024)
+                          ratio = brps > 0 ? sprintf("%.2f×", f[4] / brps) : "—"
+                          d = sprintf("%+.0f µs", f[5] - bp50)
+                          if (t == "bare") { ratio = "1.00×"; d = "—" }
+                          printf "| %s | %s | %s | %.0f | %.0f µs | %.0f µs | %.2f%% | %s | %s | %s |\n",
+                              t, m, c, f[4], f[5], f[6], f[7] * 100, ratio, d, rss }' "$SUMMARY"
+            done
+        done
+    done
+    printf '\nMemory (RSS of the process, from /proc/PID/status):\n\n'
+    printf '| process | idle after start | peak, %s concurrent streams | open fds mid-run | 2 s after |\n' "$STREAMS"
+    printf '|---|---:|---:|---:|---:|\n'
+    for t in bare bitrouter; do
+        if ((STREAMS > 0)); then
+            printf '| %s | %s | %s | %s | %s |\n' "$t" "$(mib "${IDLE[$t]}")" "$(mib "${STREAM_PEAK[$t]}")" \
+                "${STREAM_FDS[$t]}" "$(mib "${AFTER[$t]}")"
+        else
+            printf '| %s | %s | — | — | — |\n' "$t" "$(mib "${IDLE[$t]}")"
+        fi
+    done
+
+    printf '\nTargets (bitrouter against the bare proxy of this run):\n\n'
+    awk -F'\t' '
+        $1 == "bare" { b[$2 FS $3] = $4; bp[$2 FS $3] = $5 }
+        $1 == "bitrouter" { r[$2 FS $3] = $4; rp[$2 FS $3] = $5; order[++n] = $2 FS $3 }
+        END { worst = 1e9
+              for (i = 1; i <= n; i++) { k = order[i]; x = r[k] / b[k]; if (x < worst) { worst = x; wk = k } }
+              split(wk, w, FS)
+              printf "- req/s >= 0.9x bare in every cell: %s (lowest %.2fx, %s c=%s)\n", worst >= 0.9 ? "met" : "MISSED", worst, w[1], w[2]
+              for (i = 1; i <= n; i++) { k = order[i]; split(k, f, FS)
+                  if (f[2] == 1) printf "- p50 <= bare + 50 us at concurrency 1, %s: %s (%+.0f us)\n", f[1], (rp[k] - bp[k] <= 50 ? "met" : "MISSED"), rp[k] - bp[k] } }' "$SUMMARY"
+    awk -v k="${IDLE[bitrouter]}" 'BEGIN { printf "- idle RSS <= 16 MiB: %s (%.1f MiB)\n", k <= 16 * 1024 ? "met" : "MISSED", k / 1024 }'
+    if ((STREAMS > 0)); then
+        awk -v k="${STREAM_PEAK[bitrouter]}" -v s="$STREAMS" 'BEGIN { printf "- RSS <= 64 MiB with %d concurrent streams: %s (%.1f MiB peak)\n", s, k <= 64 * 1024 ? "met" : "MISSED", k / 1024 }'
+    fi
+    printf '\nRaw oha JSON, per-run TSV and process logs: %s\n' "$OUT"
+} | tee "$OUT/report.md"

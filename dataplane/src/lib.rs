@@ -20,6 +20,8 @@ mod breaker;
 mod endpoint;
 mod error;
 mod failover;
+#[doc(hidden)]
+pub mod fuzzing;
 mod handler;
 mod inspect;
 mod json;

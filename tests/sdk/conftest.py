@@ -110,17 +110,27 @@ class Process:
             pytest.fail(f"{self.name} {why}: {' '.join(self.argv)}\n{self.logs()}", pytrace=False)
         return self.url
 
-    def logs(self, limit: int = 6000) -> str:
+    def offsets(self) -> tuple[int, int]:
+        """Current sizes of the two logs, to show later only what one test produced."""
+        return tuple(p.stat().st_size if p.exists() else 0 for p in (self.stdout_path, self.stderr_path))
+
+    def logs(self, limit: int = 6000, since: tuple[int, int] = (0, 0)) -> str:
         out = []
-        for label, path in (("stdout", self.stdout_path), ("stderr", self.stderr_path)):
+        for label, path, start in (
+            ("stdout", self.stdout_path, since[0]),
+            ("stderr", self.stderr_path, since[1]),
+        ):
             try:
-                text = path.read_bytes().decode(errors="replace")
+                with path.open("rb") as f:
+                    f.seek(start)
+                    text = f.read().decode(errors="replace")
             except OSError:
                 text = ""
             if len(text) > limit:
                 text = "...\n" + text[-limit:]
-            out.append(f"--- {self.name} {label} ---\n{text}")
-        return "\n".join(out)
+            if text.strip():
+                out.append(f"--- {self.name} {label} ---\n{text}")
+        return "\n".join(out) or f"({self.name} logged nothing)"
 
     def check_alive(self) -> None:
         if self.proc.poll() is not None:
@@ -202,6 +212,9 @@ def router_url(router_proc) -> str:
     return router_proc.url
 
 
+_LOG_START = pytest.StashKey[dict]()
+
+
 @pytest.fixture(autouse=True)
 def _fresh_mock(request) -> None:
     """Each test starts with an empty request log and fresh `times=N` counters."""
@@ -213,15 +226,18 @@ def _fresh_mock(request) -> None:
         proc.check_alive()
     if "mock" in request.fixturenames:
         request.getfixturevalue("mock").reset()
+    request.node.stash[_LOG_START] = {proc.name: proc.offsets() for proc in _PROCESSES}
 
 
 @pytest.hookimpl(wrapper=True, tryfirst=True)
 def pytest_runtest_makereport(item, call):
-    """Attach the tail of the router's and the mock's logs to a failing test's report."""
+    """Attach what the router and the mock logged during a failing test to its report."""
     report = yield
     if report.failed and call.when == "call":
+        start = item.stash.get(_LOG_START, {})
         for proc in _PROCESSES:
-            report.sections.append((f"{proc.name} log", proc.logs(3000)))
+            since = start.get(proc.name, (0, 0))
+            report.sections.append((f"{proc.name} log", proc.logs(3000, since)))
     return report
 
 

@@ -1,7 +1,23 @@
 //! The `x-mock-fault` request header: `;`-separated directives that script a failure.
 //!
-//! Parsing only; `respond` carries the faults out. A directive the mock does not know is an
-//! error (answered 400) so that a typo in a test never silently means "no fault".
+//! Parsing only; `respond` carries the faults out. A directive the mock does not know, or a
+//! bad value, is answered 400 naming it, so a typo in a test never silently means "no fault".
+//!
+//! | directive | effect |
+//! |---|---|
+//! | `status=CODE` | that status (200..=599) with the protocol's error body |
+//! | `retry-after=SECS` | a `Retry-After` header on whatever is sent |
+//! | `drop` | read the request, close without a response |
+//! | `rst` | with `drop` or `cut-after`: close with a TCP reset instead of a FIN |
+//! | `stream-error` | 200 stream: lifecycle frames, then the in-stream error event, clean end; on a non-stream request a 500 |
+//! | `cut-after=N` | stream: N events then close (no last chunk, no `[DONE]`); non-stream: N body bytes then close |
+//! | `stall-first=MS` | wait before the response head |
+//! | `stall-mid=MS` | stream: wait after the first content event; non-stream: between head and body |
+//! | `drip=MS` | stream: wait between events; non-stream: between head and body |
+//! | `malformed` | non-stream: 200 `{not json`; stream: a `data: {not json` event first, then the normal stream |
+//! | `times=N` | apply to the first N requests carrying this exact header value, then answer normally |
+//!
+//! Order of effect: `drop`, then `stall-first`, then `status`, then the answer.
 
 use std::time::Duration;
 

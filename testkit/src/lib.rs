@@ -60,7 +60,8 @@ impl MockUpstream {
         format!("http://{}", self.addr)
     }
 
-    /// Every model request received so far, in arrival order (control endpoints excluded).
+    /// Every model request received so far, in arrival order (control endpoints excluded;
+    /// only the newest 100,000 are kept).
     pub fn requests(&self) -> Vec<Recorded> {
         self.state.requests()
     }

@@ -42,13 +42,17 @@ impl Recorded {
     }
 }
 
+/// The request log keeps the newest this many requests, so a long load run against a recording
+/// mock stays bounded in memory (`request_count` still counts every request).
+pub(crate) const MAX_RECORDS: usize = 100_000;
+
 /// Shared state of one mock server.
 #[derive(Debug)]
 pub(crate) struct State {
     /// Whether request heads and bodies are kept (off for long load runs).
     record: bool,
     count: AtomicUsize,
-    records: Mutex<Vec<Recorded>>,
+    records: Mutex<VecDeque<Recorded>>,
     /// Requests seen so far per distinct `x-mock-fault` value carrying `times=N`.
     fault_counts: Mutex<HashMap<String, u32>>,
     aborts: Mutex<VecDeque<Instant>>,
@@ -65,7 +69,7 @@ impl State {
         State {
             record,
             count: AtomicUsize::new(0),
-            records: Mutex::new(Vec::new()),
+            records: Mutex::new(VecDeque::new()),
             fault_counts: Mutex::new(HashMap::new()),
             aborts: Mutex::new(VecDeque::new()),
             abort_notify: Notify::new(),
@@ -79,12 +83,16 @@ impl State {
     pub(crate) fn push(&self, r: Option<Recorded>) {
         self.count.fetch_add(1, Ordering::Relaxed);
         if let Some(r) = r {
-            lock(&self.records).push(r);
+            let mut records = lock(&self.records);
+            if records.len() == MAX_RECORDS {
+                records.pop_front();
+            }
+            records.push_back(r);
         }
     }
 
     pub(crate) fn requests(&self) -> Vec<Recorded> {
-        lock(&self.records).clone()
+        lock(&self.records).iter().cloned().collect()
     }
 
     pub(crate) fn request_count(&self) -> usize {
@@ -112,7 +120,12 @@ impl State {
 
     /// A client closed its connection while a response was in progress.
     pub(crate) fn aborted(&self, at: Instant) {
-        lock(&self.aborts).push_back(at);
+        let mut aborts = lock(&self.aborts);
+        if aborts.len() == MAX_RECORDS {
+            aborts.pop_front();
+        }
+        aborts.push_back(at);
+        drop(aborts);
         self.abort_notify.notify_waiters();
     }
 

@@ -86,6 +86,30 @@ async fn records_requests_in_order() {
 }
 
 #[tokio::test]
+async fn expect_100_continue_and_http_1_0() {
+    let mock = MockUpstream::start().await.unwrap();
+    let mut c = Client::connect(mock.addr()).await;
+    let head = format!(
+        "POST /v1/messages HTTP/1.1\r\nexpect: 100-continue\r\ncontent-length: {}\r\n\r\n",
+        PLAIN.len()
+    );
+    c.send_raw(head.as_bytes()).await;
+    assert_eq!(c.head().await.unwrap().status, 100);
+    c.send_raw(PLAIN.as_bytes()).await;
+    assert_eq!(c.response().await.unwrap().head.status, 200);
+
+    let mut c = Client::connect(mock.addr()).await;
+    let req = format!(
+        "POST /v1/messages HTTP/1.0\r\ncontent-length: {}\r\n\r\n{PLAIN}",
+        PLAIN.len()
+    );
+    c.send_raw(req.as_bytes()).await;
+    let r = c.response().await.unwrap();
+    assert_eq!(r.head.header("connection"), Some("close"));
+    assert!(c.closed().await);
+}
+
+#[tokio::test]
 async fn control_endpoints() {
     let mock = MockUpstream::start().await.unwrap();
     let mut c = Client::connect(mock.addr()).await;

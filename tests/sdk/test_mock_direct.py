@@ -28,12 +28,14 @@ def model(p: str, scenario: str) -> str:
 
 @pytest.mark.parametrize("scenario", SCENARIOS)
 def test_chat(oai_direct, mock, scenario):
-    chat.check_completion(oai_direct.chat.completions.create(**chat.request(model("chat", scenario), scenario)), scenario)
-    chat.check_completion(chat.stream_helper(oai_direct, **chat.request(model("chat", scenario), scenario)), scenario)
-    r = chat.read_raw(oai_direct.chat.completions.create(**chat.request(model("chat", scenario), scenario), stream=True))
+    kw = chat.request(model("chat", scenario), scenario)
+    chat.check_completion(oai_direct.chat.completions.create(**kw), scenario)
+    chat.check_completion(chat.stream_helper(oai_direct, **kw), scenario)
+    r = chat.read_raw(oai_direct.chat.completions.create(**kw, stream=True))
     chat.check_raw(r, scenario)
     assert r["usage_chunks"] == [], "the mock sent a usage chunk nobody asked for"
-    assert all(req["headers"].get("authorization") == f"Bearer {support.CALLER_KEY}" for req in mock.requests())
+    auth = [req["headers"].get("authorization") for req in mock.requests()]
+    assert auth == [f"Bearer {support.CALLER_KEY}"] * 3, "the mock records the headers it received"
 
 
 def test_chat_include_usage(oai_direct):
@@ -53,7 +55,8 @@ def test_chat_faults(oai_direct):
     with pytest.raises(openai.InternalServerError):
         oai_direct.chat.completions.create(**kw, extra_headers={"x-mock-fault": "status=503"})
     with pytest.raises(openai.APIError) as exc:
-        list(oai_direct.chat.completions.create(**kw, stream=True, extra_headers={"x-mock-fault": "stream-error"}))
+        fault = {"x-mock-fault": "stream-error"}
+        list(oai_direct.chat.completions.create(**kw, stream=True, extra_headers=fault))
     assert not isinstance(exc.value, openai.APIConnectionError), exc.value
 
 
@@ -73,7 +76,8 @@ def test_responses_faults(oai_direct):
     kw = resp.request(model("resp", "text"))
     with pytest.raises(openai.BadRequestError):
         oai_direct.responses.create(**kw, extra_headers={"x-mock-fault": "status=400"})
-    events = list(oai_direct.responses.create(**kw, stream=True, extra_headers={"x-mock-fault": "stream-error"}))
+    fault = {"x-mock-fault": "stream-error"}
+    events = list(oai_direct.responses.create(**kw, stream=True, extra_headers=fault))
     types_ = [e.type for e in events]
     assert types_[-1] in ("error", "response.failed") and "response.output_text.delta" not in types_, types_
 
@@ -97,7 +101,8 @@ def test_messages_faults(ant_direct):
     with pytest.raises(anthropic.InternalServerError):
         ant_direct.messages.create(**kw, extra_headers={"x-mock-fault": "status=503"})
     with pytest.raises(anthropic.APIStatusError):
-        list(ant_direct.messages.create(**kw, stream=True, extra_headers={"x-mock-fault": "stream-error"}))
+        fault = {"x-mock-fault": "stream-error"}
+        list(ant_direct.messages.create(**kw, stream=True, extra_headers=fault))
 
 
 # --------------------------------------------------------------------------------------------
@@ -116,7 +121,9 @@ def test_generate_content_faults(gem_direct):
         return {
             "model": model("gem", "text"),
             "contents": "Say hello.",
-            "config": types.GenerateContentConfig(http_options=types.HttpOptions(headers={"x-mock-fault": value})),
+            "config": types.GenerateContentConfig(
+                http_options=types.HttpOptions(headers={"x-mock-fault": value})
+            ),
         }
 
     with pytest.raises(errors.ClientError) as exc:

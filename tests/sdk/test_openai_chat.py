@@ -59,7 +59,8 @@ def check_completion(c, scenario: str) -> None:
     assert [json.loads(tc.function.arguments) for tc in calls] == EXPECTED_CALLS[scenario]
     ids = [tc.id for tc in calls]
     assert all(ids) and len(set(ids)) == len(ids), ids
-    assert not any(support.is_doubled(i) for i in ids), f"tool call id repeated on a continuation delta: {ids}"
+    doubled = [i for i in ids if support.is_doubled(i)]
+    assert not doubled, f"tool call id repeated on a continuation delta: {doubled}"
     assert choice.finish_reason == "tool_calls"
 
 
@@ -80,7 +81,8 @@ def read_raw(stream) -> dict:
         text += d.content or ""
         for tc in d.tool_calls or []:
             if tc.index not in calls:
-                assert tc.id and tc.function and tc.function.name, f"first delta of a call lacks id/name: {tc}"
+                first = tc.id and tc.function and tc.function.name
+                assert first, f"the first delta of a call lacks its id or name: {tc}"
                 calls[tc.index] = {"id": tc.id, "name": tc.function.name, "args": tc.function.arguments or ""}
             else:
                 assert tc.id is None, f"id repeated on a continuation delta: {tc}"

@@ -32,14 +32,20 @@ pub fn check(data: &[u8]) -> Vec<String> {
                 if info.model.is_empty() {
                     problems.push(format!("{p:?}: accepted an empty model"));
                 }
-                let out = passthrough_body(&body, &info, "up\"model\u{e9}", p == Protocol::ChatCompletions);
+                let out = passthrough_body(
+                    &body,
+                    &info,
+                    "up\"model\u{e9}",
+                    p == Protocol::ChatCompletions,
+                );
                 match serde_json::from_slice::<serde_json::Value>(&out) {
                     Err(e) => problems.push(format!("{p:?}: rewrite is not JSON: {e}")),
                     Ok(v) if p != Protocol::GenerateContent && v["model"] != "up\"model\u{e9}" => {
                         problems.push(format!("{p:?}: rewrite lost the model: {}", v["model"]));
                     }
-                    Ok(v) if p == Protocol::ChatCompletions
-                        && v["stream_options"]["include_usage"] != true =>
+                    Ok(v)
+                        if p == Protocol::ChatCompletions
+                            && v["stream_options"]["include_usage"] != true =>
                     {
                         problems.push(format!("{p:?}: include_usage not set"));
                     }

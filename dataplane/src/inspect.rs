@@ -87,7 +87,7 @@ impl Inspector {
                 if data.starts_with(b"[DONE]") {
                     return Class::Terminal;
                 }
-                if !deep && !(self.strip_usage && has_usage_object(data)) {
+                if !(deep || self.strip_usage && has_usage_object(data)) {
                     if data.starts_with(b"{\"error\"") {
                         return Class::Error(String::new());
                     }

@@ -50,6 +50,7 @@ impl Scratch {
 const POOL_MAX: usize = 64;
 
 thread_local! {
+    #[allow(clippy::vec_box, reason = "boxed so a scratch moves between the pool and a request by pointer")]
     static POOL: RefCell<Vec<Box<Scratch>>> = const { RefCell::new(Vec::new()) };
 }
 

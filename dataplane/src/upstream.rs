@@ -62,11 +62,14 @@ impl tower_service::Service<Name> for Resolver {
     }
 }
 
-/// Clients by (connect timeout, allow_private); the connector carries both.
+/// Connect timeout and `allow_private`: what a client's connector is built with.
+type ClientKey = (Duration, bool);
+
+/// Clients by [`ClientKey`].
 #[derive(Debug)]
 pub(crate) struct Clients {
     tls: rustls::ClientConfig,
-    clients: Mutex<SmallVec<[((Duration, bool), Client); 4]>>,
+    clients: Mutex<SmallVec<[(ClientKey, Client); 4]>>,
 }
 
 impl Clients {

@@ -151,3 +151,39 @@ async fn wrong_method_and_unknown_paths() {
     assert_eq!(r.status, 404);
     assert!(r.json()["error"].is_object());
 }
+
+#[tokio::test]
+async fn garbage_on_the_wire_never_takes_the_server_down() {
+    let h = Harness::start(YAML).await;
+    for junk in [
+        &b"\x00\x01\x02\xff\xfe\r\n\r\n"[..],
+        b"GET / HTTP/9.9\r\n\r\n",
+        b"POST /v1/chat/completions HTTP/1.1\r\nhost: x\r\ncontent-length: -1\r\n\r\n",
+        b"POST /v1/chat/completions HTTP/1.1\r\nhost: x\r\ntransfer-encoding: chunked\r\n\r\nzz\r\n",
+        b"POST /v1beta/models/%ff%fe:generateContent HTTP/1.1\r\nhost: x\r\ncontent-length: 2\r\n\r\n{}",
+    ] {
+        let _ = raw(h.addr, junk).await;
+    }
+    assert_eq!(
+        h.call(Protocol::ChatCompletions, "m", false).await.status,
+        200
+    );
+}
+
+#[tokio::test]
+async fn http2_callers_are_served() {
+    use http_body_util::{BodyExt, Full};
+    let h = Harness::start(YAML).await;
+    let client = hyper_util::client::legacy::Client::builder(hyper_util::rt::TokioExecutor::new())
+        .http2_only(true)
+        .build_http::<Full<bytes::Bytes>>();
+    let (path, body) = request(Protocol::ChatCompletions, "m", true);
+    let req = http::Request::post(format!("http://{}{path}", h.addr))
+        .body(Full::new(bytes::Bytes::from(body)))
+        .unwrap();
+    let res = client.request(req).await.unwrap();
+    assert_eq!(res.version(), http::Version::HTTP_2);
+    assert_eq!(res.status(), 200);
+    let text = res.into_body().collect().await.unwrap().to_bytes();
+    assert!(text.ends_with(b"data: [DONE]\n\n"));
+}

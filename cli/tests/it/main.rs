@@ -294,3 +294,60 @@ fn schema_file_is_fresh() {
         assert!(props.contains_key(section), "schema lacks `{section}`");
     }
 }
+
+#[test]
+fn serve_refuses_an_invalid_config_with_every_diagnostic() {
+    let (code, _, err) = run(bin()
+        .args(["serve", "--listen", "127.0.0.1:0", "-c"])
+        .arg(fixture("err/001_three_mistakes.yaml")));
+    assert_eq!(code, 1, "{err}");
+    assert!(err.matches("error[").count() >= 3, "{err}");
+    assert!(err.contains("not starting"), "{err}");
+}
+
+#[test]
+fn serve_refuses_skip_auth_on_a_public_address_without_the_override() {
+    let cfg = scratch("public").join("bitrouter.yaml");
+    std::fs::write(&cfg, "server: { skip_auth: true }\n").unwrap();
+    let (code, _, err) = run(bin()
+        .args(["serve", "--listen", "0.0.0.0:0", "-c"])
+        .arg(&cfg));
+    assert_eq!(code, 1, "{err}");
+    assert!(
+        err.contains("refusing to serve without authentication"),
+        "{err}"
+    );
+    assert!(err.contains("hint: "), "{err}");
+}
+
+#[test]
+fn serve_starts_on_the_built_in_default_and_answers_health() {
+    use std::io::{BufRead, BufReader, Read, Write};
+    let home = scratch("serve-home");
+    let mut child = bin()
+        .args(["serve", "--listen", "127.0.0.1:0", "--home-dir"])
+        .arg(&home)
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut line = String::new();
+    BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut line)
+        .unwrap();
+    let addr = line
+        .trim()
+        .strip_prefix("listening on http://")
+        .unwrap_or_else(|| {
+            let _ = child.kill();
+            panic!("unexpected first line: {line:?}")
+        });
+    let mut s = std::net::TcpStream::connect(addr).unwrap();
+    s.write_all(b"GET /health HTTP/1.1\r\nhost: x\r\nconnection: close\r\n\r\n")
+        .unwrap();
+    let mut reply = String::new();
+    s.read_to_string(&mut reply).unwrap();
+    let _ = child.kill();
+    let _ = child.wait();
+    assert!(reply.starts_with("HTTP/1.1 200"), "{reply}");
+}

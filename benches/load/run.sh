@@ -105,7 +105,7 @@ mkdir -p "$OUT/home" "$OUT/oha"
 log "results in $OUT"
 
 # --- processes -----------------------------------------------------------------------------
-start mock-upstream "$OUT/mock.log" "$BIN/mock-upstream" --listen 127.0.0.1:0
+start mock-upstream "$OUT/mock.log" "$BIN/mock-upstream" --listen 127.0.0.1:0 --no-record
 MOCK_PID=$START_PID MOCK=$START_ADDR
 
 start bare-proxy "$OUT/bare.log" "$BIN/bare-proxy" --upstream "http://$MOCK" --listen 127.0.0.1:0
@@ -158,36 +158,13 @@ oha_run() {
         -H 'content-type: application/json' -d "$body" "$@" "$url/v1/chat/completions" >/dev/null
 }
 
-# --- memory: idle, then STREAMS concurrent streams -------------------------------------------
-# Idle is measured right after start plus the six check requests above.
+# --- memory at idle --------------------------------------------------------------------------
+# Right after start plus the six check requests above, before any load.
 sleep 1
-declare -A IDLE STREAM_PEAK STREAM_FDS AFTER
+declare -A IDLE STREAM_PEAK STREAM_FDS STREAM_OK AFTER
 for t in bare bitrouter; do
     IDLE[$t]=$(kib "${PID[$t]}" VmRSS)
 done
-if ((STREAMS > 0)); then
-    for t in bare bitrouter; do
-        pid=${PID[$t]}
-        if [[ $t == bare ]]; then
-            # The bare proxy forwards request headers as they are: the fault header goes from oha.
-            body=$BODY_STREAM extra=(-H "x-mock-fault: drip=$DRIP_MS")
-        else
-            body=${BODY_STREAM/gpt-4.1/drip-4.1} extra=()
-        fi
-        log "memory: $STREAMS concurrent streams through $t for $STREAMS_DURATION"
-        reset_peak "$pid"
-        oha_run "${URL[$t]}" "$body" "$STREAMS" "$STREAMS_DURATION" "$OUT/oha/streams-$t.json" "${extra[@]}" &
-        oha_pid=$!
-        PIDS+=("$oha_pid")
-        # Mid-run: open descriptors of the proxy (≈ one inbound + one upstream per stream).
-        sleep "$(awk -v d="${STREAMS_DURATION%s}" 'BEGIN { print d * 0.7 }')"
-        STREAM_FDS[$t]=$(find "/proc/$pid/fd" -mindepth 1 -maxdepth 1 2>/dev/null | wc -l)
-        wait "$oha_pid"
-        STREAM_PEAK[$t]=$(kib "$pid" VmHWM)
-        sleep 2
-        AFTER[$t]=$(kib "$pid" VmRSS)
-    done
-fi
 
 # --- throughput and latency ------------------------------------------------------------------
 RESULTS=$OUT/results.tsv
@@ -228,6 +205,33 @@ for m in $MODES; do
     done
 done
 
+# --- memory with STREAMS concurrent streams (after the load above) --------------------------
+# The peak (VmHWM) is restarted at the current RSS first, so it is this phase's own peak.
+if ((STREAMS > 0)); then
+    for t in bare bitrouter; do
+        pid=${PID[$t]}
+        if [[ $t == bare ]]; then
+            # The bare proxy forwards request headers as they are: the fault header goes from oha.
+            body=$BODY_STREAM extra=(-H "x-mock-fault: drip=$DRIP_MS")
+        else
+            body=${BODY_STREAM/gpt-4.1/drip-4.1} extra=()
+        fi
+        log "memory: $STREAMS concurrent streams through $t for $STREAMS_DURATION"
+        reset_peak "$pid"
+        oha_run "${URL[$t]}" "$body" "$STREAMS" "$STREAMS_DURATION" "$OUT/oha/streams-$t.json" "${extra[@]}" &
+        oha_pid=$!
+        PIDS+=("$oha_pid")
+        # Mid-run: open descriptors of the proxy (≈ one inbound + one upstream per stream).
+        sleep "$(awk -v d="${STREAMS_DURATION%s}" 'BEGIN { print d * 0.7 }')"
+        STREAM_FDS[$t]=$(find "/proc/$pid/fd" -mindepth 1 -maxdepth 1 2>/dev/null | wc -l)
+        wait "$oha_pid"
+        STREAM_PEAK[$t]=$(kib "$pid" VmHWM)
+        STREAM_OK[$t]=$(jq -r '.statusCodeDistribution["200"] // 0' "$OUT/oha/streams-$t.json")
+        sleep 2
+        AFTER[$t]=$(kib "$pid" VmRSS)
+    done
+fi
+
 # --- report --------------------------------------------------------------------------------
 # Medians per cell (peak RSS: the maximum over the runs), then ratios to the bare proxy.
 SUMMARY=$OUT/summary.tsv
@@ -266,14 +270,14 @@ sort -t$'\t' -k1,1 -k2,2 -k3,3n "$RESULTS" | awk -F'\t' -v OFS='\t' '
         done
     done
     printf '\nMemory (RSS of the process, from /proc/PID/status):\n\n'
-    printf '| process | idle after start | peak, %s concurrent streams | open fds mid-run | 2 s after |\n' "$STREAMS"
-    printf '|---|---:|---:|---:|---:|\n'
+    printf '| process | idle after start | peak, %s concurrent streams | open fds mid-run | 200 responses in the phase | 2 s after |\n' "$STREAMS"
+    printf '|---|---:|---:|---:|---:|---:|\n'
     for t in bare bitrouter; do
         if ((STREAMS > 0)); then
-            printf '| %s | %s | %s | %s | %s |\n' "$t" "$(mib "${IDLE[$t]}")" "$(mib "${STREAM_PEAK[$t]}")" \
-                "${STREAM_FDS[$t]}" "$(mib "${AFTER[$t]}")"
+            printf '| %s | %s | %s | %s | %s | %s |\n' "$t" "$(mib "${IDLE[$t]}")" "$(mib "${STREAM_PEAK[$t]}")" \
+                "${STREAM_FDS[$t]}" "${STREAM_OK[$t]}" "$(mib "${AFTER[$t]}")"
         else
-            printf '| %s | %s | — | — | — |\n' "$t" "$(mib "${IDLE[$t]}")"
+            printf '| %s | %s | — | — | — | — |\n' "$t" "$(mib "${IDLE[$t]}")"
         fi
     done
 
@@ -284,12 +288,12 @@ sort -t$'\t' -k1,1 -k2,2 -k3,3n "$RESULTS" | awk -F'\t' -v OFS='\t' '
         END { worst = 1e9
               for (i = 1; i <= n; i++) { k = order[i]; x = r[k] / b[k]; if (x < worst) { worst = x; wk = k } }
               split(wk, w, FS)
-              printf "- req/s >= 0.9x bare in every cell: %s (lowest %.2fx, %s c=%s)\n", worst >= 0.9 ? "met" : "MISSED", worst, w[1], w[2]
+              printf "- req/s >= 0.9x bare in every cell: %s (lowest %.2fx, %s c=%s)\n", (worst >= 0.9 ? "met" : "MISSED"), worst, w[1], w[2]
               for (i = 1; i <= n; i++) { k = order[i]; split(k, f, FS)
                   if (f[2] == 1) printf "- p50 <= bare + 50 us at concurrency 1, %s: %s (%+.0f us)\n", f[1], (rp[k] - bp[k] <= 50 ? "met" : "MISSED"), rp[k] - bp[k] } }' "$SUMMARY"
-    awk -v k="${IDLE[bitrouter]}" 'BEGIN { printf "- idle RSS <= 16 MiB: %s (%.1f MiB)\n", k <= 16 * 1024 ? "met" : "MISSED", k / 1024 }'
+    awk -v k="${IDLE[bitrouter]}" 'BEGIN { printf "- idle RSS <= 16 MiB: %s (%.1f MiB)\n", (k <= 16 * 1024 ? "met" : "MISSED"), k / 1024 }'
     if ((STREAMS > 0)); then
-        awk -v k="${STREAM_PEAK[bitrouter]}" -v s="$STREAMS" 'BEGIN { printf "- RSS <= 64 MiB with %d concurrent streams: %s (%.1f MiB peak)\n", s, k <= 64 * 1024 ? "met" : "MISSED", k / 1024 }'
+        awk -v k="${STREAM_PEAK[bitrouter]}" -v s="$STREAMS" 'BEGIN { printf "- RSS <= 64 MiB with %d concurrent streams: %s (%.1f MiB peak)\n", s, (k <= 64 * 1024 ? "met" : "MISSED"), k / 1024 }'
     fi
     printf '\nRaw oha JSON, per-run TSV and process logs: %s\n' "$OUT"
 } | tee "$OUT/report.md"

@@ -187,3 +187,24 @@ async fn http2_callers_are_served() {
     let text = res.into_body().collect().await.unwrap().to_bytes();
     assert!(text.ends_with(b"data: [DONE]\n\n"));
 }
+
+#[tokio::test]
+async fn idle_keep_alive_connections_are_closed() {
+    let h = Harness::start(YAML).await;
+    let mut s = TcpStream::connect(h.addr).await.unwrap();
+    s.write_all(b"GET /health HTTP/1.1\r\nhost: x\r\n\r\n")
+        .await
+        .unwrap();
+    let mut buf = vec![0u8; 4096];
+    let n = s.read(&mut buf).await.unwrap();
+    assert!(buf[..n].starts_with(b"HTTP/1.1 200"));
+    let started = std::time::Instant::now();
+    let mut rest = Vec::new();
+    let read = tokio::time::timeout(Duration::from_secs(5), s.read_to_end(&mut rest)).await;
+    assert!(read.is_ok(), "an idle keep-alive connection stayed open");
+    assert!(
+        started.elapsed() < Duration::from_secs(3),
+        "{:?}",
+        started.elapsed()
+    );
+}

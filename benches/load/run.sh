@@ -103,6 +103,8 @@ done
 
 mkdir -p "$OUT/home" "$OUT/oha"
 log "results in $OUT"
+# Other work on the machine skews everything; the report shows the load average around the run.
+LOAD_BEFORE=$(cut -d' ' -f1-3 /proc/loadavg)
 
 # --- processes -----------------------------------------------------------------------------
 start mock-upstream "$OUT/mock.log" "$BIN/mock-upstream" --listen 127.0.0.1:0 --no-record
@@ -295,5 +297,7 @@ sort -t$'\t' -k1,1 -k2,2 -k3,3n "$RESULTS" | awk -F'\t' -v OFS='\t' '
     if ((STREAMS > 0)); then
         awk -v k="${STREAM_PEAK[bitrouter]}" -v s="$STREAMS" 'BEGIN { printf "- RSS <= 64 MiB with %d concurrent streams: %s (%.1f MiB peak)\n", s, (k <= 64 * 1024 ? "met" : "MISSED"), k / 1024 }'
     fi
-    printf '\nRaw oha JSON, per-run TSV and process logs: %s\n' "$OUT"
+    printf '\nLoad average (1/5/15 min) before: %s, after: %s (%s cores).\n' "$LOAD_BEFORE" \
+        "$(cut -d' ' -f1-3 /proc/loadavg)" "$(nproc)"
+    printf 'Raw oha JSON, per-run TSV and process logs: %s\n' "$OUT"
 } | tee "$OUT/report.md"

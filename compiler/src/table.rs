@@ -17,13 +17,13 @@ use std::time::Duration;
 use rustc_hash::FxHashMap;
 
 pub use crate::ast::{Capability, Strategy};
+/// The SSRF rule for resolved addresses (the data plane re-checks after DNS).
+pub use crate::upstream_url::{UrlProblem, classify as classify_upstream_ip};
 pub use lookup::{HopRef, LookupError, Route, RouteKind};
 pub use protocol::{
     Choice, Protocol, ProtocolRules, ProtocolSet, ProtocolSource, ProtocolSourceRef,
 };
 pub use secret::Secret;
-/// The SSRF rule for resolved addresses (the data plane re-checks after DNS).
-pub use crate::upstream_url::{UrlProblem, classify as classify_upstream_ip};
 
 macro_rules! id {
     ($($name:ident),*) => {$(

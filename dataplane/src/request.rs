@@ -93,6 +93,15 @@ pub(crate) fn inspect<'b>(
     if streams > 1 {
         dup = Some("stream");
     }
+    if let Some(span) = &stream_options {
+        let mut usages = 0;
+        for_each_member(body, span.start, |m| {
+            usages += usize::from(m.is("include_usage"))
+        });
+        if usages > 1 {
+            dup = Some("stream_options.include_usage");
+        }
+    }
     if let Some(key) = dup {
         return Err(bad(format!("the request body has `{key}` more than once")));
     }
@@ -155,6 +164,9 @@ pub(crate) fn passthrough_body(
     if ask_usage && !info.include_usage {
         match &info.stream_options {
             None => edits.push((info.open + 1..info.open + 1, Edit::AddStreamOptions)),
+            Some(span) if body[span.clone()] == *b"null" => {
+                edits.push((span.clone(), Edit::UsageObject));
+            }
             Some(span) => {
                 let mut usage_span = None;
                 for_each_member(body, span.start, |m| {
@@ -184,6 +196,7 @@ pub(crate) fn passthrough_body(
         match edit {
             Edit::Model => push_json_str(&mut out, upstream_model),
             Edit::True => out.extend_from_slice(b"true"),
+            Edit::UsageObject => out.extend_from_slice(br#"{"include_usage":true}"#),
             Edit::AddStreamOptions => {
                 out.extend_from_slice(br#""stream_options":{"include_usage":true},"#)
             }
@@ -204,6 +217,7 @@ pub(crate) fn passthrough_body(
 enum Edit {
     Model,
     True,
+    UsageObject,
     AddStreamOptions,
     AddIncludeUsage { comma: bool },
 }

@@ -50,6 +50,10 @@ fn wrong_shapes_are_400_with_a_reason() {
             "include_usage` must be a boolean",
         ),
         (r#"{"model":"a","model":"b"}"#, "`model` more than once"),
+        (
+            r#"{"model":"a","stream_options":{"include_usage":true,"include_usage":false}}"#,
+            "`stream_options.include_usage` more than once",
+        ),
     ] {
         let e = info(Protocol::ChatCompletions, body).unwrap_err();
         assert_eq!(e.kind, Kind::InvalidRequest);
@@ -102,6 +106,15 @@ fn usage_is_requested_in_every_starting_shape() {
     );
     assert_eq!(v["stream_options"]["include_usage"], true);
     assert_eq!(v["stream_options"]["include_obfuscation"], false);
+    let v = rewrite(
+        r#"{"model":"a","stream":true,"stream_options":null}"#,
+        "a",
+        true,
+    );
+    assert_eq!(
+        v["stream_options"],
+        serde_json::json!({"include_usage": true})
+    );
     let v = rewrite(
         r#"{"model":"a","stream":true,"stream_options":{"include_usage":false}}"#,
         "a",

@@ -310,6 +310,11 @@ impl RoutingTable {
             .map(|&id| (id, self.provider(id)))
     }
 
+    /// Every target, indexed by [`TargetId::index`].
+    pub fn targets(&self) -> &[Target] {
+        &self.targets
+    }
+
     pub fn target(&self, id: TargetId) -> &Target {
         &self.targets[id.index()]
     }

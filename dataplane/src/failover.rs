@@ -11,9 +11,9 @@ use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
-use compiler::table::{HopRef, Protocol, Route, RoutingTable, Strategy};
-use http::{HeaderMap, HeaderValue, Response, StatusCode, header};
-use http_body_util::{BodyExt, Limited};
+use compiler::table::{HopRef, Protocol, Route, Strategy};
+use http::{HeaderMap, HeaderName, HeaderValue, Response, StatusCode, header, response};
+use http_body_util::BodyExt;
 use hyper::body::Incoming;
 use smallvec::SmallVec;
 
@@ -21,12 +21,12 @@ use crate::body::Body;
 use crate::breaker::{Admission, EndpointKey, Probe};
 use crate::endpoint::Call;
 use crate::error::{ApiError, Kind, Shape, json_content_type};
-use crate::handler::served_by;
 use crate::json::PooledScratch;
+use crate::prepared::LoadedTable;
 use crate::relay::{Outcome, Relay};
 use crate::request::{RequestInfo, passthrough_body};
 use crate::server::{InFlight, Shared};
-use crate::upstream::{self, BuildError};
+use crate::upstream::{self, BuildError, Forward};
 
 /// Largest upstream body read whole (non-streaming answers, error bodies).
 const MAX_UPSTREAM_BODY: usize = 64 << 20;
@@ -35,12 +35,13 @@ const MAX_RETRY_AFTER: Duration = Duration::from_secs(300);
 
 pub(crate) struct Ctx<'a> {
     pub(crate) shared: &'a Arc<Shared>,
-    pub(crate) table: &'a RoutingTable,
+    pub(crate) table: &'a LoadedTable,
     pub(crate) route: Route<'a>,
     pub(crate) call: &'a Call<'a>,
     pub(crate) info: &'a RequestInfo<'a>,
     pub(crate) body: &'a Bytes,
-    pub(crate) caller: &'a HeaderMap,
+    /// The caller's headers; the map is reused for the first upstream request.
+    pub(crate) caller: HeaderMap,
     pub(crate) slot: Option<InFlight>,
 }
 
@@ -79,6 +80,8 @@ pub(crate) async fn run(mut ctx: Ctx<'_>) -> Response<Body> {
     let mut attempts = 0;
     let mut last: Option<Failure> = None;
     let mut slot = ctx.slot.take();
+    let forward = Forward::from_caller(&ctx.caller);
+    let mut spare_headers = Some(std::mem::take(&mut ctx.caller));
     for k in 0..hops.len() {
         if attempts >= max_attempts {
             break;
@@ -110,7 +113,17 @@ pub(crate) async fn run(mut ctx: Ctx<'_>) -> Response<Body> {
         let mut probe = Probe::new(breakers, key, probe);
         let ask_usage = inbound == Protocol::ChatCompletions && ctx.info.stream;
         let body = passthrough_body(ctx.body, ctx.info, hop.upstream_model, ask_usage);
-        let req = match upstream::build(&hop, upstream_proto, ctx.info.stream, body, ctx.caller) {
+        let headers = spare_headers.take().unwrap_or_default();
+        let prepared = &ctx.table.prepared;
+        let req = match upstream::build(
+            &hop,
+            prepared,
+            upstream_proto,
+            ctx.info.stream,
+            body,
+            &forward,
+            headers,
+        ) {
             Ok(r) => r,
             Err(e) => {
                 last = Some(Failure::Config(build_error(&hop, e)));
@@ -123,7 +136,7 @@ pub(crate) async fn run(mut ctx: Ctx<'_>) -> Response<Body> {
         match outcome {
             Attempt::Done(mut res) => {
                 breakers.success(key);
-                served_by(res.headers_mut(), &hop.provider.name, hop.upstream_model);
+                served_by(res.headers_mut(), ctx.table, &hop);
                 return res;
             }
             Attempt::Retry(f) => {
@@ -209,13 +222,12 @@ async fn attempt(
         }
         Ok(Ok(r)) => r,
     };
-    let status = res.status();
-    let content_type = res.headers().get(header::CONTENT_TYPE).cloned();
+    let (mut head, body) = res.into_parts();
+    let status = head.status;
+    let content_type = head.headers.get(header::CONTENT_TYPE).cloned();
     if !status.is_success() {
-        let retry_after = retry_after(res.headers());
-        let body = read_all(res.into_body(), started + t.total)
-            .await
-            .unwrap_or_default();
+        let retry_after = retry_after(&head.headers);
+        let body = read_all(body, started + t.total).await.unwrap_or_default();
         if retryable(status) {
             return Attempt::Retry(Failure::Status {
                 status,
@@ -224,7 +236,7 @@ async fn attempt(
                 retry_after,
             });
         }
-        return Attempt::Done(respond(status, body, content_type, None));
+        return Attempt::Done(respond_with(head, body, content_type, None));
     }
     if ctx.info.stream {
         let is_sse = content_type
@@ -237,7 +249,7 @@ async fn attempt(
             ));
         }
         let mut relay = Relay::new(
-            res.into_body(),
+            body,
             ctx.call.protocol,
             ask_usage && !ctx.info.include_usage,
             ctx.call.json_array,
@@ -259,20 +271,20 @@ async fn attempt(
             cooldown: settings.breaker_cooldown,
         });
         if let Some(s) = slot.take() {
-            relay.set_guard(Box::new(s));
+            relay.hold_slot(s);
         }
         let ct = if ctx.call.json_array {
             json_content_type()
         } else {
             HeaderValue::from_static("text/event-stream")
         };
-        let mut r = Response::new(Body::Relay(Box::new(relay)));
-        let h = r.headers_mut();
-        h.insert(header::CONTENT_TYPE, ct);
-        h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-cache"));
-        return Attempt::Done(r);
+        reset_head(&mut head);
+        head.headers.insert(header::CONTENT_TYPE, ct);
+        head.headers
+            .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-cache"));
+        return Attempt::Done(Response::from_parts(head, Body::Relay(Box::new(relay))));
     }
-    let Some(body) = read_all(res.into_body(), started + t.total).await else {
+    let Some(body) = read_all(body, started + t.total).await else {
         return Attempt::Retry(Failure::Timeout(
             "the upstream answer did not complete in time".into(),
         ));
@@ -282,7 +294,50 @@ async fn attempt(
             "the upstream answered 2xx with a malformed body".into(),
         ));
     }
-    Attempt::Done(respond(status, body, content_type, None))
+    Attempt::Done(respond_with(head, body, content_type, None))
+}
+
+/// The upstream's response head, emptied for reuse: its header map keeps its allocation.
+fn reset_head(head: &mut response::Parts) {
+    head.headers.clear();
+    head.extensions.clear();
+    head.version = http::Version::HTTP_11;
+}
+
+fn respond_with(
+    mut head: response::Parts,
+    body: Bytes,
+    content_type: Option<HeaderValue>,
+    retry_after: Option<Duration>,
+) -> Response<Body> {
+    reset_head(&mut head);
+    head.headers.insert(
+        header::CONTENT_TYPE,
+        content_type.unwrap_or_else(json_content_type),
+    );
+    if let Some(ra) = retry_after {
+        head.headers
+            .insert(header::RETRY_AFTER, HeaderValue::from(ra.as_secs().max(1)));
+    }
+    Response::from_parts(head, Body::full(body))
+}
+
+const X_PROVIDER: HeaderName = HeaderName::from_static("x-bitrouter-provider");
+const X_MODEL: HeaderName = HeaderName::from_static("x-bitrouter-model");
+
+/// Adds the headers naming what served the request.
+fn served_by(h: &mut HeaderMap, table: &LoadedTable, hop: &HopRef<'_>) {
+    if let Some(v) = &table.prepared.provider(hop).name {
+        h.insert(X_PROVIDER, v.clone());
+    }
+    let model = table
+        .prepared
+        .target(hop)
+        .and_then(|t| t.model.clone())
+        .or_else(|| HeaderValue::from_str(hop.upstream_model).ok());
+    if let Some(v) = model {
+        h.insert(X_MODEL, v);
+    }
 }
 
 fn retryable(s: StatusCode) -> bool {
@@ -306,13 +361,40 @@ fn retry_after(h: &HeaderMap) -> Option<Duration> {
     (secs.is_finite() && secs >= 0.0).then(|| Duration::from_secs_f64(secs).min(MAX_RETRY_AFTER))
 }
 
-/// Reads a whole upstream body, bounded in size and time.
-async fn read_all(body: Incoming, deadline: Instant) -> Option<Bytes> {
-    let read = Limited::new(body, MAX_UPSTREAM_BODY).collect();
-    match tokio::time::timeout_at(deadline.into(), read).await {
-        Ok(Ok(c)) => Some(c.to_bytes()),
-        _ => None,
-    }
+/// Reads a whole upstream body, bounded in size and time; one buffer copy only when it came in
+/// several frames.
+async fn read_all(mut body: Incoming, deadline: Instant) -> Option<Bytes> {
+    let read = async {
+        let mut first: Option<Bytes> = None;
+        let mut rest: Option<bytes::BytesMut> = None;
+        while let Some(frame) = body.frame().await {
+            let Ok(data) = frame.ok()?.into_data() else {
+                continue;
+            };
+            let len = first.as_ref().map_or(0, Bytes::len) + rest.as_ref().map_or(0, |r| r.len());
+            if len + data.len() > MAX_UPSTREAM_BODY {
+                return None;
+            }
+            match (&first, &mut rest) {
+                (None, _) => first = Some(data),
+                (Some(f), None) => {
+                    let mut b = bytes::BytesMut::with_capacity(2 * (f.len() + data.len()));
+                    b.extend_from_slice(f);
+                    b.extend_from_slice(&data);
+                    rest = Some(b);
+                }
+                (Some(_), Some(b)) => b.extend_from_slice(&data),
+            }
+        }
+        Some(match rest {
+            Some(b) => b.freeze(),
+            None => first.unwrap_or_default(),
+        })
+    };
+    tokio::time::timeout_at(deadline.into(), read)
+        .await
+        .ok()
+        .flatten()
 }
 
 fn respond(

@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use bytes::{Bytes, BytesMut};
 use compiler::table::{LookupError, RoutingTable};
-use http::{HeaderMap, HeaderValue, Request, Response, StatusCode, header};
+use http::{HeaderMap, Request, Response, StatusCode, header};
 use http_body_util::BodyExt;
 use hyper::body::Incoming;
 use serde_json::json;
@@ -97,7 +97,7 @@ pub(crate) async fn handle(shared: &Arc<Shared>, req: Request<Incoming>) -> Resp
         call: &call,
         info: &info,
         body: &body,
-        caller: &parts.headers,
+        caller: parts.headers,
         slot: Some(slot),
     })
     .await
@@ -287,14 +287,4 @@ fn models(table: &RoutingTable, shape: Shape, headers: &HeaderMap) -> Response<B
         })).collect::<Vec<_>>()}),
     };
     json_ok(Bytes::from(v.to_string()))
-}
-
-/// Adds the headers naming what served the request.
-pub(crate) fn served_by(h: &mut HeaderMap, provider: &str, model: &str) {
-    if let Ok(v) = HeaderValue::try_from(provider) {
-        h.insert("x-bitrouter-provider", v);
-    }
-    if let Ok(v) = HeaderValue::try_from(model) {
-        h.insert("x-bitrouter-model", v);
-    }
 }

@@ -53,7 +53,12 @@ impl Inspector {
             next_seq: 0,
             response_id: None,
             created_at: 0,
-            model: model.to_owned(),
+            // Only the Responses failure frame names the model.
+            model: if protocol == Protocol::Responses {
+                model.to_owned()
+            } else {
+                String::new()
+            },
             join: Vec::new(),
         }
     }

@@ -25,6 +25,7 @@ pub mod fuzzing;
 mod handler;
 mod inspect;
 mod json;
+mod prepared;
 mod relay;
 mod request;
 mod server;
@@ -32,5 +33,6 @@ mod sse;
 mod table_handle;
 mod upstream;
 
+pub use prepared::LoadedTable;
 pub use server::{DRAIN_TIMEOUT, Server};
 pub use table_handle::TableHandle;

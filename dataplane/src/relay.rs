@@ -9,7 +9,6 @@
 //! caller protocol's terminal error frame. Dropping the relay drops the upstream body, which
 //! closes the upstream connection: client disconnect cancels the upstream call.
 
-use std::collections::VecDeque;
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
@@ -26,7 +25,9 @@ use tokio::time::Sleep;
 use crate::breaker::{Breakers, EndpointKey};
 use crate::inspect::{Class, Inspector};
 use crate::json::PooledScratch;
+use crate::server::InFlight;
 use crate::sse::{self, Splitter};
+use smallvec::SmallVec;
 
 /// Why an attempt failed before commit.
 #[derive(Debug)]
@@ -48,8 +49,8 @@ pub(crate) struct Relay {
     upstream: Incoming,
     splitter: Splitter,
     inspector: Inspector,
-    scratch: PooledScratch,
-    out: VecDeque<Bytes>,
+    /// Frames for the caller, oldest first (a handful at most: the held lifecycle frames).
+    out: SmallVec<[Bytes; 4]>,
     json_array: bool,
     array_open: bool,
     upstream_done: bool,
@@ -57,8 +58,8 @@ pub(crate) struct Relay {
     idle: Duration,
     sleep: Pin<Box<Sleep>>,
     outcome: Option<Outcome>,
-    /// Released when the stream ends or the caller goes away (in-flight slot, probe).
-    _guard: Box<dyn Send + Sync>,
+    /// The in-flight slot, released when the stream ends or the caller goes away.
+    _slot: Option<InFlight>,
 }
 
 impl std::fmt::Debug for Relay {
@@ -83,8 +84,7 @@ impl Relay {
             upstream,
             splitter: Splitter::default(),
             inspector: Inspector::new(protocol, strip_usage, model),
-            scratch: PooledScratch::take(),
-            out: VecDeque::with_capacity(4),
+            out: SmallVec::new(),
             json_array,
             array_open: false,
             upstream_done: false,
@@ -92,7 +92,7 @@ impl Relay {
             idle,
             sleep: Box::pin(tokio::time::sleep(idle)),
             outcome: None,
-            _guard: Box::new(()),
+            _slot: None,
         }
     }
 
@@ -100,8 +100,8 @@ impl Relay {
         self.outcome = Some(outcome);
     }
 
-    pub(crate) fn set_guard(&mut self, guard: Box<dyn Send + Sync>) {
-        self._guard = guard;
+    pub(crate) fn hold_slot(&mut self, slot: InFlight) {
+        self._slot = Some(slot);
     }
 
     /// The next whole event, including an unterminated tail once the upstream has ended.
@@ -115,7 +115,7 @@ impl Relay {
 
     fn emit(&mut self, raw: Bytes) {
         if !self.json_array {
-            self.out.push_back(raw);
+            self.out.push(raw);
             return;
         }
         let f = sse::fields(&raw);
@@ -126,7 +126,7 @@ impl Relay {
             let mut v = Vec::with_capacity(sep.len() + data.len());
             v.extend_from_slice(sep);
             v.extend_from_slice(data);
-            self.out.push_back(Bytes::from(v));
+            self.out.push(Bytes::from(v));
         }
     }
 
@@ -140,7 +140,10 @@ impl Relay {
             match self.next_event() {
                 Err(sse::TooLarge) => return Err(fail("the upstream sent an oversized event")),
                 Ok(Some(ev)) => {
-                    match self.inspector.classify(&ev, self.scratch.get(), true) {
+                    let class = self
+                        .inspector
+                        .classify(&ev, PooledScratch::take().get(), true);
+                    match class {
                         Class::Lifecycle => self.emit(ev),
                         Class::Drop => {}
                         Class::Content | Class::Terminal => {
@@ -185,10 +188,10 @@ impl Relay {
     fn fail_committed(&mut self, message: &str) {
         let frame = self.inspector.terminal_error(message, self.json_array);
         if self.json_array && !self.array_open {
-            self.out.push_back(Bytes::from_static(b"["));
-            self.out.push_back(frame.slice(1..));
+            self.out.push(Bytes::from_static(b"["));
+            self.out.push(frame.slice(1..));
         } else {
-            self.out.push_back(frame);
+            self.out.push(frame);
         }
         self.finished = true;
         if let Some(o) = self.outcome.take() {
@@ -200,7 +203,7 @@ impl Relay {
 
     fn end_cleanly(&mut self) {
         if self.json_array {
-            self.out.push_back(Bytes::from_static(if self.array_open {
+            self.out.push(Bytes::from_static(if self.array_open {
                 b"]"
             } else {
                 b"[]"
@@ -215,8 +218,8 @@ impl Relay {
     /// The committed stream, polled by hyper.
     pub(crate) fn poll_frame(&mut self, cx: &mut Context<'_>) -> Poll<Option<Bytes>> {
         loop {
-            if let Some(b) = self.out.pop_front() {
-                return Poll::Ready(Some(b));
+            if !self.out.is_empty() {
+                return Poll::Ready(Some(self.out.remove(0)));
             }
             if self.finished {
                 return Poll::Ready(None);
@@ -227,7 +230,12 @@ impl Relay {
                     continue;
                 }
                 Ok(Some(ev)) => {
-                    match self.inspector.classify(&ev, self.scratch.get(), false) {
+                    // Parse buffers come from the thread's pool per event, so an open stream
+                    // holds none while it waits.
+                    let class = self
+                        .inspector
+                        .classify(&ev, PooledScratch::take().get(), false);
+                    match class {
                         Class::Drop => {}
                         Class::Error(_) => {
                             // The upstream's own error frame is already in the caller's shape.

@@ -20,6 +20,7 @@ use tokio::net::TcpListener;
 use crate::TableHandle;
 use crate::breaker::Breakers;
 use crate::handler;
+use crate::prepared::LoadedTable;
 use crate::upstream::Clients;
 
 /// How long open connections get to finish after shutdown begins.
@@ -81,11 +82,11 @@ impl Server {
     /// Swaps in a new table (one atomic store; cannot fail). Requests already running finish
     /// on the table they loaded.
     pub fn publish(&self, table: RoutingTable) {
-        self.shared.tables.publish(Arc::new(table));
+        self.shared.tables.publish(table);
     }
 
     /// The current table.
-    pub fn table(&self) -> Arc<RoutingTable> {
+    pub fn table(&self) -> Arc<LoadedTable> {
         self.shared.tables.load()
     }
 

@@ -8,28 +8,31 @@ use std::sync::Arc;
 use arc_swap::ArcSwap;
 use compiler::table::RoutingTable;
 
-/// The current routing table. `publish` is one atomic store and cannot fail: compiling and
-/// validating happen before, off the hot path.
+use crate::prepared::LoadedTable;
+
+/// The current routing table. `publish` cannot fail: compiling and validating happen before,
+/// off the hot path; publishing prepares the per-table header values and URIs, then makes one
+/// atomic store.
 #[derive(Debug)]
 pub struct TableHandle {
-    current: ArcSwap<RoutingTable>,
+    current: ArcSwap<LoadedTable>,
 }
 
 impl TableHandle {
     pub fn new(table: RoutingTable) -> TableHandle {
         TableHandle {
-            current: ArcSwap::from_pointee(table),
+            current: ArcSwap::from_pointee(LoadedTable::new(table)),
         }
     }
 
     /// The table for one request: load once, keep it until the response is done.
-    pub fn load(&self) -> Arc<RoutingTable> {
+    pub fn load(&self) -> Arc<LoadedTable> {
         self.current.load_full()
     }
 
     /// Swaps in a new table; requests already holding the old one finish on it.
-    pub fn publish(&self, table: Arc<RoutingTable>) {
-        self.current.store(table);
+    pub fn publish(&self, table: RoutingTable) {
+        self.current.store(Arc::new(LoadedTable::new(table)));
     }
 }
 
@@ -56,7 +59,7 @@ mod tests {
         let b = "inherit_defaults: false\nproviders:\n  q: { api_base: 'https://b.example/v1', models: [{id: m}] }\n";
         let handle = TableHandle::new(table(a));
         let in_flight = handle.load();
-        handle.publish(Arc::new(table(b)));
+        handle.publish(table(b));
         assert_eq!(first_provider(&in_flight, "m"), "p");
         assert_eq!(first_provider(&handle.load(), "m"), "q");
     }

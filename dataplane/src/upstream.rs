@@ -12,7 +12,9 @@ use std::time::Duration;
 
 use bytes::Bytes;
 use compiler::table::{AuthScheme, Credential, HopRef, Protocol, classify_upstream_ip};
-use http::{HeaderMap, HeaderName, HeaderValue, Method, Request, Uri, header};
+
+use crate::prepared::Prepared;
+use http::{HeaderMap, HeaderName, HeaderValue, Method, Request, header};
 use http_body_util::Full;
 use hyper_rustls::HttpsConnector;
 use hyper_util::client::legacy::Client as HyperClient;
@@ -137,31 +139,62 @@ pub(crate) enum BuildError {
     BadHeader(Box<str>),
 }
 
-/// Caller headers worth forwarding on a same-protocol call.
-const FORWARD: [HeaderName; 2] = [
-    HeaderName::from_static("anthropic-version"),
-    HeaderName::from_static("anthropic-beta"),
-];
+const ANTHROPIC_VERSION: HeaderName = HeaderName::from_static("anthropic-version");
+const ANTHROPIC_BETA: HeaderName = HeaderName::from_static("anthropic-beta");
+const X_API_KEY: HeaderName = HeaderName::from_static("x-api-key");
+const X_GOOG_API_KEY: HeaderName = HeaderName::from_static("x-goog-api-key");
 
-/// The upstream request for `hop` in `protocol`. The caller's credentials are never copied.
+/// Caller headers worth forwarding on a same-protocol Anthropic call (never credentials).
+#[derive(Debug, Default)]
+pub(crate) struct Forward {
+    anthropic_version: Option<HeaderValue>,
+    anthropic_beta: Option<HeaderValue>,
+}
+
+impl Forward {
+    pub(crate) fn from_caller(h: &HeaderMap) -> Forward {
+        Forward {
+            anthropic_version: h.get(ANTHROPIC_VERSION).cloned(),
+            anthropic_beta: h.get(ANTHROPIC_BETA).cloned(),
+        }
+    }
+}
+
+/// The upstream request for `hop` in `protocol`, with its headers written into `headers`
+/// (cleared first, so the caller's own map can be reused without copying any of it).
 pub(crate) fn build(
     hop: &HopRef<'_>,
+    prepared: &Prepared,
     protocol: Protocol,
     stream: bool,
     body: Bytes,
-    caller: &HeaderMap,
+    forward: &Forward,
+    mut headers: HeaderMap,
 ) -> Result<Request<Full<Bytes>>, BuildError> {
-    let url = hop.url(protocol, stream);
-    let uri: Uri = url.as_ref().parse().map_err(|_| BuildError::BadUrl)?;
-    let mut req = Request::new(Full::new(body));
-    *req.method_mut() = Method::POST;
-    *req.uri_mut() = uri;
-    let h = req.headers_mut();
-    h.insert(
+    let target = prepared.target(hop);
+    let uri = match target.and_then(|t| t.uri(protocol, stream)) {
+        Some(u) => u.clone(),
+        None => hop
+            .url(protocol, stream)
+            .as_ref()
+            .parse()
+            .map_err(|_| BuildError::BadUrl)?,
+    };
+    // The caller's `Content-Length` value still fits when the body was not rewritten; keeping
+    // it spares the client formatting a new one.
+    let same_length = headers
+        .get(header::CONTENT_LENGTH)
+        .filter(|v| v.to_str().ok().and_then(|v| v.parse::<usize>().ok()) == Some(body.len()))
+        .cloned();
+    headers.clear();
+    if let Some(len) = same_length {
+        headers.insert(header::CONTENT_LENGTH, len);
+    }
+    headers.insert(
         header::CONTENT_TYPE,
         HeaderValue::from_static("application/json"),
     );
-    h.insert(
+    headers.insert(
         header::ACCEPT,
         HeaderValue::from_static(if stream {
             "text/event-stream"
@@ -169,50 +202,49 @@ pub(crate) fn build(
             "application/json"
         }),
     );
-    h.insert(header::USER_AGENT, HeaderValue::from_static(USER_AGENT));
+    headers.insert(header::USER_AGENT, HeaderValue::from_static(USER_AGENT));
+    if let Some(host) = target.and_then(|t| t.host.clone()) {
+        headers.insert(header::HOST, host);
+    }
+    let pp = prepared.provider(hop);
     let scheme = hop.provider.auth(protocol);
     match &hop.provider.credential {
-        Credential::Key(key) => {
+        Credential::Key(_) => {
             let (name, value) = match scheme {
-                AuthScheme::Bearer => (
-                    header::AUTHORIZATION,
-                    HeaderValue::try_from(format!("Bearer {}", key.expose())),
-                ),
-                AuthScheme::AnthropicKey { .. } => (
-                    HeaderName::from_static("x-api-key"),
-                    HeaderValue::try_from(key.expose()),
-                ),
-                AuthScheme::GoogApiKey => (
-                    HeaderName::from_static("x-goog-api-key"),
-                    HeaderValue::try_from(key.expose()),
-                ),
+                AuthScheme::Bearer => (header::AUTHORIZATION, &pp.bearer),
+                AuthScheme::AnthropicKey { .. } => (X_API_KEY, &pp.key),
+                AuthScheme::GoogApiKey => (X_GOOG_API_KEY, &pp.key),
             };
-            let mut value = value.map_err(|_| BuildError::BadHeader("API key".into()))?;
-            value.set_sensitive(true);
-            h.insert(name, value);
+            let value = value
+                .clone()
+                .ok_or_else(|| BuildError::BadHeader("API key".into()))?;
+            headers.insert(name, value);
         }
         Credential::Missing(var) => return Err(BuildError::MissingKey(var.clone())),
         Credential::None => {}
     }
     if let AuthScheme::AnthropicKey { version } = scheme {
-        if protocol == Protocol::Messages {
-            for name in &FORWARD {
-                if let Some(v) = caller.get(name) {
-                    h.insert(name.clone(), v.clone());
-                }
+        let v = forward
+            .anthropic_version
+            .clone()
+            .unwrap_or_else(|| HeaderValue::from_static(version));
+        headers.insert(ANTHROPIC_VERSION, v);
+        if let Some(b) = &forward.anthropic_beta {
+            headers.insert(ANTHROPIC_BETA, b.clone());
+        }
+    }
+    match &pp.headers {
+        Ok(list) => {
+            for (n, v) in list.iter() {
+                headers.insert(n.clone(), v.clone());
             }
         }
-        if !h.contains_key(&FORWARD[0]) {
-            h.insert(FORWARD[0].clone(), HeaderValue::from_static(version));
-        }
+        Err(name) => return Err(BuildError::BadHeader(name.clone())),
     }
-    for (name, value) in hop.provider.headers.iter() {
-        let n = HeaderName::try_from(&**name).map_err(|_| BuildError::BadHeader(name.clone()))?;
-        let mut v = HeaderValue::try_from(value.expose())
-            .map_err(|_| BuildError::BadHeader(name.clone()))?;
-        v.set_sensitive(true);
-        h.insert(n, v);
-    }
+    let mut req = Request::new(Full::new(body));
+    *req.method_mut() = Method::POST;
+    *req.uri_mut() = uri;
+    *req.headers_mut() = headers;
     Ok(req)
 }
 

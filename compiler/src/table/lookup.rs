@@ -51,6 +51,8 @@ pub struct HopRef<'a> {
     pub provider: &'a Provider,
     /// `None` for a model the provider does not declare.
     pub target: Option<&'a Target>,
+    /// The target's id, to key per-target state kept outside the table.
+    pub target_id: Option<TargetId>,
     /// The model id sent upstream.
     pub upstream_model: &'a str,
     /// The model id as declared/asked.
@@ -263,6 +265,7 @@ impl<'a> Route<'a> {
                     provider_id: pid,
                     provider: &table.providers[pid.index()],
                     target: None,
+                    target_id: None,
                     upstream_model: model,
                     service_id: model,
                     weight: 1,
@@ -295,6 +298,7 @@ fn hop_ref(table: &RoutingTable, t: TargetId, weight: u32) -> HopRef<'_> {
         provider_id: target.provider,
         provider: &table.providers[target.provider.index()],
         target: Some(target),
+        target_id: Some(t),
         upstream_model: &target.upstream,
         service_id: &target.id,
         weight,

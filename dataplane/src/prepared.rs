@@ -1,0 +1,149 @@
+//! Per-table values the hot path would otherwise rebuild on every request: header values for
+//! credentials, provider headers and the `x-bitrouter-*` answer headers, and parsed upstream
+//! URIs. Built once when a table is published and kept beside it ([`LoadedTable`]); cloning a
+//! prepared value is a reference-count increment.
+
+use std::ops::Deref;
+
+use compiler::table::{Credential, HopRef, Protocol, RoutingTable};
+use http::{HeaderName, HeaderValue, Uri};
+use smallvec::SmallVec;
+
+/// A routing table and what the data plane prepared from it.
+#[derive(Debug)]
+pub struct LoadedTable {
+    table: RoutingTable,
+    pub(crate) prepared: Prepared,
+}
+
+impl LoadedTable {
+    pub fn new(table: RoutingTable) -> LoadedTable {
+        let prepared = Prepared::new(&table);
+        LoadedTable { table, prepared }
+    }
+
+    pub fn table(&self) -> &RoutingTable {
+        &self.table
+    }
+}
+
+impl Deref for LoadedTable {
+    type Target = RoutingTable;
+
+    fn deref(&self) -> &RoutingTable {
+        &self.table
+    }
+}
+
+#[derive(Debug)]
+pub(crate) struct Prepared {
+    providers: Box<[PreparedProvider]>,
+    targets: Box<[PreparedTarget]>,
+}
+
+#[derive(Debug)]
+pub(crate) struct PreparedProvider {
+    pub(crate) name: Option<HeaderValue>,
+    /// `Bearer <key>`.
+    pub(crate) bearer: Option<HeaderValue>,
+    /// The bare key (`x-api-key`, `x-goog-api-key`).
+    pub(crate) key: Option<HeaderValue>,
+    /// The provider's extra headers, or the name of the first one that is not a valid header.
+    pub(crate) headers: Result<Box<[(HeaderName, HeaderValue)]>, Box<str>>,
+}
+
+#[derive(Debug, Default)]
+pub(crate) struct PreparedTarget {
+    pub(crate) model: Option<HeaderValue>,
+    uris: SmallVec<[(Protocol, bool, Uri); 2]>,
+    /// `Host` for those URIs (set here so the client does not format one per request).
+    pub(crate) host: Option<HeaderValue>,
+}
+
+impl PreparedTarget {
+    pub(crate) fn uri(&self, protocol: Protocol, stream: bool) -> Option<&Uri> {
+        self.uris
+            .iter()
+            .find(|(p, s, _)| *p == protocol && *s == stream)
+            .map(|(_, _, u)| u)
+    }
+}
+
+fn sensitive(s: &str) -> Option<HeaderValue> {
+    let mut v = HeaderValue::from_str(s).ok()?;
+    v.set_sensitive(true);
+    Some(v)
+}
+
+/// `host[:port]`, the port only when it is not the scheme's default (as HTTP clients send it).
+fn host_header(u: &Uri) -> Option<HeaderValue> {
+    let host = u.host()?;
+    let default = match u.scheme_str() {
+        Some("https") => 443,
+        _ => 80,
+    };
+    match u.port_u16() {
+        Some(p) if p != default => HeaderValue::from_str(&format!("{host}:{p}")).ok(),
+        _ => HeaderValue::from_str(host).ok(),
+    }
+}
+
+impl Prepared {
+    fn new(table: &RoutingTable) -> Prepared {
+        let providers = table
+            .providers()
+            .iter()
+            .map(|p| {
+                let key = match &p.credential {
+                    Credential::Key(k) => Some(k.expose()),
+                    _ => None,
+                };
+                let headers = p
+                    .headers
+                    .iter()
+                    .map(|(n, v)| {
+                        let name = HeaderName::try_from(&**n).map_err(|_| n.clone())?;
+                        let value = sensitive(v.expose()).ok_or_else(|| n.clone())?;
+                        Ok((name, value))
+                    })
+                    .collect();
+                PreparedProvider {
+                    name: HeaderValue::from_str(&p.name).ok(),
+                    bearer: key.and_then(|k| sensitive(&format!("Bearer {k}"))),
+                    key: key.and_then(sensitive),
+                    headers,
+                }
+            })
+            .collect();
+        let targets = table
+            .targets()
+            .iter()
+            .map(|t| {
+                let provider = table.provider(t.provider);
+                let mut uris = SmallVec::new();
+                for p in t.protocols.iter() {
+                    for stream in [false, true] {
+                        if let Ok(u) = t.url(provider, p, stream).parse::<Uri>() {
+                            uris.push((p, stream, u));
+                        }
+                    }
+                }
+                let host = uris.first().and_then(|(_, _, u)| host_header(u));
+                PreparedTarget {
+                    model: HeaderValue::from_str(&t.upstream).ok(),
+                    uris,
+                    host,
+                }
+            })
+            .collect();
+        Prepared { providers, targets }
+    }
+
+    pub(crate) fn provider(&self, hop: &HopRef<'_>) -> &PreparedProvider {
+        &self.providers[hop.provider_id.index()]
+    }
+
+    pub(crate) fn target(&self, hop: &HopRef<'_>) -> Option<&PreparedTarget> {
+        hop.target_id.map(|t| &self.targets[t.index()])
+    }
+}

@@ -4,7 +4,8 @@
 //! `Retry-After` cools that endpoint down), 5xx, a malformed 2xx body, and — for streams —
 //! an error event, a malformed event or a cut before the first content event. Other upstream
 //! statuses are the answer and go back to the caller as they are. Attempts are bounded by
-//! `failover.max_attempts`; endpoints whose breaker is open are skipped.
+//! `failover.max_attempts` and by the process-wide retry budget (`budget.rs`); endpoints whose
+//! breaker is open are skipped.
 
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
@@ -82,8 +83,13 @@ pub(crate) async fn run(mut ctx: Ctx<'_>) -> Response<Body> {
     let mut slot = ctx.slot.take();
     let forward = Forward::from_caller(&ctx.caller);
     let mut spare_headers = Some(std::mem::take(&mut ctx.caller));
+    ctx.shared.retry_budget.deposit();
     for k in 0..hops.len() {
         if attempts >= max_attempts {
+            break;
+        }
+        if attempts > 0 && !ctx.shared.retry_budget.withdraw(Instant::now()) {
+            tracing::warn!("retry budget exhausted; not failing over");
             break;
         }
         let hop = hops[(start + k) % hops.len()];

@@ -17,6 +17,7 @@
 
 mod body;
 mod breaker;
+mod budget;
 mod endpoint;
 mod error;
 mod failover;

@@ -19,6 +19,7 @@ use tokio::net::TcpListener;
 
 use crate::TableHandle;
 use crate::breaker::Breakers;
+use crate::budget::RetryBudget;
 use crate::handler;
 use crate::prepared::LoadedTable;
 use crate::upstream::Clients;
@@ -32,6 +33,7 @@ pub(crate) struct Shared {
     pub tables: TableHandle,
     pub clients: Clients,
     pub breakers: Arc<Breakers>,
+    pub retry_budget: RetryBudget,
     pub in_flight: AtomicUsize,
     pub draining: AtomicBool,
     /// Start offset for round-robin and weighted chains.
@@ -72,6 +74,7 @@ impl Server {
                 tables: TableHandle::new(table),
                 clients: Clients::new(),
                 breakers: Arc::new(Breakers::default()),
+                retry_budget: RetryBudget::default(),
                 in_flight: AtomicUsize::new(0),
                 draining: AtomicBool::new(false),
                 rotation: AtomicU64::new(0),

@@ -193,3 +193,33 @@ models:
         "{served:?}"
     );
 }
+
+/// A failing first endpoint cannot double the load: failovers stop at the retry budget
+/// (10 a second plus a fifth of requests) and the rest get the first endpoint's error.
+#[tokio::test]
+async fn retry_budget_limits_failovers_in_an_outage() {
+    let h = Harness::start(&chain(Protocol::ChatCompletions, "status=503", "m", "")).await;
+    let started = std::time::Instant::now();
+    let mut served_by_second = 0;
+    let mut refused = 0;
+    for _ in 0..60 {
+        let r = h.call(Protocol::ChatCompletions, "chain", false).await;
+        match r.status.as_u16() {
+            200 => served_by_second += 1,
+            503 => refused += 1,
+            s => panic!("unexpected {s}: {}", r.body),
+        }
+    }
+    let secs = started.elapsed().as_secs_f64();
+    let allowed = 10.0 + 60.0 * 0.2 + 10.0 * secs + 1.0;
+    assert!(
+        f64::from(served_by_second) <= allowed,
+        "{served_by_second} failovers in {secs:.2}s"
+    );
+    if secs < 1.5 {
+        assert!(
+            refused > 0,
+            "no request was refused a failover in {secs:.2}s"
+        );
+    }
+}

@@ -67,6 +67,25 @@ enum Failure {
     },
 }
 
+impl std::fmt::Display for Failure {
+    /// One line for logs: a status and no body (bodies can be large).
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Failure::Status { status, .. } => write!(f, "upstream answered {status}"),
+            Failure::Timeout(m) | Failure::Upstream(m) | Failure::Config(m) => f.write_str(m),
+            Failure::Open(w) => write!(f, "cooling down for {}s", w.as_secs()),
+            Failure::Untranslatable { from, to } => {
+                write!(
+                    f,
+                    "no translation from {} to {}",
+                    from.as_str(),
+                    to.as_str()
+                )
+            }
+        }
+    }
+}
+
 enum Attempt {
     Done(Response<Body>),
     Retry(Failure),
@@ -86,10 +105,6 @@ pub(crate) async fn run(mut ctx: Ctx<'_>) -> Response<Body> {
     ctx.shared.retry_budget.deposit();
     for k in 0..hops.len() {
         if attempts >= max_attempts {
-            break;
-        }
-        if attempts > 0 && !ctx.shared.retry_budget.withdraw(Instant::now()) {
-            tracing::warn!("retry budget exhausted; not failing over");
             break;
         }
         let hop = hops[(start + k) % hops.len()];
@@ -136,6 +151,10 @@ pub(crate) async fn run(mut ctx: Ctx<'_>) -> Response<Body> {
                 continue;
             }
         };
+        if attempts > 0 && !ctx.shared.retry_budget.withdraw(Instant::now()) {
+            tracing::warn!("retry budget exhausted; not failing over");
+            break;
+        }
         attempts += 1;
         let outcome = attempt(&ctx, &hop, req, ask_usage, key, &mut slot).await;
         probe.disarm();
@@ -160,7 +179,7 @@ pub(crate) async fn run(mut ctx: Ctx<'_>) -> Response<Body> {
                 tracing::info!(
                     provider = &*hop.provider.name,
                     model = hop.upstream_model,
-                    failure = ?f,
+                    failure = %f,
                     "endpoint failed; trying the next one"
                 );
                 last = Some(f);

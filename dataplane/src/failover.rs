@@ -18,7 +18,7 @@ use http_body_util::BodyExt;
 use hyper::body::Incoming;
 use smallvec::SmallVec;
 
-use crate::body::Body;
+use crate::body::{Body, Gather};
 use crate::breaker::{Admission, EndpointKey, Probe};
 use crate::endpoint::Call;
 use crate::error::{ApiError, Kind, Shape, json_content_type};
@@ -390,31 +390,17 @@ fn retry_after(h: &HeaderMap) -> Option<Duration> {
 /// several frames.
 async fn read_all(mut body: Incoming, deadline: Instant) -> Option<Bytes> {
     let read = async {
-        let mut first: Option<Bytes> = None;
-        let mut rest: Option<bytes::BytesMut> = None;
+        let mut gathered = Gather::default();
         while let Some(frame) = body.frame().await {
             let Ok(data) = frame.ok()?.into_data() else {
                 continue;
             };
-            let len = first.as_ref().map_or(0, Bytes::len) + rest.as_ref().map_or(0, |r| r.len());
-            if len + data.len() > MAX_UPSTREAM_BODY {
+            if gathered.len() + data.len() > MAX_UPSTREAM_BODY {
                 return None;
             }
-            match (&first, &mut rest) {
-                (None, _) => first = Some(data),
-                (Some(f), None) => {
-                    let mut b = bytes::BytesMut::with_capacity(2 * (f.len() + data.len()));
-                    b.extend_from_slice(f);
-                    b.extend_from_slice(&data);
-                    rest = Some(b);
-                }
-                (Some(_), Some(b)) => b.extend_from_slice(&data),
-            }
+            gathered.push(data, 0);
         }
-        Some(match rest {
-            Some(b) => b.freeze(),
-            None => first.unwrap_or_default(),
-        })
+        Some(gathered.finish())
     };
     tokio::time::timeout_at(deadline.into(), read)
         .await

@@ -6,14 +6,14 @@ use std::sync::Arc;
 use std::sync::atomic::Ordering;
 use std::time::Duration;
 
-use bytes::{Bytes, BytesMut};
+use bytes::Bytes;
 use compiler::table::{LookupError, RoutingTable};
 use http::{HeaderMap, Request, Response, StatusCode, header};
 use http_body_util::BodyExt;
 use hyper::body::Incoming;
 use serde_json::json;
 
-use crate::body::Body;
+use crate::body::{Body, Gather};
 use crate::endpoint::{Call, Endpoint};
 use crate::error::{ApiError, Kind, Shape, json_content_type};
 use crate::failover;
@@ -181,9 +181,7 @@ async fn read_body(
     if declared.is_some_and(|n| n > limit) {
         return Err(too_large());
     }
-    let mut first: Option<Bytes> = None;
-    let mut rest: Option<BytesMut> = None;
-    let mut total: u64 = 0;
+    let mut gathered = Gather::default();
     loop {
         let frame = match tokio::time::timeout(idle, body.frame()).await {
             Err(_) => {
@@ -204,26 +202,12 @@ async fn read_body(
         let Ok(data) = frame.into_data() else {
             continue;
         };
-        total += data.len() as u64;
-        if total > limit {
+        if (gathered.len() + data.len()) as u64 > limit {
             return Err(too_large());
         }
-        match (&mut first, &mut rest) {
-            (None, _) => first = Some(data),
-            (Some(f), None) => {
-                let cap = declared.unwrap_or(0).max(2 * total).min(limit) as usize;
-                let mut b = BytesMut::with_capacity(cap);
-                b.extend_from_slice(f);
-                b.extend_from_slice(&data);
-                rest = Some(b);
-            }
-            (Some(_), Some(b)) => b.extend_from_slice(&data),
-        }
+        gathered.push(data, declared.unwrap_or(0).min(limit) as usize);
     }
-    Ok(match rest {
-        Some(b) => b.freeze(),
-        None => first.unwrap_or_default(),
-    })
+    Ok(gathered.finish())
 }
 
 fn lookup_error(table: &RoutingTable, e: LookupError<'_>) -> ApiError {

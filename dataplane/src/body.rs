@@ -12,9 +12,13 @@ use http_body::{Frame, SizeHint};
 use crate::relay::Relay;
 
 #[derive(Debug)]
+#[allow(
+    clippy::large_enum_variant,
+    reason = "the body is moved once into hyper's connection; inline saves an allocation per stream"
+)]
 pub(crate) enum Body {
     Full(Option<Bytes>),
-    Relay(Box<Relay>),
+    Relay(Relay),
 }
 
 impl Body {

@@ -32,7 +32,13 @@ impl Splitter {
     pub(crate) fn next_event(&mut self) -> Result<Option<Bytes>, TooLarge> {
         if self.carry.is_empty() {
             if let Some(end) = event_end(&self.cur) {
-                return Ok(Some(self.cur.split_to(end)));
+                let event = self.cur.split_to(end);
+                if self.cur.is_empty() {
+                    // An empty slice still shares the reader's buffer and would stop it from
+                    // reusing that memory for the next read.
+                    self.cur = Bytes::new();
+                }
+                return Ok(Some(event));
             }
             if self.cur.is_empty() {
                 return Ok(None);

@@ -116,11 +116,11 @@ pub(crate) struct Probe {
 }
 
 impl Probe {
-    pub(crate) fn new(breakers: &Arc<Breakers>, key: EndpointKey, armed: bool) -> Probe {
+    pub(crate) fn new(breakers: &Arc<Breakers>, key: EndpointKey) -> Probe {
         Probe {
             breakers: Arc::clone(breakers),
             key,
-            armed,
+            armed: true,
         }
     }
 
@@ -187,7 +187,7 @@ mod tests {
         b.failure(k, t0, 1, COOL, None);
         let later = t0 + COOL * 2;
         assert_eq!(b.admit(k, later), Admission::Probe);
-        drop(Probe::new(&b, k, true));
+        drop(Probe::new(&b, k));
         assert_eq!(b.admit(k, later), Admission::Probe);
     }
 

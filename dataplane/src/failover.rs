@@ -51,9 +51,8 @@ pub(crate) struct Ctx<'a> {
 enum Failure {
     /// An upstream status worth retrying; its body is already in the caller's shape.
     Status {
-        status: StatusCode,
+        head: response::Parts,
         body: Bytes,
-        content_type: Option<HeaderValue>,
         retry_after: Option<Duration>,
     },
     Timeout(String),
@@ -71,7 +70,7 @@ impl std::fmt::Display for Failure {
     /// One line for logs: a status and no body (bodies can be large).
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
-            Failure::Status { status, .. } => write!(f, "upstream answered {status}"),
+            Failure::Status { head, .. } => write!(f, "upstream answered {}", head.status),
             Failure::Timeout(m) | Failure::Upstream(m) | Failure::Config(m) => f.write_str(m),
             Failure::Open(w) => write!(f, "cooling down for {}s", w.as_secs()),
             Failure::Untranslatable { from, to } => {
@@ -123,9 +122,10 @@ pub(crate) async fn run(mut ctx: Ctx<'_>) -> Response<Body> {
         }
         let key = EndpointKey::new(&hop.provider.name, hop.upstream_model);
         let breakers = &ctx.shared.breakers;
-        let probe = match breakers.admit(key, Instant::now()) {
-            Admission::Yes => false,
-            Admission::Probe => true,
+        // Only the half-open probe needs a guard (it releases the slot if the caller leaves).
+        let mut probe = match breakers.admit(key, Instant::now()) {
+            Admission::Yes => None,
+            Admission::Probe => Some(Probe::new(breakers, key)),
             Admission::No(wait) => {
                 let wait = match &last {
                     Some(Failure::Open(w)) => wait.min(*w),
@@ -135,7 +135,6 @@ pub(crate) async fn run(mut ctx: Ctx<'_>) -> Response<Body> {
                 continue;
             }
         };
-        let mut probe = Probe::new(breakers, key, probe);
         let ask_usage = inbound == Protocol::ChatCompletions && ctx.info.stream;
         let body = passthrough_body(ctx.body, ctx.info, hop.upstream_model, ask_usage);
         let headers = spare_headers.take().unwrap_or_default();
@@ -161,7 +160,9 @@ pub(crate) async fn run(mut ctx: Ctx<'_>) -> Response<Body> {
         }
         attempts += 1;
         let outcome = attempt(&ctx, &hop, req, ask_usage, key, &mut slot).await;
-        probe.disarm();
+        if let Some(p) = &mut probe {
+            p.disarm();
+        }
         match outcome {
             Attempt::Done(mut res) => {
                 breakers.success(key);
@@ -252,24 +253,22 @@ async fn attempt(
         Ok(Ok(r)) => r,
     };
     let (mut head, body) = res.into_parts();
-    let status = head.status;
-    let content_type = head.headers.get(header::CONTENT_TYPE).cloned();
-    if !status.is_success() {
+    if !head.status.is_success() {
         let retry_after = retry_after(&head.headers);
         let body = read_all(body, started + t.total).await.unwrap_or_default();
-        if retryable(status) {
+        if retryable(head.status) {
             return Attempt::Retry(Failure::Status {
-                status,
+                head,
                 body,
-                content_type,
                 retry_after,
             });
         }
-        return Attempt::Done(respond_with(head, body, content_type, None));
+        return Attempt::Done(respond_with(head, body, None));
     }
     if ctx.info.stream {
-        let is_sse = content_type
-            .as_ref()
+        let is_sse = head
+            .headers
+            .get(header::CONTENT_TYPE)
             .and_then(|v| v.to_str().ok())
             .is_some_and(|v| v.starts_with("text/event-stream"));
         if !is_sse {
@@ -323,7 +322,7 @@ async fn attempt(
             "the upstream answered 2xx with a malformed body".into(),
         ));
     }
-    Attempt::Done(respond_with(head, body, content_type, None))
+    Attempt::Done(respond_with(head, body, None))
 }
 
 /// The upstream's response head, emptied for reuse: its header map keeps its allocation.
@@ -333,12 +332,13 @@ fn reset_head(head: &mut response::Parts) {
     head.version = http::Version::HTTP_11;
 }
 
+/// The caller's answer built on the upstream's head: its status and content type, nothing else.
 fn respond_with(
     mut head: response::Parts,
     body: Bytes,
-    content_type: Option<HeaderValue>,
     retry_after: Option<Duration>,
 ) -> Response<Body> {
+    let content_type = head.headers.remove(header::CONTENT_TYPE);
     reset_head(&mut head);
     head.headers.insert(
         header::CONTENT_TYPE,
@@ -412,33 +412,13 @@ async fn read_all(mut body: Incoming, deadline: Instant) -> Option<Bytes> {
         .flatten()
 }
 
-fn respond(
-    status: StatusCode,
-    body: Bytes,
-    content_type: Option<HeaderValue>,
-    retry_after: Option<Duration>,
-) -> Response<Body> {
-    let mut r = Response::new(Body::full(body));
-    *r.status_mut() = status;
-    let h = r.headers_mut();
-    h.insert(
-        header::CONTENT_TYPE,
-        content_type.unwrap_or_else(json_content_type),
-    );
-    if let Some(ra) = retry_after {
-        h.insert(header::RETRY_AFTER, HeaderValue::from(ra.as_secs().max(1)));
-    }
-    r
-}
-
 fn exhausted(last: Option<Failure>, shape: Shape) -> Response<Body> {
     let err = match last {
         Some(Failure::Status {
-            status,
+            head,
             body,
-            content_type,
             retry_after,
-        }) => return respond(status, body, content_type, retry_after),
+        }) => return respond_with(head, body, retry_after),
         Some(Failure::Timeout(m)) => ApiError::new(
             Kind::GatewayTimeout,
             format!("no endpoint answered in time; last: {m}"),

@@ -49,7 +49,7 @@ pub(crate) async fn handle(shared: &Arc<Shared>, req: Request<Incoming>) -> Resp
             if let Err(e) = authenticate(req.headers(), req.uri().query(), settings.skip_auth) {
                 return e.into_response(shape);
             }
-            return models(&table, shape, req.headers());
+            return models(&table, shape);
         }
         Endpoint::Call(call) => call,
     };
@@ -247,7 +247,7 @@ fn ready(shared: &Shared, table: &RoutingTable) -> Response<Body> {
 
 /// `GET /v1/models` in the caller's dialect: OpenAI by default, Anthropic when the caller sends
 /// `anthropic-version`, Gemini for `/v1beta/models` or `x-goog-api-key`.
-fn models(table: &RoutingTable, shape: Shape, headers: &HeaderMap) -> Response<Body> {
+fn models(table: &RoutingTable, shape: Shape) -> Response<Body> {
     let mut names: Vec<&str> = table
         .virtual_models()
         .iter()
@@ -261,7 +261,7 @@ fn models(table: &RoutingTable, shape: Shape, headers: &HeaderMap) -> Response<B
             "name": format!("models/{n}"), "displayName": n,
             "supportedGenerationMethods": ["generateContent", "streamGenerateContent"],
         })).collect::<Vec<_>>()}),
-        Shape::Anthropic if headers.contains_key("anthropic-version") => json!({
+        Shape::Anthropic => json!({
             "data": names.iter().map(|n| json!({"type": "model", "id": n, "display_name": n,
                 "created_at": "1970-01-01T00:00:00Z"})).collect::<Vec<_>>(),
             "has_more": false, "first_id": names.first(), "last_id": names.last(),

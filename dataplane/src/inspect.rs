@@ -113,20 +113,18 @@ impl Inspector {
                     self.next_seq = self.next_seq.max(seq + 1);
                 }
                 if deep || typ == Some(b"response.created") {
-                    let parsed = scratch.parse(data, |v| {
-                        let t = v.get_str("type").unwrap_or_default().to_owned();
-                        if t == "response.created"
-                            && let Some(r) = v.get("response")
-                        {
-                            self.response_id = r.get_str("id").map(str::to_owned);
-                            self.created_at = r.get_u64("created_at").unwrap_or(0);
-                        }
-                        t
-                    });
-                    match parsed {
-                        Ok(t) => responses(typ.unwrap_or(t.as_bytes())),
-                        Err(_) => Class::Malformed,
-                    }
+                    scratch
+                        .parse(data, |v| {
+                            let t = v.get_str("type").unwrap_or_default();
+                            if t == "response.created"
+                                && let Some(r) = v.get("response")
+                            {
+                                self.response_id = r.get_str("id").map(str::to_owned);
+                                self.created_at = r.get_u64("created_at").unwrap_or(0);
+                            }
+                            responses(typ.unwrap_or(t.as_bytes()))
+                        })
+                        .unwrap_or(Class::Malformed)
                 } else {
                     responses(typ.unwrap_or_default())
                 }

@@ -25,14 +25,14 @@ mod failover;
 pub mod fuzzing;
 mod handler;
 mod inspect;
-mod json;
 mod prepared;
 mod relay;
 mod request;
 mod server;
-mod sse;
 mod table_handle;
 mod upstream;
+
+use translate::{json, sse};
 
 pub use prepared::LoadedTable;
 pub use server::{DRAIN_TIMEOUT, Server};

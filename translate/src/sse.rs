@@ -6,20 +6,20 @@ use bytes::{Bytes, BytesMut};
 use smallvec::SmallVec;
 
 /// The most an event may grow to before it is treated as malformed (reliability.md §2.2).
-pub(crate) const MAX_EVENT: usize = 1 << 20;
+pub const MAX_EVENT: usize = 1 << 20;
 
 /// Splits chunks into events. Zero-copy while events do not straddle chunks.
 #[derive(Debug, Default)]
-pub(crate) struct Splitter {
+pub struct Splitter {
     carry: BytesMut,
     cur: Bytes,
 }
 
 #[derive(Debug, PartialEq, Eq)]
-pub(crate) struct TooLarge;
+pub struct TooLarge;
 
 impl Splitter {
-    pub(crate) fn push(&mut self, chunk: Bytes) {
+    pub fn push(&mut self, chunk: Bytes) {
         if self.cur.is_empty() {
             self.cur = chunk;
         } else {
@@ -29,7 +29,7 @@ impl Splitter {
     }
 
     /// The next whole event, if one is buffered.
-    pub(crate) fn next_event(&mut self) -> Result<Option<Bytes>, TooLarge> {
+    pub fn next_event(&mut self) -> Result<Option<Bytes>, TooLarge> {
         if self.carry.is_empty() {
             if let Some(end) = event_end(&self.cur) {
                 let event = self.cur.split_to(end);
@@ -54,7 +54,7 @@ impl Splitter {
     }
 
     /// At end of input: whatever is left (an event without its blank line), if anything.
-    pub(crate) fn finish(&mut self) -> Option<Bytes> {
+    pub fn finish(&mut self) -> Option<Bytes> {
         self.carry.extend_from_slice(&self.cur);
         self.cur = Bytes::new();
         let rest = std::mem::take(&mut self.carry).freeze();
@@ -86,14 +86,14 @@ fn event_end(b: &[u8]) -> Option<usize> {
 
 /// The fields of one event that matter for routing.
 #[derive(Debug, Default)]
-pub(crate) struct Fields<'a> {
-    pub(crate) event: Option<&'a [u8]>,
-    pub(crate) data: SmallVec<[&'a [u8]; 1]>,
+pub struct Fields<'a> {
+    pub event: Option<&'a [u8]>,
+    pub data: SmallVec<[&'a [u8]; 1]>,
 }
 
 impl Fields<'_> {
     /// The data payload; lines joined with `\n` into `join` when there are several.
-    pub(crate) fn data<'s>(&'s self, join: &'s mut Vec<u8>) -> Option<&'s [u8]> {
+    pub fn data<'s>(&'s self, join: &'s mut Vec<u8>) -> Option<&'s [u8]> {
         match self.data.as_slice() {
             [] => None,
             [one] => Some(one),
@@ -112,7 +112,7 @@ impl Fields<'_> {
 }
 
 /// Reads `event:` and `data:` lines (comments and other fields ignored).
-pub(crate) fn fields(raw: &[u8]) -> Fields<'_> {
+pub fn fields(raw: &[u8]) -> Fields<'_> {
     let mut f = Fields::default();
     for line in raw.split(|&c| c == b'\n') {
         let line = line.strip_suffix(b"\r").unwrap_or(line);

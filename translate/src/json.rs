@@ -4,11 +4,12 @@
 use std::cell::RefCell;
 use std::ops::Range;
 
+use bytes::BufMut;
 use simd_json::{Buffers, tape::Tape, tape::Value};
 
 /// Reusable parse state: the copy simd-json mutates, its buffers and its tape. Taken from a
 /// per-thread pool, so a steady stream of requests parses without allocating.
-pub(crate) struct Scratch {
+pub struct Scratch {
     buf: Vec<u8>,
     buffers: Buffers,
     tape: Tape<'static>,
@@ -21,7 +22,7 @@ impl std::fmt::Debug for Scratch {
 }
 
 impl Scratch {
-    fn new() -> Scratch {
+    pub fn new() -> Scratch {
         Scratch {
             buf: Vec::with_capacity(4096),
             buffers: Buffers::new(4096),
@@ -30,7 +31,7 @@ impl Scratch {
     }
 
     /// Parses a copy of `data` and hands `f` the root value; `Err` carries simd-json's message.
-    pub(crate) fn parse<R>(
+    pub fn parse<R>(
         &mut self,
         data: &[u8],
         f: impl FnOnce(Value<'_, '_>) -> R,
@@ -47,6 +48,12 @@ impl Scratch {
     }
 }
 
+impl Default for Scratch {
+    fn default() -> Scratch {
+        Scratch::new()
+    }
+}
+
 const POOL_MAX: usize = 64;
 
 thread_local! {
@@ -57,17 +64,17 @@ thread_local! {
 /// A [`Scratch`] borrowed from this thread's pool; returned to the pool of whichever thread
 /// drops it.
 #[derive(Debug)]
-pub(crate) struct PooledScratch(Option<Box<Scratch>>);
+pub struct PooledScratch(Option<Box<Scratch>>);
 
 impl PooledScratch {
-    pub(crate) fn take() -> PooledScratch {
+    pub fn take() -> PooledScratch {
         let s = POOL
             .with(|p| p.borrow_mut().pop())
             .unwrap_or_else(|| Box::new(Scratch::new()));
         PooledScratch(Some(s))
     }
 
-    pub(crate) fn get(&mut self) -> &mut Scratch {
+    pub fn get(&mut self) -> &mut Scratch {
         self.0.get_or_insert_with(|| Box::new(Scratch::new()))
     }
 }
@@ -90,14 +97,14 @@ impl Drop for PooledScratch {
 
 /// One member of an object: its key (raw bytes between the quotes) and value range.
 #[derive(Clone, Debug)]
-pub(crate) struct Member<'a> {
+pub struct Member<'a> {
     pub key: &'a [u8],
     pub value: Range<usize>,
 }
 
 impl Member<'_> {
     /// Compares the key with `name`, decoding escapes when the raw key has any.
-    pub(crate) fn is(&self, name: &str) -> bool {
+    pub fn is(&self, name: &str) -> bool {
         if !self.key.contains(&b'\\') {
             return self.key == name.as_bytes();
         }
@@ -112,7 +119,7 @@ impl Member<'_> {
 /// Calls `f` for each member of the object whose `{` is at or after `start` (whitespace
 /// skipped). The input must be valid JSON (check with simd-json first); returns the index after
 /// the closing `}`, or `None` if `start` does not begin an object.
-pub(crate) fn for_each_member<'a>(
+pub fn for_each_member<'a>(
     json: &'a [u8],
     start: usize,
     mut f: impl FnMut(Member<'a>),
@@ -150,7 +157,7 @@ pub(crate) fn for_each_member<'a>(
     }
 }
 
-pub(crate) fn skip_ws(json: &[u8], mut i: usize) -> usize {
+pub fn skip_ws(json: &[u8], mut i: usize) -> usize {
     while let Some(b' ' | b'\t' | b'\r' | b'\n') = json.get(i) {
         i += 1;
     }
@@ -208,20 +215,50 @@ fn skip_value(json: &[u8], i: usize) -> Option<usize> {
     }
 }
 
-/// Writes `s` as a JSON string literal.
-pub(crate) fn push_json_str(out: &mut Vec<u8>, s: &str) {
-    out.push(b'"');
-    for (i, c) in s.char_indices() {
-        match c {
-            '"' => out.extend_from_slice(b"\\\""),
-            '\\' => out.extend_from_slice(b"\\\\"),
-            c if (c as u32) < 0x20 => {
-                out.extend_from_slice(format!("\\u{:04x}", c as u32).as_bytes());
-            }
-            _ => out.extend_from_slice(&s.as_bytes()[i..i + c.len_utf8()]),
+/// Writes `s` as a JSON string literal (into a `Vec<u8>` or a `BytesMut`; never allocates
+/// beyond the output's own growth).
+pub fn push_json_str<B: BufMut>(out: &mut B, s: &str) {
+    const HEX: &[u8; 16] = b"0123456789abcdef";
+    out.put_u8(b'"');
+    let bytes = s.as_bytes();
+    let mut start = 0;
+    for (i, &b) in bytes.iter().enumerate() {
+        let esc: &[u8] = match b {
+            b'"' => b"\\\"",
+            b'\\' => b"\\\\",
+            b'\n' => b"\\n",
+            b'\r' => b"\\r",
+            b'\t' => b"\\t",
+            0..0x20 => b"",
+            _ => continue,
+        };
+        out.put_slice(&bytes[start..i]);
+        if esc.is_empty() {
+            out.put_slice(b"\\u00");
+            out.put_u8(HEX[usize::from(b >> 4)]);
+            out.put_u8(HEX[usize::from(b & 0xf)]);
+        } else {
+            out.put_slice(esc);
+        }
+        start = i + 1;
+    }
+    out.put_slice(&bytes[start..]);
+    out.put_u8(b'"');
+}
+
+/// Writes an unsigned integer in decimal without allocating.
+pub fn push_u64<B: BufMut>(out: &mut B, mut n: u64) {
+    let mut buf = [0u8; 20];
+    let mut i = buf.len();
+    loop {
+        i -= 1;
+        buf[i] = b'0' + (n % 10) as u8;
+        n /= 10;
+        if n == 0 {
+            break;
         }
     }
-    out.push(b'"');
+    out.put_slice(&buf[i..]);
 }
 
 #[cfg(test)]

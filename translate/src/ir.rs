@@ -1,0 +1,328 @@
+//! The internal representation every protocol decodes into and encodes from: requests,
+//! whole responses, usage, finish reasons and errors (stream events are in `stream`).
+//!
+//! Conventions (protocols.md §2):
+//! - Usage is normalised to inclusive totals: `input` includes cache reads and writes,
+//!   `output` includes reasoning tokens. Each wire converts back on encode.
+//! - Parallel tool calls live in one assistant [`Message`]; their results in one user
+//!   [`Message`] of [`Part::ToolResult`]s, so Anthropic and Gemini keep them grouped and
+//!   Chat/Responses split them.
+//! - Tool-call arguments are JSON text exactly as the source gave them.
+//! - System text is kept apart from the turns (every wire but Chat wants it there).
+
+use serde_json::Value;
+
+/// A request, with everything that is portable between the four protocols.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Request {
+    /// System/developer instructions, in order (joined with a blank line where a wire has one
+    /// slot).
+    pub system: Vec<String>,
+    pub messages: Vec<Message>,
+    pub tools: Vec<Tool>,
+    pub tool_choice: Option<ToolChoice>,
+    pub params: Params,
+    pub stream: bool,
+    /// The caller (Chat) asked for a usage chunk at the end of its stream.
+    pub include_usage: bool,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Role {
+    User,
+    Assistant,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct Message {
+    pub role: Role,
+    pub parts: Vec<Part>,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub enum Part {
+    /// Never empty after decoding (empty text parts are dropped: Anthropic rejects them).
+    Text(String),
+    Media(Media),
+    ToolCall(ToolCall),
+    ToolResult(ToolResult),
+    Reasoning(Reasoning),
+    /// Assistant refusal text (OpenAI `refusal`).
+    Refusal(String),
+}
+
+/// An image or document.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Media {
+    /// `image/png`, `application/pdf`, … (required for base64; may be unknown for URLs).
+    pub media_type: Option<String>,
+    pub source: MediaSource,
+    /// OpenAI `detail` (`low`/`high`/`auto`), kept for the OpenAI wires.
+    pub detail: Option<String>,
+    pub filename: Option<String>,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub enum MediaSource {
+    Base64(String),
+    Url(String),
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct ToolCall {
+    pub id: String,
+    pub name: String,
+    /// JSON text of the arguments object (`{}` when the source had none).
+    pub arguments: String,
+    /// Gemini `thoughtSignature` on the call part, when the source was Gemini.
+    pub signature: Option<String>,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct ToolResult {
+    /// The id of the call it answers.
+    pub id: String,
+    /// The function's name when the source carried it (Gemini); renderers that need it
+    /// (Gemini) look it up from the call otherwise.
+    pub name: Option<String>,
+    /// Text and media parts.
+    pub content: Vec<Part>,
+    pub is_error: bool,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct Reasoning {
+    pub text: String,
+    /// Anthropic `signature` (only Anthropic can verify it).
+    pub signature: Option<String>,
+    /// Anthropic `redacted_thinking.data`.
+    pub redacted: Option<String>,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct Tool {
+    pub name: String,
+    pub description: Option<String>,
+    /// JSON Schema of the arguments (an object schema; `{"type":"object"}` when absent).
+    pub parameters: Value,
+    pub strict: Option<bool>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum ToolChoice {
+    Auto,
+    Required,
+    None,
+    Named(String),
+}
+
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Params {
+    pub max_tokens: Option<u64>,
+    pub temperature: Option<f64>,
+    pub top_p: Option<f64>,
+    pub top_k: Option<u64>,
+    pub stop: Vec<String>,
+    pub seed: Option<i64>,
+    pub presence_penalty: Option<f64>,
+    pub frequency_penalty: Option<f64>,
+    pub response_format: Option<ResponseFormat>,
+    /// `none|minimal|low|medium|high|xhigh|max`.
+    pub reasoning_effort: Option<String>,
+    /// A thinking budget in tokens (Anthropic `budget_tokens`, Gemini `thinkingBudget`).
+    pub reasoning_budget: Option<u64>,
+    pub parallel_tool_calls: Option<bool>,
+    pub user: Option<String>,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub enum ResponseFormat {
+    Text,
+    JsonObject,
+    JsonSchema {
+        name: String,
+        description: Option<String>,
+        schema: Value,
+        strict: Option<bool>,
+    },
+}
+
+/// A whole (non-streaming) answer.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Response {
+    pub id: String,
+    pub model: String,
+    /// Unix seconds (0 when the source had none; encoders then use the current time).
+    pub created: u64,
+    /// Text, reasoning, refusal and tool-call parts in order.
+    pub parts: Vec<Part>,
+    pub finish: Finish,
+    /// The stop sequence that matched, when the source said.
+    pub stop_sequence: Option<String>,
+    pub usage: Usage,
+}
+
+impl Response {
+    /// Applies the tool-call latch: a turn that produced a call ends with `ToolCalls` unless it
+    /// was cut by length or a filter (protocols.md E15/E16).
+    pub fn settle(&mut self) {
+        let called = self.parts.iter().any(|p| matches!(p, Part::ToolCall(_)));
+        self.finish = self.finish.settle(called);
+    }
+}
+
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Finish {
+    #[default]
+    Stop,
+    Length,
+    ToolCalls,
+    ContentFilter,
+    /// Anything else (Gemini `OTHER`, Anthropic `pause_turn`, …).
+    Other,
+}
+
+impl Finish {
+    /// The finish reason once the whole turn is known: `Stop` (or `Other`) after a tool call
+    /// means `ToolCalls`.
+    pub fn settle(self, called: bool) -> Finish {
+        match self {
+            Finish::Stop | Finish::Other if called => Finish::ToolCalls,
+            f => f,
+        }
+    }
+}
+
+/// Token counts, normalised to inclusive totals.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Usage {
+    /// Prompt tokens including cache reads and writes.
+    pub input: u64,
+    /// Completion tokens including reasoning.
+    pub output: u64,
+    pub cache_read: u64,
+    pub cache_write: u64,
+    pub reasoning: u64,
+}
+
+impl Usage {
+    pub fn total(&self) -> u64 {
+        self.input + self.output
+    }
+    /// Anthropic's `input_tokens` (exclusive of cache reads and writes).
+    pub fn uncached_input(&self) -> u64 {
+        self.input
+            .saturating_sub(self.cache_read)
+            .saturating_sub(self.cache_write)
+    }
+}
+
+/// What kind of failure an upstream reported, independent of how its protocol spells it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ErrorKind {
+    InvalidRequest,
+    Authentication,
+    Permission,
+    NotFound,
+    RateLimited,
+    Overloaded,
+    Timeout,
+    Server,
+}
+
+impl ErrorKind {
+    /// The kind an HTTP status means.
+    pub fn from_status(status: u16) -> ErrorKind {
+        match status {
+            401 => ErrorKind::Authentication,
+            403 => ErrorKind::Permission,
+            404 => ErrorKind::NotFound,
+            408 | 504 => ErrorKind::Timeout,
+            429 => ErrorKind::RateLimited,
+            503 | 529 => ErrorKind::Overloaded,
+            400..500 => ErrorKind::InvalidRequest,
+            _ => ErrorKind::Server,
+        }
+    }
+
+    /// The HTTP status for this kind.
+    pub fn status(self) -> u16 {
+        match self {
+            ErrorKind::InvalidRequest => 400,
+            ErrorKind::Authentication => 401,
+            ErrorKind::Permission => 403,
+            ErrorKind::NotFound => 404,
+            ErrorKind::RateLimited => 429,
+            ErrorKind::Overloaded => 503,
+            ErrorKind::Timeout => 504,
+            ErrorKind::Server => 500,
+        }
+    }
+
+    /// OpenAI `error.type`.
+    pub fn openai_type(self) -> &'static str {
+        match self {
+            ErrorKind::InvalidRequest | ErrorKind::NotFound | ErrorKind::Permission => {
+                "invalid_request_error"
+            }
+            ErrorKind::Authentication => "authentication_error",
+            ErrorKind::RateLimited => "rate_limit_error",
+            ErrorKind::Overloaded | ErrorKind::Timeout | ErrorKind::Server => "server_error",
+        }
+    }
+
+    /// Anthropic `error.type`.
+    pub fn anthropic_type(self) -> &'static str {
+        match self {
+            ErrorKind::InvalidRequest => "invalid_request_error",
+            ErrorKind::Authentication => "authentication_error",
+            ErrorKind::Permission => "permission_error",
+            ErrorKind::NotFound => "not_found_error",
+            ErrorKind::RateLimited => "rate_limit_error",
+            ErrorKind::Overloaded => "overloaded_error",
+            ErrorKind::Timeout => "timeout_error",
+            ErrorKind::Server => "api_error",
+        }
+    }
+
+    /// Gemini `error.status`.
+    pub fn gemini_status(self) -> &'static str {
+        match self {
+            ErrorKind::InvalidRequest => "INVALID_ARGUMENT",
+            ErrorKind::Authentication => "UNAUTHENTICATED",
+            ErrorKind::Permission => "PERMISSION_DENIED",
+            ErrorKind::NotFound => "NOT_FOUND",
+            ErrorKind::RateLimited => "RESOURCE_EXHAUSTED",
+            ErrorKind::Overloaded => "UNAVAILABLE",
+            ErrorKind::Timeout => "DEADLINE_EXCEEDED",
+            ErrorKind::Server => "INTERNAL",
+        }
+    }
+
+    /// The kind an Anthropic `error.type`, OpenAI `error.type`/`code` or Gemini `error.status`
+    /// names, if recognised.
+    pub fn from_name(name: &str) -> Option<ErrorKind> {
+        Some(match name {
+            "invalid_request_error" | "INVALID_ARGUMENT" | "FAILED_PRECONDITION" => {
+                ErrorKind::InvalidRequest
+            }
+            "authentication_error" | "UNAUTHENTICATED" => ErrorKind::Authentication,
+            "permission_error" | "PERMISSION_DENIED" => ErrorKind::Permission,
+            "not_found_error" | "NOT_FOUND" => ErrorKind::NotFound,
+            "rate_limit_error" | "rate_limit_exceeded" | "RESOURCE_EXHAUSTED" => {
+                ErrorKind::RateLimited
+            }
+            "overloaded_error" | "UNAVAILABLE" => ErrorKind::Overloaded,
+            "timeout_error" | "DEADLINE_EXCEEDED" => ErrorKind::Timeout,
+            "api_error" | "server_error" | "INTERNAL" => ErrorKind::Server,
+            _ => return None,
+        })
+    }
+}
+
+/// An upstream error, read from any protocol's envelope.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ErrorInfo {
+    pub kind: ErrorKind,
+    pub message: String,
+}

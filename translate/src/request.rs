@@ -1,0 +1,66 @@
+//! Request translation: a caller's body decoded into an [`ir::Request`], rendered as another
+//! protocol's body. Not on the per-event hot path: `serde_json` values are fine here.
+//!
+//! A feature the target protocol cannot express is an [`Error::Unsupported`] naming it (the
+//! caller gets a 400 in its own shape), never dropped silently. Fields with no meaning for
+//! the answer (`metadata`, `store`, `service_tier`, `user`, …) are ignored.
+
+mod chat;
+mod gemini;
+mod messages;
+mod responses;
+
+use compiler::table::Protocol;
+
+use crate::ir;
+
+/// Why a request cannot be translated.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Error {
+    /// The body is not a valid request of the caller's protocol.
+    Invalid(String),
+    /// A feature the target protocol cannot express (or that needs router-side state).
+    Unsupported(String),
+}
+
+impl std::fmt::Display for Error {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Error::Invalid(m) => f.write_str(m),
+            Error::Unsupported(m) => write!(f, "{m} cannot be expressed for this model's upstream"),
+        }
+    }
+}
+
+/// Reads a caller's request. `stream` comes from the endpoint for Gemini (the body has no
+/// flag) and is ignored for the others (the body says).
+pub fn decode(caller: Protocol, body: &[u8], stream: bool) -> Result<ir::Request, Error> {
+    let v: serde_json::Value =
+        serde_json::from_slice(body).map_err(|e| Error::Invalid(format!("invalid JSON: {e}")))?;
+    let serde_json::Value::Object(obj) = v else {
+        return Err(Error::Invalid("the request body must be a JSON object".into()));
+    };
+    match caller {
+        Protocol::ChatCompletions => chat::decode(obj),
+        Protocol::Responses => responses::decode(obj),
+        Protocol::Messages => messages::decode(obj),
+        Protocol::GenerateContent => gemini::decode(obj, stream),
+    }
+}
+
+/// Renders `req` as an `upstream` request body for `model` (Gemini: the model goes in the URL
+/// and `stream` in the endpoint, so neither is in the body).
+pub fn encode(
+    upstream: Protocol,
+    req: &ir::Request,
+    model: &str,
+    stream: bool,
+) -> Result<Vec<u8>, Error> {
+    let v = match upstream {
+        Protocol::ChatCompletions => chat::encode(req, model, stream)?,
+        Protocol::Responses => responses::encode(req, model, stream)?,
+        Protocol::Messages => messages::encode(req, model, stream)?,
+        Protocol::GenerateContent => gemini::encode(req)?,
+    };
+    serde_json::to_vec(&v).map_err(|e| Error::Invalid(e.to_string()))
+}

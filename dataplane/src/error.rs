@@ -49,7 +49,6 @@ pub(crate) enum Kind {
     /// No endpoint gave a usable answer.
     BadGateway,
     GatewayTimeout,
-    NotImplemented,
 }
 
 impl Kind {
@@ -66,7 +65,6 @@ impl Kind {
             Kind::Overloaded => StatusCode::SERVICE_UNAVAILABLE,
             Kind::BadGateway => StatusCode::BAD_GATEWAY,
             Kind::GatewayTimeout => StatusCode::GATEWAY_TIMEOUT,
-            Kind::NotImplemented => StatusCode::NOT_IMPLEMENTED,
         }
     }
 
@@ -97,7 +95,6 @@ impl Kind {
             Kind::Overloaded => "UNAVAILABLE",
             Kind::BadGateway => "UNAVAILABLE",
             Kind::GatewayTimeout | Kind::RequestTimeout => "DEADLINE_EXCEEDED",
-            Kind::NotImplemented => "UNIMPLEMENTED",
             Kind::PayloadTooLarge | Kind::HeadersTooLarge | Kind::UriTooLong => "INVALID_ARGUMENT",
             Kind::MethodNotAllowed => "INVALID_ARGUMENT",
             Kind::InvalidRequest => "INVALID_ARGUMENT",

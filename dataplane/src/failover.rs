@@ -28,6 +28,8 @@ use crate::relay::{Outcome, Relay};
 use crate::request::{RequestInfo, passthrough_body};
 use crate::server::{InFlight, Shared};
 use crate::upstream::{self, BuildError, Forward};
+use translate::stream::{self, Translator};
+use translate::{ir, request, response as answer};
 
 /// Largest upstream body read whole (non-streaming answers, error bodies).
 const MAX_UPSTREAM_BODY: usize = 64 << 20;
@@ -60,10 +62,8 @@ enum Failure {
     /// Every endpoint is cooling down; the shortest wait.
     Open(Duration),
     Config(String),
-    Untranslatable {
-        from: Protocol,
-        to: Protocol,
-    },
+    /// The request uses a feature the endpoint's protocol cannot express.
+    Unsupported(String),
 }
 
 impl std::fmt::Display for Failure {
@@ -71,16 +71,11 @@ impl std::fmt::Display for Failure {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
             Failure::Status { head, .. } => write!(f, "upstream answered {}", head.status),
-            Failure::Timeout(m) | Failure::Upstream(m) | Failure::Config(m) => f.write_str(m),
+            Failure::Timeout(m)
+            | Failure::Upstream(m)
+            | Failure::Config(m)
+            | Failure::Unsupported(m) => f.write_str(m),
             Failure::Open(w) => write!(f, "cooling down for {}s", w.as_secs()),
-            Failure::Untranslatable { from, to } => {
-                write!(
-                    f,
-                    "no translation from {} to {}",
-                    from.as_str(),
-                    to.as_str()
-                )
-            }
         }
     }
 }
@@ -105,6 +100,9 @@ pub(crate) async fn run(mut ctx: Ctx<'_>) -> Response<Body> {
     let mut slot = ctx.slot.take();
     let forward = Forward::from_caller(&ctx.caller);
     let mut spare_headers = Some(std::mem::take(&mut ctx.caller));
+    // The caller's request in the IR, decoded the first time an endpoint needs a translation.
+    let mut ir: Option<Result<ir::Request, request::Error>> = None;
+    let (created, seed) = stamp();
     ctx.shared.retry_budget.deposit();
     for k in 0..hops.len() {
         if attempts >= max_attempts {
@@ -113,13 +111,7 @@ pub(crate) async fn run(mut ctx: Ctx<'_>) -> Response<Body> {
         let hop = hops[(start + k) % hops.len()];
         let inbound = ctx.call.protocol;
         let (upstream_proto, _) = hop.protocols().0.choose(Some(inbound));
-        if upstream_proto != inbound {
-            last = Some(Failure::Untranslatable {
-                from: inbound,
-                to: upstream_proto,
-            });
-            continue;
-        }
+        let translating = upstream_proto != inbound;
         let key = EndpointKey::new(&hop.provider.name, hop.upstream_model);
         let breakers = &ctx.shared.breakers;
         // Only the half-open probe needs a guard (it releases the slot if the caller leaves).
@@ -135,8 +127,31 @@ pub(crate) async fn run(mut ctx: Ctx<'_>) -> Response<Body> {
                 continue;
             }
         };
-        let ask_usage = inbound == Protocol::ChatCompletions && ctx.info.stream;
-        let body = passthrough_body(ctx.body, ctx.info, hop.upstream_model, ask_usage);
+        let ask_usage = !translating && inbound == Protocol::ChatCompletions && ctx.info.stream;
+        let body = if translating {
+            let req = ir.get_or_insert_with(|| {
+                request::decode(inbound, ctx.body, ctx.info.stream)
+            });
+            match translated_body(req, upstream_proto, &hop, ctx.info.stream) {
+                Ok(b) => b,
+                Err(Refusal::Invalid(m)) => {
+                    return ApiError::new(Kind::InvalidRequest, m).into_response(shape);
+                }
+                Err(Refusal::Unsupported(m)) => {
+                    last = Some(Failure::Unsupported(m));
+                    continue;
+                }
+            }
+        } else {
+            passthrough_body(ctx.body, ctx.info, hop.upstream_model, ask_usage)
+        };
+        let tr = translating.then_some(Translation {
+            upstream: upstream_proto,
+            caller: inbound,
+            model: hop.upstream_model,
+            created,
+            seed,
+        });
         let headers = spare_headers.take().unwrap_or_default();
         let prepared = &ctx.table.prepared;
         let req = match upstream::build(
@@ -159,7 +174,7 @@ pub(crate) async fn run(mut ctx: Ctx<'_>) -> Response<Body> {
             break;
         }
         attempts += 1;
-        let outcome = attempt(&ctx, &hop, req, ask_usage, key, &mut slot).await;
+        let outcome = attempt(&ctx, &hop, req, ask_usage, tr, key, &mut slot).await;
         if let Some(p) = &mut probe {
             p.disarm();
         }
@@ -225,6 +240,7 @@ async fn attempt(
     hop: &HopRef<'_>,
     req: http::Request<http_body_util::Full<Bytes>>,
     ask_usage: bool,
+    tr: Option<Translation<'_>>,
     key: EndpointKey,
     slot: &mut Option<InFlight>,
 ) -> Attempt {
@@ -255,7 +271,14 @@ async fn attempt(
     let (mut head, body) = res.into_parts();
     if !head.status.is_success() {
         let retry_after = retry_after(&head.headers);
-        let body = read_all(body, started + t.total).await.unwrap_or_default();
+        let mut body = read_all(body, started + t.total).await.unwrap_or_default();
+        if let Some(tr) = &tr {
+            // The upstream's error envelope, in the caller's.
+            let status = head.status.as_u16();
+            let err = answer::decode_error(status, &body);
+            body = Bytes::from(answer::encode_error(tr.caller, status, &err));
+            head.headers.insert(header::CONTENT_TYPE, json_content_type());
+        }
         if retryable(head.status) {
             return Attempt::Retry(Failure::Status {
                 head,
@@ -276,14 +299,20 @@ async fn attempt(
                 "the upstream answered a stream request without an event stream".into(),
             ));
         }
-        let mut relay = Relay::new(
-            body,
-            ctx.call.protocol,
-            ask_usage && !ctx.info.include_usage,
-            ctx.call.json_array,
-            hop.upstream_model,
-            t.idle,
-        );
+        let mut relay = match &tr {
+            Some(tr) => {
+                let tctx = tr.ctx(ctx);
+                Relay::translating(body, Translator::new(tr.upstream, tr.caller, &tctx), t.idle)
+            }
+            None => Relay::new(
+                body,
+                ctx.call.protocol,
+                ask_usage && !ctx.info.include_usage,
+                ctx.call.json_array,
+                hop.upstream_model,
+                t.idle,
+            ),
+        };
         if let Err(f) = relay.until_commit(first_byte).await {
             return Attempt::Retry(if f.timeout {
                 Failure::Timeout(f.message)
@@ -321,6 +350,22 @@ async fn attempt(
         return Attempt::Retry(Failure::Upstream(
             "the upstream answered 2xx with a malformed body".into(),
         ));
+    }
+    if let Some(tr) = &tr {
+        let tctx = tr.ctx(ctx);
+        match answer::decode(tr.upstream, &body, &tctx) {
+            Ok(r) => {
+                head.headers.insert(header::CONTENT_TYPE, json_content_type());
+                let out = answer::encode(tr.caller, &r, &tctx);
+                return Attempt::Done(respond_with(head, Bytes::from(out), None));
+            }
+            Err(m) => {
+                return Attempt::Retry(Failure::Upstream(format!(
+                    "the upstream's answer is not a valid `{}` response: {m}",
+                    tr.upstream.as_str()
+                )));
+            }
+        }
     }
     Attempt::Done(respond_with(head, body, None))
 }
@@ -432,17 +477,75 @@ fn exhausted(last: Option<Failure>, shape: Shape) -> Response<Body> {
         )
         .with_retry_after(wait.as_secs().max(1)),
         Some(Failure::Config(m)) => ApiError::new(Kind::BadGateway, m),
-        Some(Failure::Untranslatable { from, to }) => ApiError::new(
-            Kind::NotImplemented,
-            format!(
-                "the endpoint speaks `{}` and translation from `{}` is not available yet",
-                to.as_str(),
-                from.as_str()
-            ),
-        ),
+        Some(Failure::Unsupported(m)) => ApiError::new(Kind::InvalidRequest, m),
         None => ApiError::new(Kind::BadGateway, "the model has no endpoint to try"),
     };
     err.into_response(shape)
+}
+
+/// A translated call: which protocols, and what the caller is told.
+#[derive(Clone, Copy, Debug)]
+struct Translation<'a> {
+    upstream: Protocol,
+    caller: Protocol,
+    model: &'a str,
+    created: u64,
+    seed: u64,
+}
+
+impl<'a> Translation<'a> {
+    fn ctx(&self, ctx: &Ctx<'_>) -> stream::Ctx<'a> {
+        stream::Ctx {
+            model: self.model,
+            include_usage: ctx.info.include_usage,
+            json_array: ctx.call.json_array,
+            created: self.created,
+            seed: self.seed,
+        }
+    }
+}
+
+enum Refusal {
+    /// Not a valid request of the caller's protocol: a 400 whatever the endpoint.
+    Invalid(String),
+    /// This endpoint's protocol cannot carry the request; another endpoint may.
+    Unsupported(String),
+}
+
+/// The caller's request rendered in the endpoint's protocol.
+fn translated_body(
+    req: &Result<ir::Request, request::Error>,
+    upstream: Protocol,
+    hop: &HopRef<'_>,
+    stream: bool,
+) -> Result<Bytes, Refusal> {
+    let unsupported = |m: &str| {
+        Refusal::Unsupported(format!(
+            "{m} cannot be expressed in `{}`, the protocol provider `{}` speaks for this model",
+            upstream.as_str(),
+            hop.provider.name
+        ))
+    };
+    match req {
+        Err(request::Error::Invalid(m)) => Err(Refusal::Invalid(m.clone())),
+        Err(request::Error::Unsupported(m)) => Err(unsupported(m)),
+        Ok(r) => match request::encode(upstream, r, hop.upstream_model, stream) {
+            Ok(b) => Ok(Bytes::from(b)),
+            Err(request::Error::Invalid(m)) => Err(Refusal::Invalid(m)),
+            Err(request::Error::Unsupported(m)) => Err(unsupported(&m)),
+        },
+    }
+}
+
+/// The time for `created` fields and a seed for ids the router makes up, once per request.
+fn stamp() -> (u64, u64) {
+    use std::hash::{BuildHasher, Hasher};
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap_or_default();
+    let mut h = std::collections::hash_map::RandomState::new().build_hasher();
+    h.write_u128(now.as_nanos());
+    (now.as_secs(), h.finish())
 }
 
 fn build_error(hop: &HopRef<'_>, e: BuildError) -> String {

@@ -8,6 +8,11 @@
 //! upstream's own bytes; a cut, an idle timeout or an oversized event ends the stream with the
 //! caller protocol's terminal error frame. Dropping the relay drops the upstream body, which
 //! closes the upstream connection: client disconnect cancels the upstream call.
+//!
+//! A relay runs in one of two modes: passthrough (the caller speaks the upstream's protocol;
+//! `inspect` classifies the upstream's own frames) or translation (a boxed
+//! `translate::stream::Translator` decodes the upstream's events and writes the caller's; its
+//! first content event is the commit point).
 
 use std::future::Future;
 use std::pin::Pin;
@@ -28,6 +33,7 @@ use crate::json::PooledScratch;
 use crate::server::InFlight;
 use crate::sse::{self, Splitter};
 use smallvec::SmallVec;
+use translate::stream::{Step, Translator};
 
 /// Why an attempt failed before commit.
 #[derive(Debug)]
@@ -45,10 +51,17 @@ pub(crate) struct Outcome {
     pub(crate) cooldown: Duration,
 }
 
+/// How upstream events become the caller's frames.
+enum Mode {
+    Passthrough(Inspector),
+    /// Boxed: a translator is a few hundred bytes and the body enum stays small.
+    Translate(Box<Translator>),
+}
+
 pub(crate) struct Relay {
     upstream: Incoming,
     splitter: Splitter,
-    inspector: Inspector,
+    mode: Mode,
     /// Frames for the caller, oldest first (a handful at most: the held lifecycle frames).
     out: SmallVec<[Bytes; 4]>,
     json_array: bool,
@@ -64,8 +77,12 @@ pub(crate) struct Relay {
 
 impl std::fmt::Debug for Relay {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let mode = match &self.mode {
+            Mode::Passthrough(i) => format!("{i:?}"),
+            Mode::Translate(t) => format!("{t:?}"),
+        };
         f.debug_struct("Relay")
-            .field("inspector", &self.inspector)
+            .field("mode", &mode)
             .field("finished", &self.finished)
             .finish_non_exhaustive()
     }
@@ -80,10 +97,21 @@ impl Relay {
         model: &str,
         idle: Duration,
     ) -> Relay {
+        let inspector = Inspector::new(protocol, strip_usage, model);
+        Relay::with_mode(upstream, Mode::Passthrough(inspector), json_array, idle)
+    }
+
+    /// A relay that translates the upstream's stream into the caller's protocol.
+    pub(crate) fn translating(upstream: Incoming, translator: Translator, idle: Duration) -> Relay {
+        // JSON-array framing for Gemini callers is the encoder's job in this mode.
+        Relay::with_mode(upstream, Mode::Translate(Box::new(translator)), false, idle)
+    }
+
+    fn with_mode(upstream: Incoming, mode: Mode, json_array: bool, idle: Duration) -> Relay {
         Relay {
             upstream,
             splitter: Splitter::default(),
-            inspector: Inspector::new(protocol, strip_usage, model),
+            mode,
             out: SmallVec::new(),
             json_array,
             array_open: false,
@@ -132,36 +160,29 @@ impl Relay {
 
     /// Reads until the commit point. On `Ok` the held frames are queued for the caller.
     pub(crate) async fn until_commit(&mut self, deadline: Instant) -> Result<(), PreCommitFailure> {
-        let fail = |m: &str| PreCommitFailure {
-            message: m.to_owned(),
-            timeout: false,
-        };
         loop {
             match self.next_event() {
                 Err(sse::TooLarge) => return Err(fail("the upstream sent an oversized event")),
-                Ok(Some(ev)) => {
-                    let class = self
-                        .inspector
-                        .classify(&ev, PooledScratch::take().get(), true);
-                    match class {
-                        Class::Lifecycle => self.emit(ev),
-                        Class::Drop => {}
-                        Class::Content | Class::Terminal => {
-                            self.emit(ev);
-                            let next = tokio::time::Instant::now() + self.idle;
-                            self.sleep.as_mut().reset(next);
-                            return Ok(());
-                        }
-                        Class::Error(m) => {
-                            return Err(fail(&format!("error event before any content: {m}")));
-                        }
-                        Class::Malformed => {
-                            return Err(fail("the upstream sent a malformed event"));
+                Ok(Some(ev)) => match self.pre_commit(&ev) {
+                    Some(Ok(())) => {
+                        let next = tokio::time::Instant::now() + self.idle;
+                        self.sleep.as_mut().reset(next);
+                        return Ok(());
+                    }
+                    Some(Err(f)) => return Err(f),
+                    None => continue,
+                },
+                Ok(None) if self.upstream_done => {
+                    if let Mode::Translate(t) = &mut self.mode {
+                        match t.eof() {
+                            Step::Error(e) => return Err(fail(&e.message)),
+                            _ if t.committed() => {
+                                self.take_translated();
+                                return Ok(());
+                            }
+                            _ => {}
                         }
                     }
-                    continue;
-                }
-                Ok(None) if self.upstream_done => {
                     return Err(fail("the upstream stream ended before any content"));
                 }
                 Ok(None) => {}
@@ -185,19 +206,85 @@ impl Relay {
         }
     }
 
+    /// One event before the commit point: `Some(Ok)` commits, `Some(Err)` fails the attempt,
+    /// `None` reads on.
+    fn pre_commit(&mut self, ev: &Bytes) -> Option<Result<(), PreCommitFailure>> {
+        let mut scratch = PooledScratch::take();
+        match &mut self.mode {
+            Mode::Passthrough(inspector) => match inspector.classify(ev, scratch.get(), true) {
+                Class::Lifecycle => self.emit(ev.clone()),
+                Class::Drop => {}
+                Class::Content | Class::Terminal => {
+                    self.emit(ev.clone());
+                    return Some(Ok(()));
+                }
+                Class::Error(m) => {
+                    return Some(Err(fail(&format!("error event before any content: {m}"))));
+                }
+                Class::Malformed => return Some(Err(fail("the upstream sent a malformed event"))),
+            },
+            Mode::Translate(t) => match t.feed(ev, scratch.get()) {
+                Step::Error(e) => {
+                    let m = format!("error event before any content: {}", e.message);
+                    return Some(Err(fail(&m)));
+                }
+                Step::Malformed => return Some(Err(fail("the upstream sent a malformed event"))),
+                Step::Continue | Step::Done if t.committed() => {
+                    self.take_translated();
+                    return Some(Ok(()));
+                }
+                Step::Continue | Step::Done => {}
+            },
+        }
+        None
+    }
+
+    /// Queues the translator's output; marks the stream finished when the translator is done.
+    fn take_translated(&mut self) {
+        let Mode::Translate(t) = &mut self.mode else {
+            return;
+        };
+        if let Some(b) = t.take() {
+            self.out.push(b);
+        }
+        if t.done() && !self.finished {
+            let failed = t.failed();
+            self.finished = true;
+            self.report(!failed);
+        }
+    }
+
+    fn report(&mut self, success: bool) {
+        if let Some(o) = self.outcome.take() {
+            if success {
+                o.breakers.success(o.key);
+            } else {
+                o.breakers
+                    .failure(o.key, Instant::now(), o.threshold, o.cooldown, None);
+            }
+        }
+    }
+
     fn fail_committed(&mut self, message: &str) {
-        let frame = self.inspector.terminal_error(message, self.json_array);
-        if self.json_array && !self.array_open {
-            self.out.push(Bytes::from_static(b"["));
-            self.out.push(frame.slice(1..));
-        } else {
-            self.out.push(frame);
+        match &mut self.mode {
+            Mode::Passthrough(inspector) => {
+                let frame = inspector.terminal_error(message, self.json_array);
+                if self.json_array && !self.array_open {
+                    self.out.push(Bytes::from_static(b"["));
+                    self.out.push(frame.slice(1..));
+                } else {
+                    self.out.push(frame);
+                }
+            }
+            Mode::Translate(t) => {
+                t.fail(message);
+                if let Some(b) = t.take() {
+                    self.out.push(b);
+                }
+            }
         }
         self.finished = true;
-        if let Some(o) = self.outcome.take() {
-            o.breakers
-                .failure(o.key, Instant::now(), o.threshold, o.cooldown, None);
-        }
+        self.report(false);
         tracing::warn!(message, "stream failed after commit");
     }
 
@@ -210,8 +297,47 @@ impl Relay {
             }));
         }
         self.finished = true;
-        if let Some(o) = self.outcome.take() {
-            o.breakers.success(o.key);
+        self.report(true);
+    }
+
+    /// One event after the commit point.
+    fn committed_event(&mut self, ev: Bytes) {
+        // Parse buffers come from the thread's pool per event, so an open stream holds none
+        // while it waits.
+        let mut scratch = PooledScratch::take();
+        match &mut self.mode {
+            Mode::Passthrough(inspector) => match inspector.classify(&ev, scratch.get(), false) {
+                Class::Drop => {}
+                Class::Error(_) => {
+                    // The upstream's own error frame is already in the caller's shape.
+                    inspector.ended = true;
+                    self.emit(ev);
+                }
+                _ => self.emit(ev),
+            },
+            Mode::Translate(t) => {
+                t.feed(&ev, scratch.get());
+                self.take_translated();
+            }
+        }
+    }
+
+    /// The upstream ended after the commit point.
+    fn committed_eof(&mut self) {
+        match &mut self.mode {
+            Mode::Passthrough(inspector) => {
+                if inspector.ended {
+                    self.end_cleanly();
+                } else {
+                    self.fail_committed("the upstream stream was cut before it completed");
+                }
+            }
+            Mode::Translate(t) => {
+                t.eof();
+                self.take_translated();
+                // A translator always finishes at end of input (cleanly or with an error frame).
+                self.finished = true;
+            }
         }
     }
 
@@ -230,28 +356,11 @@ impl Relay {
                     continue;
                 }
                 Ok(Some(ev)) => {
-                    // Parse buffers come from the thread's pool per event, so an open stream
-                    // holds none while it waits.
-                    let class = self
-                        .inspector
-                        .classify(&ev, PooledScratch::take().get(), false);
-                    match class {
-                        Class::Drop => {}
-                        Class::Error(_) => {
-                            // The upstream's own error frame is already in the caller's shape.
-                            self.emit(ev);
-                            self.inspector.ended = true;
-                        }
-                        _ => self.emit(ev),
-                    }
+                    self.committed_event(ev);
                     continue;
                 }
                 Ok(None) if self.upstream_done => {
-                    if self.inspector.ended {
-                        self.end_cleanly();
-                    } else {
-                        self.fail_committed("the upstream stream was cut before it completed");
-                    }
+                    self.committed_eof();
                     continue;
                 }
                 Ok(None) => {}
@@ -277,5 +386,12 @@ impl Relay {
                 }
             }
         }
+    }
+}
+
+fn fail(m: &str) -> PreCommitFailure {
+    PreCommitFailure {
+        message: m.to_owned(),
+        timeout: false,
     }
 }

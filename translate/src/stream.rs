@@ -107,6 +107,8 @@ pub struct Translator {
     join: Vec<u8>,
     committed: bool,
     done: bool,
+    /// The stream ended with an error frame rather than the upstream's clean end.
+    failed: bool,
     /// The first error seen while decoding one event.
     error: Option<(ErrorKind, String)>,
 }
@@ -120,6 +122,7 @@ impl Translator {
             join: Vec::new(),
             committed: false,
             done: false,
+            failed: false,
             error: None,
         }
     }
@@ -132,6 +135,11 @@ impl Translator {
     /// Whether the caller's stream is complete.
     pub fn done(&self) -> bool {
         self.done
+    }
+
+    /// Whether the caller's stream ended with an error frame.
+    pub fn failed(&self) -> bool {
+        self.failed
     }
 
     /// Feeds one whole SSE event (raw bytes as [`sse::Splitter`] cut them).
@@ -193,6 +201,7 @@ impl Translator {
         if !self.done {
             self.encoder.fail(ErrorKind::Server, message, &mut self.out);
             self.done = true;
+            self.failed = true;
         }
     }
 
@@ -226,6 +235,7 @@ impl Translator {
         }
         self.encoder.fail(kind, &message, &mut self.out);
         self.done = true;
+        self.failed = true;
         Step::Done
     }
 }

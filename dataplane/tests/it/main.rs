@@ -11,3 +11,4 @@ mod failover;
 mod limits;
 mod passthrough;
 mod support;
+mod translate;

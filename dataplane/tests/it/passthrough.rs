@@ -217,19 +217,6 @@ async fn unknown_model_is_404_in_the_callers_shape_with_a_suggestion() {
 }
 
 #[tokio::test]
-async fn untranslatable_pair_says_so_until_translation_lands() {
-    let h = Harness::start(&single(Protocol::Messages, "", "")).await;
-    let r = h.call(Protocol::ChatCompletions, "alias", false).await;
-    assert_eq!(r.status, 501, "{}", r.body);
-    assert!(
-        r.json()["error"]["message"]
-            .as_str()
-            .unwrap()
-            .contains("messages")
-    );
-}
-
-#[tokio::test]
 async fn models_health_and_ready() {
     let h = Harness::start(&single(Protocol::ChatCompletions, "", "")).await;
     let r = h.send("GET", "/v1/models", "", &[]).await;

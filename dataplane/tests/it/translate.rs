@@ -1,0 +1,188 @@
+//! Translation through the real server: every caller × upstream pair against the mock, tool
+//! calls, errors in the caller's envelope, failover across protocols, and what cannot be
+//! expressed.
+
+use crate::support::{Harness, Protocol, Reply, assert_clean_answer, base, request};
+
+/// One provider speaking `p`, serving `alias` (upstream model `upstream`).
+fn single(p: Protocol, upstream: &str, fault: &str) -> String {
+    let b = base(p);
+    let proto = p.as_str();
+    format!(
+        r#"inherit_defaults: false
+server:
+  skip_auth: true
+  timeouts: {{ first_byte: 2s, idle: 700ms }}
+providers:
+  up: {{ api_base: "{b}", api_key: up-key, api_protocol: {proto}, allow_private: true, headers: {{ x-mock-fault: "{fault}" }}, models: [{{id: alias, upstream_id: {upstream}}}] }}
+"#
+    )
+}
+
+fn pairs() -> impl Iterator<Item = (Protocol, Protocol)> {
+    Protocol::ALL
+        .into_iter()
+        .flat_map(|c| Protocol::ALL.into_iter().map(move |u| (c, u)))
+        .filter(|(c, u)| c != u)
+}
+
+/// The mock's request log: the paths it was called on.
+async fn upstream_paths(h: &Harness) -> Vec<String> {
+    let log = h.mock.requests();
+    log.iter().map(|r| r.path.clone()).collect()
+}
+
+#[tokio::test]
+async fn every_cross_pair_answers_text_in_the_callers_protocol() {
+    for (caller, up) in pairs() {
+        let h = Harness::start(&single(up, "real-model", "")).await;
+        for stream in [false, true] {
+            let r = h.call(caller, "alias", stream).await;
+            assert_clean_answer(caller, stream, &r);
+            assert_eq!(r.header("x-bitrouter-provider"), Some("up"));
+            if !stream {
+                r.json();
+            }
+        }
+        let paths = upstream_paths(&h).await;
+        assert_eq!(paths.len(), 2, "{caller:?}→{up:?}: {paths:?}");
+        let want = match up {
+            Protocol::ChatCompletions => "/v1/chat/completions",
+            Protocol::Responses => "/v1/responses",
+            Protocol::Messages => "/v1/messages",
+            Protocol::GenerateContent => "/models/real-model:",
+        };
+        assert!(
+            paths.iter().all(|p| p.contains(want)),
+            "{caller:?}→{up:?}: {paths:?}"
+        );
+    }
+}
+
+/// What a tool call looks like to each caller.
+fn assert_tool_call(caller: Protocol, up: Protocol, stream: bool, r: &Reply) {
+    let ctx = format!("{caller:?}←{up:?} stream={stream}: {}", r.body);
+    assert_eq!(r.status, 200, "{ctx}");
+    assert!(r.body.contains("get_weather"), "{ctx}");
+    assert!(r.body.contains("Paris"), "{ctx}");
+    let marker = match caller {
+        Protocol::ChatCompletions => "\"finish_reason\":\"tool_calls\"",
+        Protocol::Responses => "\"type\":\"function_call\"",
+        Protocol::Messages => "\"stop_reason\":\"tool_use\"",
+        Protocol::GenerateContent => "\"functionCall\"",
+    };
+    let compact = r.body.replace(": ", ":");
+    assert!(compact.contains(marker), "{ctx}");
+    assert!(!r.body.contains("\"error\""), "{ctx}");
+}
+
+#[tokio::test]
+async fn every_cross_pair_carries_a_tool_call() {
+    for (caller, up) in pairs() {
+        let h = Harness::start(&single(up, "tool-model", "")).await;
+        for stream in [false, true] {
+            let r = h.call(caller, "alias", stream).await;
+            assert_tool_call(caller, up, stream, &r);
+        }
+    }
+}
+
+#[tokio::test]
+async fn upstream_errors_arrive_in_the_callers_envelope_with_the_upstream_status() {
+    for (caller, up) in pairs() {
+        let h = Harness::start(&single(up, "real-model", "status=400")).await;
+        let r = h.call(caller, "alias", false).await;
+        assert_eq!(r.status, 400, "{caller:?}←{up:?}: {}", r.body);
+        let v = r.json();
+        match caller {
+            Protocol::Messages => {
+                assert_eq!(v["type"], "error");
+                assert_eq!(v["error"]["type"], "invalid_request_error");
+            }
+            Protocol::GenerateContent => {
+                assert_eq!(v["error"]["code"], 400);
+                assert_eq!(v["error"]["status"], "INVALID_ARGUMENT");
+            }
+            _ => assert_eq!(v["error"]["type"], "invalid_request_error"),
+        }
+        assert!(v["error"]["message"].as_str().is_some_and(|m| !m.is_empty()));
+    }
+}
+
+#[tokio::test]
+async fn failover_crosses_protocols_before_commit() {
+    // The first endpoint speaks Messages and fails; the second speaks Gemini.
+    let yaml = r#"inherit_defaults: false
+server:
+  skip_auth: true
+  timeouts: { first_byte: 2s, idle: 700ms }
+  failover: { max_attempts: 3, breaker_failures: 100 }
+providers:
+  first: { api_base: "MOCK", api_key: k, api_protocol: messages, allow_private: true, headers: { x-mock-fault: "stream-error" }, models: [{id: m}] }
+  second: { api_base: "MOCK", api_key: k, api_protocol: generate_content, allow_private: true, models: [{id: m}] }
+models:
+  chain: { strategy: priority, endpoints: [ {provider: first, model_id: m}, {provider: second, model_id: m} ] }
+"#;
+    let h = Harness::start(yaml).await;
+    for caller in [Protocol::ChatCompletions, Protocol::Responses] {
+        for stream in [false, true] {
+            let r = h.call(caller, "chain", stream).await;
+            assert_clean_answer(caller, stream, &r);
+            assert_eq!(r.header("x-bitrouter-provider"), Some("second"));
+        }
+    }
+}
+
+#[tokio::test]
+async fn a_cut_after_commit_ends_with_the_callers_terminal_error() {
+    for (caller, up) in pairs() {
+        // Enough events to pass the first content event, not enough to finish.
+        let cut = match up {
+            Protocol::GenerateContent => 1,
+            Protocol::ChatCompletions => 2,
+            Protocol::Messages => 4,
+            Protocol::Responses => 5,
+        };
+        let fault = format!("cut-after={cut}");
+        let h = Harness::start(&single(up, "real-model", &fault)).await;
+        let r = h.call(caller, "alias", true).await;
+        let ctx = format!("{caller:?}←{up:?}: {}", r.body);
+        assert_eq!(r.status, 200, "{ctx}");
+        assert!(r.body.contains("Hel"), "{ctx}");
+        let terminal = match caller {
+            Protocol::ChatCompletions => "data: {\"error\":",
+            Protocol::Responses => "event: response.failed",
+            Protocol::Messages => "event: error",
+            Protocol::GenerateContent => "data: {\"error\":",
+        };
+        assert!(r.body.contains(terminal), "{ctx}");
+        assert!(!r.body.contains("[DONE]"), "{ctx}");
+    }
+}
+
+#[tokio::test]
+async fn what_the_upstream_protocol_cannot_express_is_a_400_naming_it() {
+    let h = Harness::start(&single(Protocol::ChatCompletions, "real-model", "")).await;
+    let r = h
+        .post(
+            "/v1/responses",
+            r#"{"model":"alias","input":"again","previous_response_id":"resp_1"}"#,
+        )
+        .await;
+    assert_eq!(r.status, 400, "{}", r.body);
+    let msg = r.json()["error"]["message"].as_str().unwrap().to_owned();
+    assert!(msg.contains("previous_response_id"), "{msg}");
+    assert!(msg.contains("chat_completions"), "{msg}");
+    assert!(upstream_paths(&h).await.is_empty(), "nothing was sent upstream");
+}
+
+#[tokio::test]
+async fn a_request_the_caller_protocol_rejects_is_a_400_before_any_upstream() {
+    let h = Harness::start(&single(Protocol::Messages, "real-model", "")).await;
+    // Chat `messages` must be an array.
+    let (path, _) = request(Protocol::ChatCompletions, "alias", false);
+    let r = h.post(&path, r#"{"model":"alias","messages":"hi"}"#).await;
+    assert_eq!(r.status, 400, "{}", r.body);
+    assert!(r.json()["error"]["message"].as_str().unwrap().contains("messages"));
+    assert!(upstream_paths(&h).await.is_empty());
+}

@@ -8,11 +8,13 @@
 //!    with simd-json and reads the model and `stream`.
 //! 4. The table is loaded once ([`TableHandle`]); `route()` resolves the model to a chain.
 //! 5. `failover` tries endpoints in order, skipping open breakers ([`breaker`]); [`upstream`]
-//!    builds each call (auth, headers, URL) on a pooled rustls client.
+//!    builds each call (auth, headers, URL) on a pooled rustls client. An endpoint that does
+//!    not speak the caller's protocol gets the request translated by the `translate` crate.
 //! 6. A non-streaming answer is read whole and checked; a stream goes through a [`relay`],
 //!    which holds lifecycle frames until the first content event (the commit point). Before
 //!    it, any failure moves to the next endpoint; after it, a failure ends the stream with the
-//!    caller protocol's terminal error frame.
+//!    caller protocol's terminal error frame. Translated answers and streams are rewritten
+//!    into the caller's protocol on the way.
 //! 7. Dropping the response (client gone) drops the upstream call: no detached work remains.
 
 mod body;

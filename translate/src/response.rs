@@ -160,6 +160,11 @@ fn model<'a>(r: &'a ir::Response, ctx: &Ctx<'a>) -> &'a str {
     }
 }
 
+/// Input plus output tokens, saturating (counts come from the upstream and may be absurd).
+fn total(u: &ir::Usage) -> u64 {
+    u.input.saturating_add(u.output)
+}
+
 /// A token count at `v[key]` (0 when absent or not a count).
 fn count(v: Option<&Value>, key: &str) -> u64 {
     v.and_then(|v| v.get(key)).and_then(as_count).unwrap_or(0)

@@ -2,7 +2,7 @@
 
 use serde_json::{Map, Value, json};
 
-use super::{args_text, as_count, caller_id, count, created, made_up, model, str_at};
+use super::{args_text, as_count, caller_id, count, created, made_up, model, str_at, total};
 use crate::ir::{self, Finish, Part};
 use crate::stream::Ctx;
 
@@ -179,7 +179,7 @@ fn usage(u: &ir::Usage) -> Value {
     json!({
         "prompt_tokens": u.input,
         "completion_tokens": u.output,
-        "total_tokens": u.total(),
+        "total_tokens": total(u),
         "prompt_tokens_details": {"cached_tokens": u.cache_read, "cache_write_tokens": u.cache_write},
         "completion_tokens_details": {"reasoning_tokens": u.reasoning},
     })

@@ -4,7 +4,7 @@
 
 use serde_json::{Map, Value, json};
 
-use super::{args_object, args_text, caller_id, count, made_up, model, str_at};
+use super::{args_object, args_text, caller_id, count, made_up, model, str_at, total};
 use crate::ir::{self, Finish, Part};
 use crate::stream::Ctx;
 
@@ -51,20 +51,20 @@ pub(super) fn decode(v: &Value, ctx: &Ctx<'_>) -> Result<ir::Response, String> {
     };
     let u = v.get("usageMetadata");
     let (prompt, candidates, thoughts, total) = (
-        count(u, "promptTokenCount") + count(u, "toolUsePromptTokenCount"),
+        count(u, "promptTokenCount").saturating_add(count(u, "toolUsePromptTokenCount")),
         count(u, "candidatesTokenCount"),
         count(u, "thoughtsTokenCount"),
         count(u, "totalTokenCount"),
     );
     // Whether `candidatesTokenCount` includes thoughts has varied; when prompt + candidates
     // already make the total, it does (LiteLLM `is_candidate_token_count_inclusive`).
-    let inclusive = thoughts > 0 && total > 0 && prompt + candidates == total;
+    let inclusive = thoughts > 0 && total > 0 && prompt.saturating_add(candidates) == total;
     let usage = ir::Usage {
         input: prompt,
         output: if inclusive {
             candidates
         } else {
-            candidates + thoughts
+            candidates.saturating_add(thoughts)
         },
         cache_read: count(u, "cachedContentTokenCount"),
         cache_write: 0,
@@ -203,7 +203,7 @@ fn usage(u: &ir::Usage) -> Value {
         "candidatesTokenCount".into(),
         u.output.saturating_sub(u.reasoning).into(),
     );
-    o.insert("totalTokenCount".into(), u.total().into());
+    o.insert("totalTokenCount".into(), total(u).into());
     if u.reasoning > 0 {
         o.insert("thoughtsTokenCount".into(), u.reasoning.into());
     }

@@ -69,7 +69,9 @@ pub(super) fn decode(v: &Value, ctx: &Ctx<'_>) -> Result<ir::Response, String> {
         count(u, "cache_creation_input_tokens"),
     );
     let usage = ir::Usage {
-        input: count(u, "input_tokens") + cache_read + cache_write,
+        input: count(u, "input_tokens")
+            .saturating_add(cache_read)
+            .saturating_add(cache_write),
         output: count(u, "output_tokens"),
         cache_read,
         cache_write,

@@ -3,7 +3,9 @@
 
 use serde_json::{Map, Value, json};
 
-use super::{args_text, as_count, caller_id, count, created, made_up, model, safe_id, str_at};
+use super::{
+    args_text, as_count, caller_id, count, created, made_up, model, safe_id, str_at, total,
+};
 use crate::ir::{self, Finish, Part};
 use crate::stream::Ctx;
 
@@ -213,6 +215,6 @@ fn usage(u: &ir::Usage) -> Value {
         "input_tokens_details": {"cached_tokens": u.cache_read, "cache_write_tokens": u.cache_write},
         "output_tokens": u.output,
         "output_tokens_details": {"reasoning_tokens": u.reasoning},
-        "total_tokens": u.total(),
+        "total_tokens": total(u),
     })
 }

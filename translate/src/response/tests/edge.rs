@@ -577,3 +577,36 @@ fn call_named(id: &str, name: &str, args: &str) -> Part {
         signature: None,
     })
 }
+
+#[test]
+fn absurd_token_counts_saturate_instead_of_overflowing() {
+    let max = u64::MAX;
+    let m = dec(
+        Protocol::Messages,
+        &json!({"content": [], "usage": {"input_tokens": max,
+      "cache_read_input_tokens": max, "cache_creation_input_tokens": 1, "output_tokens": max}}),
+    )
+    .unwrap();
+    assert_eq!(m.usage.input, max);
+    let g = dec(
+        Protocol::GenerateContent,
+        &json!({"candidates": [{"finishReason": "STOP"}],
+      "usageMetadata": {"promptTokenCount": max, "toolUsePromptTokenCount": 1,
+        "candidatesTokenCount": max, "thoughtsTokenCount": 1, "totalTokenCount": max}}),
+    )
+    .unwrap();
+    assert_eq!((g.usage.input, g.usage.output), (max, max));
+    for caller in [
+        Protocol::ChatCompletions,
+        Protocol::Responses,
+        Protocol::GenerateContent,
+    ] {
+        let body = enc(caller, &m);
+        let total = ["usage", "usageMetadata"]
+            .iter()
+            .find_map(|k| body.get(k))
+            .and_then(|u| u.get("total_tokens").or_else(|| u.get("totalTokenCount")))
+            .cloned();
+        assert_eq!(total, Some(json!(max)), "{caller:?}");
+    }
+}

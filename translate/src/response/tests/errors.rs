@@ -1,6 +1,7 @@
-//! Error envelopes both ways, and malformed upstream bodies.
+//! Error envelopes both ways, malformed upstream bodies, and arbitrary input never panicking.
 
 use compiler::table::Protocol;
+use proptest::prelude::*;
 use serde_json::{Value, json};
 
 use super::dec;
@@ -165,4 +166,114 @@ fn malformed_upstream_bodies_are_errors() {
         &json!({"status": "failed", "error": {"message": "boom"}, "output": []}),
     );
     assert_eq!(failed, Err("the upstream response is failed: boom".into()));
+}
+
+/// JSON built from the keys and values the decoders look at, nested at random.
+fn wire_json() -> impl Strategy<Value = Value> {
+    let keys = prop::sample::select(vec![
+        "id",
+        "model",
+        "created",
+        "created_at",
+        "choices",
+        "message",
+        "content",
+        "refusal",
+        "tool_calls",
+        "function",
+        "name",
+        "arguments",
+        "finish_reason",
+        "usage",
+        "prompt_tokens",
+        "completion_tokens",
+        "prompt_tokens_details",
+        "cached_tokens",
+        "output",
+        "type",
+        "status",
+        "call_id",
+        "summary",
+        "text",
+        "incomplete_details",
+        "reason",
+        "input_tokens",
+        "output_tokens",
+        "cache_read_input_tokens",
+        "cache_creation_input_tokens",
+        "input",
+        "thinking",
+        "signature",
+        "stop_reason",
+        "stop_sequence",
+        "candidates",
+        "parts",
+        "functionCall",
+        "args",
+        "thought",
+        "finishReason",
+        "usageMetadata",
+        "promptTokenCount",
+        "candidatesTokenCount",
+        "thoughtsTokenCount",
+        "totalTokenCount",
+        "promptFeedback",
+        "blockReason",
+        "error",
+        "code",
+    ]);
+    let leaf = prop_oneof![
+        Just(Value::Null),
+        any::<bool>().prop_map(Value::from),
+        any::<u64>().prop_map(Value::from),
+        any::<f64>()
+            .prop_map(|f| serde_json::Number::from_f64(f).map_or(Value::Null, Value::Number)),
+        prop::sample::select(vec![
+            "",
+            "stop",
+            "tool_calls",
+            "message",
+            "function_call",
+            "reasoning",
+            "output_text",
+            "refusal",
+            "text",
+            "tool_use",
+            "thinking",
+            "STOP",
+            "MAX_TOKENS",
+            "incomplete",
+            "failed",
+            "{\"a\":",
+            "{}",
+        ])
+        .prop_map(Value::from),
+    ];
+    leaf.prop_recursive(5, 64, 6, move |inner| {
+        prop_oneof![
+            prop::collection::vec(inner.clone(), 0..4).prop_map(Value::Array),
+            prop::collection::vec((keys.clone(), inner), 0..6).prop_map(|kv| Value::Object(
+                kv.into_iter().map(|(k, v)| (k.to_string(), v)).collect()
+            )),
+        ]
+    })
+}
+
+proptest! {
+    #[test]
+    fn arbitrary_bodies_never_panic(v in wire_json(), status in 0u16..1000) {
+        let ctx = super::ctx();
+        let raw = v.to_string();
+        for p in [Protocol::ChatCompletions, Protocol::Responses, Protocol::Messages, Protocol::GenerateContent] {
+            if let Ok(r) = decode(p, raw.as_bytes(), &ctx) {
+                for caller in [Protocol::ChatCompletions, Protocol::Responses, Protocol::Messages, Protocol::GenerateContent] {
+                    let body = crate::response::encode(caller, &r, &ctx);
+                    prop_assert!(serde_json::from_slice::<Value>(&body).is_ok());
+                }
+            }
+            let e = decode_error(status, raw.as_bytes());
+            prop_assert!(!e.message.is_empty());
+            let _ = encode_error(p, status, &e);
+        }
+    }
 }

@@ -3,6 +3,7 @@
 
 mod edge;
 mod errors;
+mod quirks;
 
 use compiler::table::Protocol;
 use serde_json::{Value, json};

@@ -1,16 +1,186 @@
-//! Chat Completions whole answers to and from the IR.
+//! Chat Completions whole answers to and from the IR (protocols.md §1.1, §4.1).
 
-use serde_json::Value;
+use serde_json::{Map, Value, json};
 
-use crate::ir;
+use super::{args_text, as_count, caller_id, count, created, made_up, model, str_at, total};
+use crate::ir::{self, Finish, Part};
 use crate::stream::Ctx;
 
 pub(super) fn decode(v: &Value, ctx: &Ctx<'_>) -> Result<ir::Response, String> {
-    let _ = (v, ctx);
-    Err("not yet".into())
+    let choices = v
+        .get("choices")
+        .and_then(Value::as_array)
+        .ok_or("a chat completion without a `choices` array")?;
+    // Only the first choice: the router never asks for `n > 1`.
+    let choice = choices.first().ok_or("a chat completion with no choices")?;
+    let msg = choice
+        .get("message")
+        .filter(|m| m.is_object())
+        .ok_or("a chat completion choice without a `message` object")?;
+    let mut parts = Vec::new();
+    // Vendor reasoning (DeepSeek/Qwen/Kimi `reasoning_content`, some proxies `reasoning`).
+    for key in ["reasoning_content", "reasoning"] {
+        if let Some(t) = msg
+            .get(key)
+            .and_then(Value::as_str)
+            .filter(|t| !t.is_empty())
+        {
+            parts.push(Part::Reasoning(ir::Reasoning {
+                text: t.to_owned(),
+                signature: None,
+                redacted: None,
+            }));
+            break;
+        }
+    }
+    match msg.get("content") {
+        None | Some(Value::Null) => {}
+        Some(Value::String(s)) => push_text(&mut parts, s),
+        Some(Value::Array(items)) => {
+            for it in items {
+                match str_at(it, "type") {
+                    "text" => push_text(&mut parts, str_at(it, "text")),
+                    "refusal" => push_refusal(&mut parts, str_at(it, "refusal")),
+                    _ => {}
+                }
+            }
+        }
+        Some(_) => return Err("`message.content` is neither a string nor an array".into()),
+    }
+    if let Some(r) = msg.get("refusal").and_then(Value::as_str) {
+        push_refusal(&mut parts, r);
+    }
+    match msg.get("tool_calls") {
+        None | Some(Value::Null) => {}
+        Some(Value::Array(calls)) => {
+            for (n, c) in calls.iter().enumerate() {
+                let f = c
+                    .get("function")
+                    .filter(|f| f.is_object())
+                    .ok_or("a tool call without a `function` object")?;
+                let id = match str_at(c, "id") {
+                    "" => made_up("call_", ctx, n),
+                    id => id.to_owned(),
+                };
+                parts.push(Part::ToolCall(ir::ToolCall {
+                    id,
+                    name: str_at(f, "name").to_owned(),
+                    arguments: args_text(f.get("arguments")),
+                    signature: None,
+                }));
+            }
+        }
+        Some(_) => return Err("`message.tool_calls` is not an array".into()),
+    }
+    let finish = match choice.get("finish_reason").and_then(Value::as_str) {
+        None | Some("stop") => Finish::Stop,
+        Some("length") => Finish::Length,
+        Some("tool_calls" | "function_call") => Finish::ToolCalls,
+        Some("content_filter") => Finish::ContentFilter,
+        Some(_) => Finish::Other,
+    };
+    let u = v.get("usage");
+    let usage = ir::Usage {
+        input: count(u, "prompt_tokens"),
+        output: count(u, "completion_tokens"),
+        cache_read: count(
+            u.and_then(|u| u.get("prompt_tokens_details")),
+            "cached_tokens",
+        ),
+        cache_write: count(
+            u.and_then(|u| u.get("prompt_tokens_details")),
+            "cache_write_tokens",
+        ),
+        reasoning: count(
+            u.and_then(|u| u.get("completion_tokens_details")),
+            "reasoning_tokens",
+        ),
+    };
+    Ok(ir::Response {
+        id: str_at(v, "id").to_owned(),
+        model: str_at(v, "model").to_owned(),
+        created: v.get("created").and_then(as_count).unwrap_or(0),
+        parts,
+        finish,
+        stop_sequence: None,
+        usage,
+    })
+}
+
+fn push_text(parts: &mut Vec<Part>, s: &str) {
+    if !s.is_empty() {
+        parts.push(Part::Text(s.to_owned()));
+    }
+}
+
+fn push_refusal(parts: &mut Vec<Part>, s: &str) {
+    if !s.is_empty() {
+        parts.push(Part::Refusal(s.to_owned()));
+    }
 }
 
 pub(super) fn encode(r: &ir::Response, ctx: &Ctx<'_>) -> Value {
-    let _ = (r, ctx);
-    Value::Null
+    let (mut text, mut refusal, mut reasoning) = (String::new(), String::new(), String::new());
+    let mut calls = Vec::new();
+    for p in &r.parts {
+        match p {
+            Part::Text(t) => text.push_str(t),
+            Part::Refusal(t) => refusal.push_str(t),
+            Part::Reasoning(x) => reasoning.push_str(&x.text),
+            Part::ToolCall(c) => calls.push(json!({
+                "id": c.id,
+                "type": "function",
+                "function": {"name": c.name, "arguments": c.arguments},
+            })),
+            Part::Media(_) | Part::ToolResult(_) => {}
+        }
+    }
+    let opt = |s: String| {
+        if s.is_empty() {
+            Value::Null
+        } else {
+            Value::String(s)
+        }
+    };
+    let mut message = Map::new();
+    message.insert("role".into(), "assistant".into());
+    message.insert("content".into(), opt(text));
+    message.insert("refusal".into(), opt(refusal));
+    if !calls.is_empty() {
+        message.insert("tool_calls".into(), Value::Array(calls));
+    }
+    // Vendor dialect (DeepSeek & co.); strict OpenAI clients ignore unknown fields.
+    if !reasoning.is_empty() {
+        message.insert("reasoning_content".into(), reasoning.into());
+    }
+    let finish = match r.finish {
+        Finish::Stop | Finish::Other => "stop",
+        Finish::Length => "length",
+        Finish::ToolCalls => "tool_calls",
+        Finish::ContentFilter => "content_filter",
+    };
+    json!({
+        "id": caller_id(&r.id, "chatcmpl-", ctx),
+        "object": "chat.completion",
+        "created": created(r, ctx),
+        "model": model(r, ctx),
+        "choices": [{
+            "index": 0,
+            "message": message,
+            "logprobs": null,
+            "finish_reason": finish,
+        }],
+        "usage": usage(&r.usage),
+    })
+}
+
+/// Chat `usage` (inclusive, like the IR).
+fn usage(u: &ir::Usage) -> Value {
+    json!({
+        "prompt_tokens": u.input,
+        "completion_tokens": u.output,
+        "total_tokens": total(u),
+        "prompt_tokens_details": {"cached_tokens": u.cache_read, "cache_write_tokens": u.cache_write},
+        "completion_tokens_details": {"reasoning_tokens": u.reasoning},
+    })
 }

@@ -1,16 +1,160 @@
-//! Anthropic Messages whole answers to and from the IR.
+//! Anthropic Messages whole answers to and from the IR (protocols.md §1.3, §4.3): usage is
+//! exclusive of cache tokens on this wire, thinking is only ever Anthropic's own (E27).
 
-use serde_json::Value;
+use serde_json::{Map, Value, json};
 
-use crate::ir;
+use super::{args_object, args_text, caller_id, count, made_up, model, safe_id, str_at};
+use crate::ir::{self, Finish, Part};
 use crate::stream::Ctx;
 
 pub(super) fn decode(v: &Value, ctx: &Ctx<'_>) -> Result<ir::Response, String> {
-    let _ = (v, ctx);
-    Err("not yet".into())
+    let content = v
+        .get("content")
+        .and_then(Value::as_array)
+        .ok_or("a message without a `content` array")?;
+    let mut parts = Vec::new();
+    let mut calls = 0;
+    for b in content {
+        if !b.is_object() {
+            return Err("a message content block is not an object".into());
+        }
+        match str_at(b, "type") {
+            "text" => {
+                let t = str_at(b, "text");
+                if !t.is_empty() {
+                    parts.push(Part::Text(t.to_owned()));
+                }
+            }
+            "thinking" => parts.push(Part::Reasoning(ir::Reasoning {
+                text: str_at(b, "thinking").to_owned(),
+                signature: b
+                    .get("signature")
+                    .and_then(Value::as_str)
+                    .filter(|s| !s.is_empty())
+                    .map(str::to_owned),
+                redacted: None,
+            })),
+            "redacted_thinking" => parts.push(Part::Reasoning(ir::Reasoning {
+                text: String::new(),
+                signature: None,
+                redacted: Some(str_at(b, "data").to_owned()),
+            })),
+            "tool_use" => {
+                let id = match str_at(b, "id") {
+                    "" => made_up("toolu_", ctx, calls),
+                    id => id.to_owned(),
+                };
+                calls += 1;
+                parts.push(Part::ToolCall(ir::ToolCall {
+                    id,
+                    name: str_at(b, "name").to_owned(),
+                    arguments: args_text(b.get("input")),
+                    signature: None,
+                }));
+            }
+            // Server-tool blocks (web search, code execution, …) have no portable form.
+            _ => {}
+        }
+    }
+    let finish = match v.get("stop_reason").and_then(Value::as_str) {
+        None | Some("end_turn" | "stop_sequence") => Finish::Stop,
+        Some("max_tokens" | "model_context_window_exceeded") => Finish::Length,
+        Some("tool_use") => Finish::ToolCalls,
+        Some("refusal") => Finish::ContentFilter,
+        Some(_) => Finish::Other,
+    };
+    let u = v.get("usage");
+    let (cache_read, cache_write) = (
+        count(u, "cache_read_input_tokens"),
+        count(u, "cache_creation_input_tokens"),
+    );
+    let usage = ir::Usage {
+        input: count(u, "input_tokens")
+            .saturating_add(cache_read)
+            .saturating_add(cache_write),
+        output: count(u, "output_tokens"),
+        cache_read,
+        cache_write,
+        reasoning: count(
+            u.and_then(|u| u.get("output_tokens_details")),
+            "thinking_tokens",
+        ),
+    };
+    Ok(ir::Response {
+        id: str_at(v, "id").to_owned(),
+        model: str_at(v, "model").to_owned(),
+        created: 0,
+        parts,
+        finish,
+        stop_sequence: v
+            .get("stop_sequence")
+            .and_then(Value::as_str)
+            .map(str::to_owned),
+        usage,
+    })
 }
 
 pub(super) fn encode(r: &ir::Response, ctx: &Ctx<'_>) -> Value {
-    let _ = (r, ctx);
-    Value::Null
+    let mut content = Vec::new();
+    for p in &r.parts {
+        match p {
+            Part::Text(t) | Part::Refusal(t) => {
+                if !t.is_empty() {
+                    content.push(json!({"type": "text", "text": t}));
+                }
+            }
+            // Only Anthropic's own, signed thinking goes back (E27); foreign reasoning would
+            // poison the caller's history.
+            Part::Reasoning(x) => {
+                if let Some(sig) = &x.signature {
+                    content.push(json!({"type": "thinking", "thinking": x.text, "signature": sig}));
+                } else if let Some(data) = &x.redacted {
+                    content.push(json!({"type": "redacted_thinking", "data": data}));
+                }
+            }
+            Part::ToolCall(c) => content.push(json!({
+                "type": "tool_use",
+                "id": safe_id(&c.id),
+                "name": c.name,
+                "input": args_object(&c.arguments),
+            })),
+            Part::Media(_) | Part::ToolResult(_) => {}
+        }
+    }
+    let refused = r.parts.iter().any(|p| matches!(p, Part::Refusal(_)));
+    let (stop_reason, stop_sequence) = match (r.finish, &r.stop_sequence) {
+        // An OpenAI refusal ends with `stop`; this wire says it in the stop reason (E37).
+        (Finish::Stop, _) if refused => ("refusal", Value::Null),
+        (Finish::Stop, Some(s)) => ("stop_sequence", Value::String(s.clone())),
+        (Finish::Stop | Finish::Other, _) => ("end_turn", Value::Null),
+        (Finish::Length, _) => ("max_tokens", Value::Null),
+        (Finish::ToolCalls, _) => ("tool_use", Value::Null),
+        (Finish::ContentFilter, _) => ("refusal", Value::Null),
+    };
+    json!({
+        "id": caller_id(&r.id, "msg_", ctx),
+        "type": "message",
+        "role": "assistant",
+        "model": model(r, ctx),
+        "content": content,
+        "stop_reason": stop_reason,
+        "stop_sequence": stop_sequence,
+        "usage": usage(&r.usage),
+    })
+}
+
+/// Anthropic `usage`: `input_tokens` excludes cache reads and writes.
+fn usage(u: &ir::Usage) -> Value {
+    let mut o = Map::new();
+    o.insert("input_tokens".into(), u.uncached_input().into());
+    o.insert("cache_creation_input_tokens".into(), u.cache_write.into());
+    o.insert("cache_read_input_tokens".into(), u.cache_read.into());
+    o.insert("output_tokens".into(), u.output.into());
+    if u.reasoning > 0 {
+        o.insert(
+            "output_tokens_details".into(),
+            json!({"thinking_tokens": u.reasoning}),
+        );
+    }
+    Value::Object(o)
 }

@@ -71,7 +71,10 @@ mod tests {
         assert!(l.len() <= MAX_ID, "{l}");
         assert!(wire_safe("").len() > 1);
         for id in [&*a, &*b, &*l] {
-            assert!(id.chars().all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-'));
+            assert!(
+                id.chars()
+                    .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
+            );
         }
     }
 

@@ -207,7 +207,7 @@ pub struct Usage {
 
 impl Usage {
     pub fn total(&self) -> u64 {
-        self.input + self.output
+        self.input.saturating_add(self.output)
     }
     /// Anthropic's `input_tokens` (exclusive of cache reads and writes).
     pub fn uncached_input(&self) -> u64 {

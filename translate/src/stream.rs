@@ -37,7 +37,10 @@ pub use encode::Encoder;
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Event<'a> {
     /// The upstream response began. `id`/`model` may be empty when the upstream has none.
-    Start { id: &'a str, model: &'a str },
+    Start {
+        id: &'a str,
+        model: &'a str,
+    },
     Text(&'a str),
     /// Visible reasoning (thinking summary) text.
     Reasoning(&'a str),
@@ -45,7 +48,10 @@ pub enum Event<'a> {
     ReasoningSignature(&'a str),
     Refusal(&'a str),
     /// A new tool call; later `ToolArgs` belong to it.
-    ToolStart { id: &'a str, name: &'a str },
+    ToolStart {
+        id: &'a str,
+        name: &'a str,
+    },
     /// A fragment of the current call's JSON arguments.
     ToolArgs(&'a str),
     Usage(Usage),
@@ -53,7 +59,10 @@ pub enum Event<'a> {
     /// The upstream finished normally.
     End,
     /// The upstream reported an error in the stream.
-    Error { kind: ErrorKind, message: &'a str },
+    Error {
+        kind: ErrorKind,
+        message: &'a str,
+    },
 }
 
 impl Event<'_> {

@@ -188,3 +188,4 @@ fn all_sequences() -> Vec<Vec<Event<'static>>> {
 
 mod chat;
 mod messages;
+mod responses;

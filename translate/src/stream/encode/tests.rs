@@ -187,5 +187,6 @@ fn all_sequences() -> Vec<Vec<Event<'static>>> {
 }
 
 mod chat;
+mod gemini;
 mod messages;
 mod responses;

@@ -153,6 +153,9 @@ impl ResponsesEncoder {
             return;
         }
         self.ended = true;
+        if !self.started {
+            set_id(&mut self.id, "resp_", "", self.seed);
+        }
         let code = match kind {
             ErrorKind::RateLimited => "rate_limit_exceeded",
             ErrorKind::InvalidRequest => "invalid_prompt",

@@ -186,6 +186,82 @@ fn all_sequences() -> Vec<Vec<Event<'static>>> {
     ]
 }
 
+const ALL: [Protocol; 4] = [
+    Protocol::ChatCompletions,
+    Protocol::Responses,
+    Protocol::Messages,
+    Protocol::GenerateContent,
+];
+
+#[test]
+fn nothing_is_written_after_the_end() {
+    for caller in ALL {
+        for json_array in [false, true] {
+            let mut e = Encoder::new(caller, &ctx(true, json_array));
+            let mut out = BytesMut::new();
+            for ev in text_events() {
+                e.event(&ev, &mut out);
+            }
+            assert!(e.ended());
+            let len = out.len();
+            for ev in text_events() {
+                e.event(&ev, &mut out);
+            }
+            e.fail(ErrorKind::Server, "late", &mut out);
+            assert_eq!(out.len(), len, "{caller:?}");
+        }
+    }
+}
+
+#[test]
+fn an_error_event_ends_like_fail() {
+    for caller in ALL {
+        let events = [
+            START,
+            Event::Text("Hel"),
+            Event::Error {
+                kind: ErrorKind::Overloaded,
+                message: "upstream exploded",
+            },
+        ];
+        let (via_event, ended) = run(caller, &ctx(false, false), &events);
+        assert!(ended);
+        let via_fail = run_fail(
+            caller,
+            &ctx(false, false),
+            &events[..2],
+            ErrorKind::Overloaded,
+        );
+        assert_eq!(via_event, via_fail, "{caller:?}");
+    }
+}
+
+#[test]
+fn events_before_start_still_open_the_stream() {
+    // The contract puts `Start` first; an encoder that misses it must still be well formed.
+    for caller in ALL {
+        let (out, ended) = run(caller, &ctx(false, false), &[Event::Text("x"), Event::End]);
+        assert!(ended);
+        assert!(out.contains('x'), "{caller:?}");
+        let first = frames(&out).remove(0);
+        let first = parse(&first.1);
+        match caller {
+            Protocol::ChatCompletions => {
+                assert_eq!(first["choices"][0]["delta"]["role"], "assistant")
+            }
+            Protocol::Responses => assert_eq!(first["type"], "response.created"),
+            Protocol::Messages => assert_eq!(first["type"], "message_start"),
+            Protocol::GenerateContent => assert_eq!(parts_text(&first), "x"),
+        }
+    }
+}
+
+fn parts_text(c: &Value) -> &str {
+    c["candidates"][0]["content"]["parts"][0]["text"]
+        .as_str()
+        .unwrap()
+}
+
 mod chat;
 mod gemini;
 mod messages;

@@ -4,12 +4,15 @@ mod chat;
 mod gemini;
 mod messages;
 mod responses;
+#[cfg(test)]
+mod tests;
 
 use bytes::BytesMut;
 use compiler::table::Protocol;
 
 use super::{Ctx, Event};
 use crate::ir::ErrorKind;
+use crate::json;
 
 pub(crate) use chat::ChatEncoder;
 pub(crate) use gemini::GeminiEncoder;
@@ -65,5 +68,44 @@ impl Encoder {
             Inner::Messages(e) => e.ended(),
             Inner::Gemini(e) => e.ended(),
         }
+    }
+}
+
+/// Writes `s` as a JSON string literal.
+fn put_str(out: &mut BytesMut, s: &str) {
+    json::push_json_str(out, s);
+}
+
+/// Writes `n` in decimal.
+fn put_u64(out: &mut BytesMut, n: u64) {
+    json::push_u64(out, n);
+}
+
+/// Writes the head of a named SSE event: `event: <name>\ndata: `.
+fn put_event(out: &mut BytesMut, name: &str) {
+    out.extend_from_slice(b"event: ");
+    out.extend_from_slice(name.as_bytes());
+    out.extend_from_slice(b"\ndata: ");
+}
+
+/// Sets `dst` to the id a caller sees: `id` when it already has `prefix`, `prefix` + `id`
+/// otherwise, or a made-up one from `seed` when the upstream gave none. Reuses `dst`'s buffer.
+fn set_id(dst: &mut String, prefix: &str, id: &str, seed: u64) {
+    dst.clear();
+    if id.is_empty() {
+        crate::ids::synthesize(prefix, seed, 0, dst);
+    } else {
+        if !id.starts_with(prefix) {
+            dst.push_str(prefix);
+        }
+        dst.push_str(id);
+    }
+}
+
+/// The model to report is the caller-facing name from [`Ctx`] (set at `new`); the upstream's
+/// fills in only when that is empty.
+fn fill_model(dst: &mut String, upstream: &str) {
+    if dst.is_empty() {
+        dst.push_str(upstream);
     }
 }

@@ -1,27 +1,283 @@
-//! Encodes IR events as a Gemini generateContent stream for the caller (protocols.md §2.8).
+//! Encodes IR events as a Gemini `streamGenerateContent` stream for the caller (protocols.md
+//! §2.8): one `GenerateContentResponse` per text/thought delta, tool calls buffered and
+//! emitted whole, then — held until `End` — a final chunk with `finishReason` and
+//! `usageMetadata`. SSE (`alt=sse`: `data: …` frames only — no comments, `event:` lines or
+//! `[DONE]`, E30/E34) or, without `alt=sse`, one JSON array (E35).
+//!
+//! A call's accumulated arguments must parse as a JSON object (Gemini's `args` is a Struct).
+//! When they do not, the stream is failed with a Gemini error frame rather than emitting a
+//! half or invented object (E36).
 
-use bytes::BytesMut;
+use bytes::{BufMut, BytesMut};
 
-use crate::ir::ErrorKind;
+use super::{fill_model, put_str, put_u64};
+use crate::ir::{ErrorKind, Finish, Usage};
 use crate::stream::{Ctx, Event};
 
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub(crate) struct GeminiEncoder {
+    /// `responseId`: the upstream's id, or a made-up one.
+    id: String,
+    model: String,
+    seed: u64,
+    json_array: bool,
+    started: bool,
+    /// Whether an array element has been written (the next one is preceded by a comma).
+    written: bool,
+    /// A call is buffered in `call_id`/`call_name`/`args`.
+    pending: bool,
+    call_id: String,
+    call_name: String,
+    args: String,
+    called: bool,
+    finish: Finish,
+    usage: Usage,
     ended: bool,
 }
 
 impl GeminiEncoder {
-    pub(crate) fn new(_ctx: &Ctx<'_>) -> GeminiEncoder {
-        GeminiEncoder::default()
+    pub(crate) fn new(ctx: &Ctx<'_>) -> GeminiEncoder {
+        GeminiEncoder {
+            id: String::with_capacity(32),
+            model: ctx.model.to_owned(),
+            seed: ctx.seed,
+            json_array: ctx.json_array,
+            started: false,
+            written: false,
+            pending: false,
+            call_id: String::new(),
+            call_name: String::new(),
+            args: String::new(),
+            called: false,
+            finish: Finish::Stop,
+            usage: Usage::default(),
+            ended: false,
+        }
     }
 
-    pub(crate) fn event(&mut self, _ev: &Event<'_>, _out: &mut BytesMut) {}
+    pub(crate) fn event(&mut self, ev: &Event<'_>, out: &mut BytesMut) {
+        if self.ended {
+            return;
+        }
+        if let Event::Start { id, model } = *ev {
+            self.start(id, model);
+            return;
+        }
+        if !self.started {
+            self.start("", "");
+        }
+        match *ev {
+            Event::Start { .. } | Event::ReasoningSignature(_) => {}
+            Event::Text(t) | Event::Refusal(t) => {
+                if self.flush(out) {
+                    self.text_chunk(out, t, false);
+                }
+            }
+            Event::Reasoning(t) => {
+                if self.flush(out) {
+                    self.text_chunk(out, t, true);
+                }
+            }
+            Event::ToolStart { id, name } => {
+                if self.flush(out) {
+                    self.pending = true;
+                    self.called = true;
+                    self.call_id.clear();
+                    self.call_id.push_str(id);
+                    self.call_name.clear();
+                    self.call_name.push_str(name);
+                    self.args.clear();
+                }
+            }
+            Event::ToolArgs(a) => {
+                if self.pending {
+                    self.args.push_str(a);
+                }
+            }
+            Event::Usage(u) => self.usage = u,
+            Event::Finish(f) => self.finish = f,
+            Event::End => self.end(out),
+            Event::Error { kind, message } => self.fail(kind, message, out),
+        }
+    }
 
-    pub(crate) fn fail(&mut self, _kind: ErrorKind, _message: &str, _out: &mut BytesMut) {
+    pub(crate) fn fail(&mut self, kind: ErrorKind, message: &str, out: &mut BytesMut) {
+        if self.ended {
+            return;
+        }
         self.ended = true;
+        self.open(out);
+        out.extend_from_slice(b"{\"error\":{\"code\":");
+        put_u64(out, u64::from(kind.status()));
+        out.extend_from_slice(b",\"message\":");
+        put_str(out, message);
+        out.extend_from_slice(b",\"status\":");
+        put_str(out, kind.gemini_status());
+        out.extend_from_slice(b"}}");
+        self.close(out);
+        if self.json_array {
+            out.extend_from_slice(b"]");
+        }
     }
 
     pub(crate) fn ended(&self) -> bool {
         self.ended
+    }
+
+    /// Gemini has no opening frame: only remember the ids.
+    fn start(&mut self, id: &str, model: &str) {
+        if self.started {
+            return;
+        }
+        self.started = true;
+        self.id.clear();
+        if id.is_empty() {
+            crate::ids::synthesize("", self.seed, 0, &mut self.id);
+        } else {
+            self.id.push_str(id);
+        }
+        fill_model(&mut self.model, model);
+    }
+
+    fn end(&mut self, out: &mut BytesMut) {
+        let Some(args) = self.take_call(out) else {
+            return;
+        };
+        self.ended = true;
+        let finish = match self.finish.settle(self.called) {
+            Finish::Stop | Finish::ToolCalls => "STOP",
+            Finish::Length => "MAX_TOKENS",
+            Finish::ContentFilter => "SAFETY",
+            Finish::Other => "OTHER",
+        };
+        self.chunk_head(out);
+        match args {
+            Some(args) => self.call_part(out, &args),
+            None => out.extend_from_slice(b"{\"text\":\"\"}"),
+        }
+        out.extend_from_slice(b"]},\"finishReason\":");
+        put_str(out, finish);
+        let u = self.usage;
+        out.extend_from_slice(b",\"index\":0}],\"usageMetadata\":{\"promptTokenCount\":");
+        put_u64(out, u.input);
+        out.extend_from_slice(b",\"candidatesTokenCount\":");
+        put_u64(out, u.output.saturating_sub(u.reasoning));
+        if u.reasoning > 0 {
+            out.extend_from_slice(b",\"thoughtsTokenCount\":");
+            put_u64(out, u.reasoning);
+        }
+        out.extend_from_slice(b",\"totalTokenCount\":");
+        put_u64(out, u.total());
+        if u.cache_read > 0 {
+            out.extend_from_slice(b",\"cachedContentTokenCount\":");
+            put_u64(out, u.cache_read);
+        }
+        out.extend_from_slice(b"}");
+        self.chunk_tail(out);
+        if self.json_array {
+            out.extend_from_slice(b"]");
+        }
+    }
+
+    /// Emits the buffered call (if any) as its own chunk. `false` when its arguments were
+    /// not a JSON object and the stream was failed instead.
+    fn flush(&mut self, out: &mut BytesMut) -> bool {
+        match self.take_call(out) {
+            None => false,
+            Some(None) => true,
+            Some(Some(args)) => {
+                self.chunk_head(out);
+                self.call_part(out, &args);
+                out.extend_from_slice(b"]},\"index\":0}]");
+                self.chunk_tail(out);
+                true
+            }
+        }
+    }
+
+    /// The buffered call's parsed arguments: `Some(None)` when no call is buffered, `None`
+    /// when the arguments are not a JSON object (the stream is then failed).
+    fn take_call(&mut self, out: &mut BytesMut) -> Option<Option<serde_json::Value>> {
+        if !self.pending {
+            return Some(None);
+        }
+        self.pending = false;
+        let text = self.args.trim();
+        let args = if text.is_empty() {
+            serde_json::Value::Object(serde_json::Map::new())
+        } else {
+            match serde_json::from_str::<serde_json::Value>(text) {
+                Ok(v) if v.is_object() => v,
+                _ => {
+                    self.fail(
+                        ErrorKind::Server,
+                        "the upstream sent tool-call arguments that are not a JSON object",
+                        out,
+                    );
+                    return None;
+                }
+            }
+        };
+        Some(Some(args))
+    }
+
+    /// `{"functionCall":{"name":…,"args":{…},"id":…}}` (args re-serialized compactly: raw
+    /// newlines would break SSE framing).
+    fn call_part(&self, out: &mut BytesMut, args: &serde_json::Value) {
+        out.extend_from_slice(b"{\"functionCall\":{\"name\":");
+        put_str(out, &self.call_name);
+        out.extend_from_slice(b",\"args\":");
+        if serde_json::to_writer(out.writer(), args).is_err() {
+            out.extend_from_slice(b"{}");
+        }
+        out.extend_from_slice(b",\"id\":");
+        put_str(out, &self.call_id);
+        out.extend_from_slice(b"}}");
+    }
+
+    /// A chunk with one text part (a thought summary when `thought`).
+    fn text_chunk(&mut self, out: &mut BytesMut, t: &str, thought: bool) {
+        self.chunk_head(out);
+        out.extend_from_slice(b"{\"text\":");
+        put_str(out, t);
+        if thought {
+            out.extend_from_slice(b",\"thought\":true");
+        }
+        out.extend_from_slice(b"}]},\"index\":0}]");
+        self.chunk_tail(out);
+    }
+
+    /// Frame start and `{"candidates":[{"content":{"role":"model","parts":[`.
+    fn chunk_head(&mut self, out: &mut BytesMut) {
+        self.open(out);
+        out.extend_from_slice(b"{\"candidates\":[{\"content\":{\"role\":\"model\",\"parts\":[");
+    }
+
+    /// `,"modelVersion":…,"responseId":…}` and the frame end.
+    fn chunk_tail(&self, out: &mut BytesMut) {
+        out.extend_from_slice(b",\"modelVersion\":");
+        put_str(out, &self.model);
+        out.extend_from_slice(b",\"responseId\":");
+        put_str(out, &self.id);
+        out.extend_from_slice(b"}");
+        self.close(out);
+    }
+
+    /// `data: `, or the array's `[` / `,\r\n` separator.
+    fn open(&mut self, out: &mut BytesMut) {
+        if !self.json_array {
+            out.extend_from_slice(b"data: ");
+        } else if self.written {
+            out.extend_from_slice(b",\r\n");
+        } else {
+            out.extend_from_slice(b"[");
+        }
+        self.written = true;
+    }
+
+    fn close(&self, out: &mut BytesMut) {
+        if !self.json_array {
+            out.extend_from_slice(b"\n\n");
+        }
     }
 }

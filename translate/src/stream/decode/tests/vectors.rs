@@ -214,3 +214,17 @@ pub(super) const GEMINI_PARALLEL: [&str; 2] = [
     r#"{"candidates":[{"content":{"parts":[{"functionCall":{"name":"get_weather","args":{"location":"Paris"}}}],"role":"model"},"index":0}],"usageMetadata":{"promptTokenCount":41,"totalTokenCount":41,"promptTokensDetails":[{"modality":"TEXT","tokenCount":41}]},"modelVersion":"gemini-2.5-flash","responseId":"test-response-id-4"}"#,
     r#"{"candidates":[{"content":{"parts":[{"functionCall":{"name":"get_weather","args":{"location":"London"}}}],"role":"model"},"finishReason":"STOP","index":0}],"usageMetadata":{"promptTokenCount":41,"candidatesTokenCount":12,"totalTokenCount":53,"promptTokensDetails":[{"modality":"TEXT","tokenCount":41}]},"modelVersion":"gemini-2.5-flash","responseId":"test-response-id-4"}"#,
 ];
+
+/// The mock's parallel-call Responses items (between `response.in_progress` and the terminal).
+pub(super) const RESPONSES_PARALLEL_ITEMS: [&str; 10] = [
+    r#"{"type":"response.output_item.added","sequence_number":2,"output_index":0,"item":{"id":"fc_test123","type":"function_call","status":"in_progress","call_id":"call_abc123","name":"get_weather","arguments":""}}"#,
+    r#"{"type":"response.function_call_arguments.delta","sequence_number":3,"item_id":"fc_test123","output_index":0,"delta":"{\"location\":"}"#,
+    r#"{"type":"response.function_call_arguments.delta","sequence_number":4,"item_id":"fc_test123","output_index":0,"delta":"\"Paris\"}"}"#,
+    r#"{"type":"response.function_call_arguments.done","sequence_number":5,"item_id":"fc_test123","output_index":0,"name":"get_weather","arguments":"{\"location\":\"Paris\"}"}"#,
+    r#"{"type":"response.output_item.done","sequence_number":6,"output_index":0,"item":{"id":"fc_test123","type":"function_call","status":"completed","call_id":"call_abc123","name":"get_weather","arguments":"{\"location\":\"Paris\"}"}}"#,
+    r#"{"type":"response.output_item.added","sequence_number":7,"output_index":1,"item":{"id":"fc_test456","type":"function_call","status":"in_progress","call_id":"call_def456","name":"get_weather","arguments":""}}"#,
+    r#"{"type":"response.function_call_arguments.delta","sequence_number":8,"item_id":"fc_test456","output_index":1,"delta":"{\"location\":"}"#,
+    r#"{"type":"response.function_call_arguments.delta","sequence_number":9,"item_id":"fc_test456","output_index":1,"delta":"\"London\"}"}"#,
+    r#"{"type":"response.function_call_arguments.done","sequence_number":10,"item_id":"fc_test456","output_index":1,"name":"get_weather","arguments":"{\"location\":\"London\"}"}"#,
+    r#"{"type":"response.output_item.done","sequence_number":11,"output_index":1,"item":{"id":"fc_test456","type":"function_call","status":"completed","call_id":"call_def456","name":"get_weather","arguments":"{\"location\":\"London\"}"}}"#,
+];

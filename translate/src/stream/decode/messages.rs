@@ -9,6 +9,7 @@ use simd_json::prelude::*;
 use simd_json::tape::Value;
 
 use super::{INTERLEAVED, error_of, present, str_of};
+use crate::ids;
 use crate::ir::{ErrorKind, Finish, Usage};
 use crate::json::Scratch;
 use crate::stream::{Ctx, Event, Malformed};
@@ -27,6 +28,7 @@ enum Block {
 
 #[derive(Debug, Default)]
 pub(crate) struct MessagesDecoder {
+    seed: u64,
     started: bool,
     done: bool,
     finished: bool,
@@ -35,11 +37,17 @@ pub(crate) struct MessagesDecoder {
     blocks: Vec<Option<Block>>,
     /// The index of the last `tool_use` block started.
     current_tool: Option<u64>,
+    /// How many tool ids were made up, and the last one.
+    synthesized: u64,
+    id: String,
 }
 
 impl MessagesDecoder {
-    pub(crate) fn new(_ctx: &Ctx<'_>) -> MessagesDecoder {
-        MessagesDecoder::default()
+    pub(crate) fn new(ctx: &Ctx<'_>) -> MessagesDecoder {
+        MessagesDecoder {
+            seed: ctx.seed,
+            ..MessagesDecoder::default()
+        }
     }
 
     pub(crate) fn event(
@@ -116,9 +124,15 @@ impl MessagesDecoder {
                     }
                     Block::Tool => {
                         self.current_tool = Some(index);
-                        let id = str_of(&b, "id").unwrap_or("");
                         let name = str_of(&b, "name").unwrap_or("");
-                        emit(Event::ToolStart { id, name });
+                        match str_of(&b, "id").filter(|id| !id.is_empty()) {
+                            Some(id) => emit(Event::ToolStart { id, name }),
+                            None => {
+                                ids::synthesize("call_", self.seed, self.synthesized, &mut self.id);
+                                self.synthesized += 1;
+                                emit(Event::ToolStart { id: &self.id, name });
+                            }
+                        }
                     }
                     Block::Other => {}
                 }

@@ -189,3 +189,28 @@ fn messages_tool_args_skip_empty_fragments() {
         ]
     );
 }
+
+#[test]
+fn messages_tool_without_id_gets_one() {
+    let got = run(
+        Protocol::Messages,
+        &named(&[
+            r#"{"type":"message_start","message":{"id":"m1","model":"c"}}"#,
+            r#"{"type":"content_block_start","index":0,"content_block":{"type":"tool_use","id":"","name":"f","input":{}}}"#,
+            r#"{"type":"content_block_delta","index":0,"delta":{"type":"input_json_delta","partial_json":"{}"}}"#,
+            r#"{"type":"message_delta","delta":{"stop_reason":"tool_use"},"usage":{"output_tokens":3}}"#,
+            r#"{"type":"message_stop"}"#,
+        ]),
+    );
+    assert_eq!(
+        got,
+        [
+            start("m1", "c"),
+            tool(&synthesized(0), "f"),
+            args("{}"),
+            Ev::Finish(Finish::ToolCalls),
+            usage(0, 3, 0, 0, 0),
+            Ev::End,
+        ]
+    );
+}

@@ -4,10 +4,15 @@ mod chat;
 mod gemini;
 mod messages;
 mod responses;
+#[cfg(test)]
+mod tests;
 
 use compiler::table::Protocol;
+use simd_json::prelude::*;
+use simd_json::tape::Value;
 
 use super::{Ctx, Event, Malformed};
+use crate::ir::ErrorKind;
 use crate::json::Scratch;
 
 pub(crate) use chat::ChatDecoder;
@@ -63,4 +68,44 @@ impl Decoder {
             Inner::Gemini(d) => d.eof(emit),
         }
     }
+}
+
+/// The message of the error an upstream reports when its call arguments interleave.
+pub(super) const INTERLEAVED: &str = "interleaved tool-call arguments: fragments for an earlier call arrived after a later call began";
+
+/// `v[key]` as a string, if it is one.
+pub(super) fn str_of<'i>(v: &Value<'_, 'i>, key: &str) -> Option<&'i str> {
+    v.get(key).and_then(|s| s.into_string())
+}
+
+/// `v[key]` as a non-negative integer (0 when absent or not a number).
+pub(super) fn u64_of(v: &Value<'_, '_>, key: &str) -> u64 {
+    v.get(key).and_then(|n| n.as_u64()).unwrap_or(0)
+}
+
+/// `v[key]` when present and not `null`.
+pub(super) fn present<'t, 'i>(v: &Value<'t, 'i>, key: &str) -> Option<Value<'t, 'i>> {
+    v.get(key).filter(|x| x.as_null().is_none())
+}
+
+/// The kind and message of an error object in any protocol's spelling (`type`, `code`,
+/// `status`, or a numeric HTTP `code`); a bare string is taken as the message.
+pub(super) fn error_of<'i>(err: &Value<'_, 'i>) -> (ErrorKind, &'i str) {
+    if let Some(s) = err.into_string() {
+        return (ErrorKind::Server, s);
+    }
+    let named = ["type", "code", "status"]
+        .iter()
+        .filter_map(|k| str_of(err, k))
+        .find_map(ErrorKind::from_name);
+    let kind = named
+        .or_else(|| {
+            err.get("code")
+                .and_then(|c| c.as_u64())
+                .and_then(|c| u16::try_from(c).ok())
+                .filter(|c| (400..600).contains(c))
+                .map(ErrorKind::from_status)
+        })
+        .unwrap_or(ErrorKind::Server);
+    (kind, str_of(err, "message").unwrap_or(""))
 }

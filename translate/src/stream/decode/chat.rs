@@ -1,28 +1,322 @@
-//! Decodes a Chat Completions upstream stream into IR events (protocols.md §2.9).
+//! Decodes a Chat Completions upstream stream into IR events (protocols.md §2.9, E1, E7–E12).
+//!
+//! Tool calls are keyed by `index`, with the tolerances real servers need: a missing `index`
+//! (an id-bearing delta opens a call, an args-only one continues the last), an index reused
+//! with a new id (a new call), `name:""` (no name), arguments before the name (held until the
+//! name arrives, then sent as one fragment), `tool_calls: []` (none).
 
+use simd_json::prelude::*;
+use simd_json::tape::Value;
+
+use super::{INTERLEAVED, error_of, present, str_of, u64_of};
+use crate::ids;
+use crate::ir::{ErrorKind, Finish, Usage};
 use crate::json::Scratch;
 use crate::stream::{Ctx, Event, Malformed};
 
+/// Key for the deprecated single `function_call` delta.
+const FUNCTION_CALL: u64 = u64::MAX;
+
 #[derive(Debug, Default)]
 pub(crate) struct ChatDecoder {
+    seed: u64,
     started: bool,
+    /// A `finish_reason` was seen (EOF may then end the stream).
+    finished: bool,
+    done: bool,
+    /// Every call of the turn, in opening order (buffers reused across calls).
+    calls: Vec<Call>,
+    /// How many of `calls` are in use.
+    n: usize,
+    /// The call the last `ToolStart` opened.
+    current: Option<usize>,
+    /// The call the last tool delta touched (for deltas without `index`).
+    last: Option<usize>,
+    /// How many ids were made up.
+    synthesized: u64,
+}
+
+#[derive(Debug, Default)]
+struct Call {
+    index: Option<u64>,
+    id: String,
+    /// `id` was made up (the upstream may still send the real one).
+    made_up: bool,
+    started: bool,
+    /// Arguments that arrived before the name.
+    pending: String,
+}
+
+/// One tool-call delta, borrowed from the tape.
+struct Delta<'i> {
+    index: Option<u64>,
+    id: Option<&'i str>,
+    name: Option<&'i str>,
+    args: &'i str,
 }
 
 impl ChatDecoder {
-    pub(crate) fn new(_ctx: &Ctx<'_>) -> ChatDecoder {
-        ChatDecoder::default()
+    pub(crate) fn new(ctx: &Ctx<'_>) -> ChatDecoder {
+        ChatDecoder {
+            seed: ctx.seed,
+            ..ChatDecoder::default()
+        }
     }
 
     pub(crate) fn event(
         &mut self,
         _name: Option<&[u8]>,
-        _data: &[u8],
-        _scratch: &mut Scratch,
-        _emit: &mut dyn FnMut(Event<'_>),
+        data: &[u8],
+        scratch: &mut Scratch,
+        emit: &mut dyn FnMut(Event<'_>),
     ) -> Result<(), Malformed> {
-        let _ = self.started;
-        Err(Malformed)
+        if self.done {
+            return Ok(());
+        }
+        if data.trim_ascii().starts_with(b"[DONE]") {
+            self.start("", "", emit);
+            self.done = true;
+            emit(Event::End);
+            return Ok(());
+        }
+        scratch
+            .parse(data, |v| self.chunk(&v, emit))
+            .map_err(|_| Malformed)?
     }
 
-    pub(crate) fn eof(&mut self, _emit: &mut dyn FnMut(Event<'_>)) {}
+    pub(crate) fn eof(&mut self, emit: &mut dyn FnMut(Event<'_>)) {
+        if self.finished && !self.done {
+            self.done = true;
+            emit(Event::End);
+        }
+    }
+
+    fn start(&mut self, id: &str, model: &str, emit: &mut dyn FnMut(Event<'_>)) {
+        if !self.started {
+            self.started = true;
+            emit(Event::Start { id, model });
+        }
+    }
+
+    fn chunk(
+        &mut self,
+        v: &Value<'_, '_>,
+        emit: &mut dyn FnMut(Event<'_>),
+    ) -> Result<(), Malformed> {
+        if !v.is_object() {
+            return Err(Malformed);
+        }
+        if let Some(err) = present(v, "error") {
+            let (kind, message) = error_of(&err);
+            emit(Event::Error { kind, message });
+            self.done = true;
+            return Ok(());
+        }
+        self.start(
+            str_of(v, "id").unwrap_or(""),
+            str_of(v, "model").unwrap_or(""),
+            emit,
+        );
+        if let Some(choices) = present(v, "choices") {
+            let choices = choices.as_array().ok_or(Malformed)?;
+            for c in choices.iter() {
+                if c.get("index").and_then(|i| i.as_u64()).unwrap_or(0) == 0 {
+                    self.choice(&c, emit)?;
+                    if self.done {
+                        return Ok(());
+                    }
+                }
+            }
+        }
+        if let Some(u) = present(v, "usage") {
+            emit(Event::Usage(usage(&u)));
+        }
+        Ok(())
+    }
+
+    fn choice(
+        &mut self,
+        c: &Value<'_, '_>,
+        emit: &mut dyn FnMut(Event<'_>),
+    ) -> Result<(), Malformed> {
+        if let Some(d) = present(c, "delta") {
+            if !d.is_object() {
+                return Err(Malformed);
+            }
+            // Vendors spell reasoning either way (some send both, with the same text).
+            let reasoning = ["reasoning_content", "reasoning"]
+                .iter()
+                .find_map(|k| str_of(&d, k).filter(|t| !t.is_empty()));
+            if let Some(t) = reasoning {
+                emit(Event::Reasoning(t));
+            }
+            if let Some(t) = text_of(&d, "content")? {
+                emit(Event::Text(t));
+            }
+            if let Some(t) = text_of(&d, "refusal")? {
+                emit(Event::Refusal(t));
+            }
+            if let Some(calls) = present(&d, "tool_calls") {
+                for tc in calls.as_array().ok_or(Malformed)?.iter() {
+                    let f = present(&tc, "function");
+                    let delta = Delta {
+                        index: tc.get("index").and_then(|i| i.as_u64()),
+                        id: str_of(&tc, "id").filter(|s| !s.is_empty()),
+                        name: f
+                            .as_ref()
+                            .and_then(|f| str_of(f, "name"))
+                            .filter(|s| !s.is_empty()),
+                        args: f
+                            .as_ref()
+                            .and_then(|f| str_of(f, "arguments"))
+                            .unwrap_or(""),
+                    };
+                    self.tool(&delta, emit);
+                    if self.done {
+                        return Ok(());
+                    }
+                }
+            }
+            if let Some(f) = present(&d, "function_call") {
+                let delta = Delta {
+                    index: Some(FUNCTION_CALL),
+                    id: None,
+                    name: str_of(&f, "name").filter(|s| !s.is_empty()),
+                    args: str_of(&f, "arguments").unwrap_or(""),
+                };
+                self.tool(&delta, emit);
+                if self.done {
+                    return Ok(());
+                }
+            }
+        }
+        if let Some(reason) = present(c, "finish_reason") {
+            let reason = reason.into_string().ok_or(Malformed)?;
+            if !self.finished {
+                self.finished = true;
+                emit(Event::Finish(finish(reason)));
+            }
+        }
+        Ok(())
+    }
+
+    /// Which call a delta belongs to, opening one when it starts a new call.
+    fn slot(&mut self, d: &Delta<'_>) -> usize {
+        let found = match d.index {
+            Some(i) => self.calls[..self.n]
+                .iter()
+                .rposition(|c| c.index == Some(i)),
+            None => self.last,
+        };
+        if let Some(k) = found {
+            let c = &mut self.calls[k];
+            match d.id {
+                // The same index (or an unindexed delta) with a new id is a new call.
+                Some(id) if !c.made_up && !c.id.is_empty() && c.id != id => {}
+                Some(id) if c.id.is_empty() && !c.started => {
+                    c.id.push_str(id);
+                    return k;
+                }
+                _ => return k,
+            }
+        }
+        if self.n == self.calls.len() {
+            self.calls.push(Call::default());
+        }
+        let k = self.n;
+        self.n += 1;
+        let c = &mut self.calls[k];
+        c.index = d.index;
+        c.started = false;
+        c.made_up = false;
+        c.id.clear();
+        c.pending.clear();
+        if let Some(id) = d.id {
+            c.id.push_str(id);
+        }
+        k
+    }
+
+    fn tool(&mut self, d: &Delta<'_>, emit: &mut dyn FnMut(Event<'_>)) {
+        let k = self.slot(d);
+        self.last = Some(k);
+        let Some(c) = self.calls.get_mut(k) else {
+            return;
+        };
+        if c.started {
+            if d.args.is_empty() {
+                return;
+            }
+            if self.current == Some(k) {
+                emit(Event::ToolArgs(d.args));
+            } else {
+                self.done = true;
+                emit(Event::Error {
+                    kind: ErrorKind::Server,
+                    message: INTERLEAVED,
+                });
+            }
+            return;
+        }
+        let Some(name) = d.name else {
+            c.pending.push_str(d.args);
+            return;
+        };
+        if c.id.is_empty() {
+            ids::synthesize("call_", self.seed, self.synthesized, &mut c.id);
+            self.synthesized += 1;
+            c.made_up = true;
+        }
+        c.started = true;
+        self.current = Some(k);
+        emit(Event::ToolStart { id: &c.id, name });
+        if c.pending.is_empty() {
+            if !d.args.is_empty() {
+                emit(Event::ToolArgs(d.args));
+            }
+        } else {
+            c.pending.push_str(d.args);
+            emit(Event::ToolArgs(&c.pending));
+            c.pending.clear();
+        }
+    }
+}
+
+/// protocols.md §2.6.
+fn finish(reason: &str) -> Finish {
+    match reason {
+        "stop" => Finish::Stop,
+        "length" => Finish::Length,
+        "tool_calls" | "function_call" => Finish::ToolCalls,
+        "content_filter" => Finish::ContentFilter,
+        _ => Finish::Other,
+    }
+}
+
+/// protocols.md §2.7: Chat usage is already inclusive.
+fn usage(u: &Value<'_, '_>) -> Usage {
+    let prompt = present(u, "prompt_tokens_details");
+    let completion = present(u, "completion_tokens_details");
+    Usage {
+        input: u64_of(u, "prompt_tokens"),
+        output: u64_of(u, "completion_tokens"),
+        cache_read: prompt.as_ref().map_or(0, |p| u64_of(p, "cached_tokens")),
+        cache_write: prompt
+            .as_ref()
+            .map_or(0, |p| u64_of(p, "cache_write_tokens")),
+        reasoning: completion
+            .as_ref()
+            .map_or(0, |c| u64_of(c, "reasoning_tokens")),
+    }
+}
+
+/// A non-empty string member; `null`/absent/empty is `None`, another type is malformed.
+fn text_of<'i>(v: &Value<'_, 'i>, key: &str) -> Result<Option<&'i str>, Malformed> {
+    match present(v, key) {
+        None => Ok(None),
+        Some(t) => t
+            .into_string()
+            .map(|t| (!t.is_empty()).then_some(t))
+            .ok_or(Malformed),
+    }
 }

@@ -6,9 +6,13 @@
 //! the answer (`metadata`, `store`, `service_tier`, `user`, …) are ignored.
 
 mod chat;
+mod common;
 mod gemini;
 mod messages;
 mod responses;
+mod schema;
+#[cfg(test)]
+mod tests;
 
 use compiler::table::Protocol;
 
@@ -38,7 +42,9 @@ pub fn decode(caller: Protocol, body: &[u8], stream: bool) -> Result<ir::Request
     let v: serde_json::Value =
         serde_json::from_slice(body).map_err(|e| Error::Invalid(format!("invalid JSON: {e}")))?;
     let serde_json::Value::Object(obj) = v else {
-        return Err(Error::Invalid("the request body must be a JSON object".into()));
+        return Err(Error::Invalid(
+            "the request body must be a JSON object".into(),
+        ));
     };
     match caller {
         Protocol::ChatCompletions => chat::decode(obj),

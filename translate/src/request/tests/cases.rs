@@ -1,0 +1,3 @@
+//! Edge cases: grouping, ids, names, signatures, reasoning, errors.
+
+use super::*;

@@ -1,0 +1,3 @@
+//! Parameters: max tokens, temperature, stop, tool choice, formats, reasoning.
+
+use super::*;

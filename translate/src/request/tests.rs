@@ -4,6 +4,7 @@
 
 mod cases;
 mod cross;
+mod gemini;
 mod params;
 
 use serde_json::{Value, json};
@@ -42,7 +43,10 @@ pub(super) fn unsupported(what: &str) -> Error {
 }
 
 pub(super) fn text(role: Role, t: &str) -> Message {
-    Message { role, parts: vec![Part::Text(t.into())] }
+    Message {
+        role,
+        parts: vec![Part::Text(t.into())],
+    }
 }
 
 pub(super) fn call(id: &str, name: &str, args: &str) -> Part {
@@ -211,7 +215,10 @@ pub(super) fn followup_ir(
     ir::Request {
         messages: vec![
             text(Role::User, QUESTION),
-            Message { role: Role::Assistant, parts: assistant },
+            Message {
+                role: Role::Assistant,
+                parts: assistant,
+            },
             Message {
                 role: Role::User,
                 parts: vec![Part::ToolResult(ToolResult {
@@ -223,7 +230,10 @@ pub(super) fn followup_ir(
             },
         ],
         tools: vec![tool],
-        params: ir::Params { max_tokens, ..ir::Params::default() },
+        params: ir::Params {
+            max_tokens,
+            ..ir::Params::default()
+        },
         ..ir::Request::default()
     }
 }
@@ -233,7 +243,11 @@ fn text_vectors_decode() {
     let expected = |max: u64, temp: Option<f64>| ir::Request {
         system: vec!["You are terse.".into()],
         messages: vec![text(Role::User, "Say hello.")],
-        params: ir::Params { max_tokens: Some(max), temperature: temp, ..ir::Params::default() },
+        params: ir::Params {
+            max_tokens: Some(max),
+            temperature: temp,
+            ..ir::Params::default()
+        },
         ..ir::Request::default()
     };
     let chat = json!({
@@ -331,7 +345,13 @@ fn tool_vectors_decode_with_stream_and_choice() {
         stream: true,
         ..ir::Request::default()
     };
-    assert_eq!(dec(CHAT, chat), ir::Request { include_usage: true, ..base.clone() });
+    assert_eq!(
+        dec(CHAT, chat),
+        ir::Request {
+            include_usage: true,
+            ..base.clone()
+        }
+    );
     let resp = json!({
         "model": "gpt-4.1",
         "input": [{"role": "user", "content": QUESTION}],
@@ -395,12 +415,26 @@ fn png_ir(first_text: bool) -> ir::Request {
     let img = Part::Media(Media {
         media_type: Some("image/png".into()),
         source: MediaSource::Base64("iVBORw0KGgo=".into()),
-        detail: if first_text { Some("auto".into()) } else { None },
+        detail: if first_text {
+            Some("auto".into())
+        } else {
+            None
+        },
         filename: None,
     });
     let t = Part::Text("Describe this image.".into());
-    let parts = if first_text { vec![t, img] } else { vec![img, t] };
-    ir::Request { messages: vec![Message { role: Role::User, parts }], ..ir::Request::default() }
+    let parts = if first_text {
+        vec![t, img]
+    } else {
+        vec![img, t]
+    };
+    ir::Request {
+        messages: vec![Message {
+            role: Role::User,
+            parts,
+        }],
+        ..ir::Request::default()
+    }
 }
 
 #[test]
@@ -494,7 +528,10 @@ fn image_urls_and_pdfs() {
         json!({"fileData": {"mimeType": "image/jpeg", "fileUri": "https://x.test/cat.JPG?s=1"}})
     );
     let opaque = url("https://x.test/image?id=3", None);
-    assert_eq!(enc_err(GEM, &opaque), unsupported("an image URL without a known media type"));
+    assert_eq!(
+        enc_err(GEM, &opaque),
+        unsupported("an image URL without a known media type")
+    );
 
     // A base64 PDF from Chat goes to each target's document slot.
     let chat = json!({"model": "x", "messages": [{"role": "user", "content": [

@@ -202,7 +202,12 @@ fn followup_every_pair() {
     for s in sources() {
         let req = dec(s.proto, s.body.clone());
         for target in [CHAT, RESP, MSGS, GEM] {
-            assert_eq!(enc(target, &req), expected(target, &s), "{:?} → {target:?}", s.proto);
+            assert_eq!(
+                enc(target, &req),
+                expected(target, &s),
+                "{:?} → {target:?}",
+                s.proto
+            );
         }
     }
 }

@@ -62,9 +62,9 @@ pub(super) fn gemini_parameters(schema: &Value) -> Option<(&'static str, Value)>
 /// Whether the schema uses keywords that sanitising cannot preserve (references, `allOf`).
 fn needs_json_schema(v: &Value) -> bool {
     match v {
-        Value::Object(o) => o.iter().any(|(k, v)| {
-            matches!(k.as_str(), "$ref" | "allOf" | "$defs" | "definitions") || needs_json_schema(v)
-        }),
+        Value::Object(o) => o
+            .iter()
+            .any(|(k, v)| matches!(k.as_str(), "$ref" | "allOf" | "$defs") || needs_json_schema(v)),
         Value::Array(a) => a.iter().any(needs_json_schema),
         _ => false,
     }

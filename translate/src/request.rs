@@ -6,9 +6,13 @@
 //! the answer (`metadata`, `store`, `service_tier`, `user`, …) are ignored.
 
 mod chat;
+mod common;
 mod gemini;
 mod messages;
 mod responses;
+mod schema;
+#[cfg(test)]
+mod tests;
 
 use compiler::table::Protocol;
 

@@ -1,0 +1,24 @@
+//! Fuzz target: any upstream event sequence, for every (upstream, caller) pair, translates
+//! without a panic into a stream its caller's SDK accepts (well-formed frames, valid JSON,
+//! contiguous Anthropic indices, increasing Responses sequence numbers, Gemini `data:` lines
+//! only, nothing after the end, a terminal frame after a relay `fail()`).
+//!
+//! The property is `translate/tests/support/fuzzing.rs` (with `drive.rs` and
+//! `wellformed.rs`), which `translate/tests/wellformed.rs` also runs over the seed corpus
+//! (`fuzz/corpus/translate/`) in ordinary `cargo test`.
+
+#![no_main]
+
+#[path = "../../translate/tests/support/drive.rs"]
+mod drive;
+#[path = "../../translate/tests/support/fuzzing.rs"]
+mod fuzzing;
+#[path = "../../translate/tests/support/wellformed.rs"]
+mod wellformed;
+
+use libfuzzer_sys::fuzz_target;
+
+fuzz_target!(|data: &[u8]| {
+    let problems = fuzzing::check(data);
+    assert!(problems.is_empty(), "{}", problems.join("\n"));
+});

@@ -1,0 +1,382 @@
+//! Golden tests: every fixture under `tests/golden/` translated for every other protocol and
+//! compared with the expected file next to it. `UPDATE_GOLDENS=1 cargo test -p translate --test
+//! golden` rewrites the expected files (review the diff before committing!).
+//!
+//! Layout (`<p>` ∈ chat, responses, messages, gemini):
+//! - `request/<case>/<caller>.json` → `<caller>-to-<upstream>.json`: the caller's body through
+//!   `request::decode` and `request::encode(upstream, .., "test-model", ..)`, pretty-printed.
+//! - `response/<case>/<upstream>.json` → `<upstream>-to-<caller>.json`: a whole answer through
+//!   `response::decode`/`encode`, or with `"status"` in `ctx.json` an error body through
+//!   `decode_error`/`encode_error`.
+//! - `stream/<case>/<upstream>.sse` → `<upstream>-to-<caller>.sse`: the caller's bytes from a
+//!   [`translate::stream::Translator`] driven like the relay does, after `#>` header lines
+//!   naming the outcome. Every stream output is also held to `support/wellformed.rs`.
+//!
+//! `ctx.json` in a case directory overrides `include_usage` (default true), `json_array`
+//! (false), `stream` (request side, Gemini callers) and `callers` (which callers to render).
+
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::print_stderr,
+    reason = "test harness: a broken fixture should fail loudly"
+)]
+
+#[path = "support/drive.rs"]
+mod drive;
+#[path = "support/wellformed.rs"]
+mod wellformed;
+
+use std::collections::BTreeSet;
+use std::fmt::Write as _;
+use std::path::{Path, PathBuf};
+
+use serde_json::Value;
+use translate::{Protocol, request, response};
+
+use drive::{Outcome, PROTOCOLS};
+use wellformed::{End, Expect};
+
+/// Outputs known to be wrong: not blessed by `UPDATE_GOLDENS`, not compared, listed in the
+/// test output. Each names the expected file and what is wrong with the actual output. When
+/// a codec is fixed, remove the entry and bless.
+const KNOWN_WRONG: &[(&str, &str)] = &[];
+
+fn root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/golden")
+}
+
+fn updating() -> bool {
+    std::env::var_os("UPDATE_GOLDENS").is_some_and(|v| v != "0")
+}
+
+#[derive(Clone, Debug)]
+struct CaseCtx {
+    include_usage: bool,
+    json_array: bool,
+    stream: Option<bool>,
+    status: Option<u16>,
+    callers: Option<Vec<String>>,
+}
+
+fn case_ctx(dir: &Path) -> CaseCtx {
+    let v: Value = std::fs::read(dir.join("ctx.json"))
+        .ok()
+        .map(|b| serde_json::from_slice(&b).expect("ctx.json is JSON"))
+        .unwrap_or_default();
+    CaseCtx {
+        include_usage: v["include_usage"].as_bool().unwrap_or(true),
+        json_array: v["json_array"].as_bool().unwrap_or(false),
+        stream: v["stream"].as_bool(),
+        status: v["status"].as_u64().map(|s| s as u16),
+        callers: v["callers"].as_array().map(|a| {
+            a.iter()
+                .filter_map(|s| s.as_str().map(str::to_owned))
+                .collect()
+        }),
+    }
+}
+
+fn case_dirs(kind: &str) -> Vec<PathBuf> {
+    let mut dirs: Vec<PathBuf> = std::fs::read_dir(root().join(kind))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.is_dir())
+        .collect();
+    dirs.sort();
+    assert!(!dirs.is_empty(), "no {kind} cases");
+    dirs
+}
+
+/// The inputs of a case: `<p>.<ext>` for each protocol present.
+fn inputs(dir: &Path, ext: &str) -> Vec<(Protocol, &'static str, Vec<u8>)> {
+    PROTOCOLS
+        .iter()
+        .filter_map(|&(p, name)| {
+            let path = dir.join(format!("{name}.{ext}"));
+            std::fs::read(&path).ok().map(|b| (p, name, b))
+        })
+        .collect()
+}
+
+fn targets(c: &CaseCtx, from: Protocol) -> impl Iterator<Item = (Protocol, &'static str)> + '_ {
+    PROTOCOLS.iter().copied().filter(move |&(p, name)| {
+        p != from
+            && c.callers
+                .as_ref()
+                .is_none_or(|cs| cs.iter().any(|c| c == name))
+    })
+}
+
+fn pretty(bytes: &[u8]) -> String {
+    match serde_json::from_slice::<Value>(bytes) {
+        Ok(v) => serde_json::to_string_pretty(&v).unwrap() + "\n",
+        Err(e) => format!("#> not JSON ({e}):\n{}\n", String::from_utf8_lossy(bytes)),
+    }
+}
+
+/// Collects comparisons and well-formedness problems; fails once at the end with all of them.
+#[derive(Default)]
+struct Report {
+    failures: Vec<String>,
+    known: Vec<String>,
+    seen: BTreeSet<PathBuf>,
+    checked: usize,
+}
+
+impl Report {
+    fn known_wrong(path: &Path) -> Option<&'static str> {
+        let rel = path.strip_prefix(root()).ok()?.to_str()?.to_owned();
+        KNOWN_WRONG
+            .iter()
+            .find(|(p, _)| *p == rel)
+            .map(|(_, why)| *why)
+    }
+
+    /// Compares (or with `UPDATE_GOLDENS` writes) one expected file; `problems` are the
+    /// mechanical checks' findings for the actual output.
+    fn expect(&mut self, path: PathBuf, actual: &str, problems: Vec<String>) {
+        self.checked += 1;
+        self.seen.insert(path.clone());
+        let rel = path.strip_prefix(root()).unwrap().display().to_string();
+        if let Some(why) = Report::known_wrong(&path) {
+            let expected = std::fs::read_to_string(&path).unwrap_or_default();
+            if expected == actual && problems.is_empty() {
+                self.failures.push(format!(
+                    "{rel}: listed in KNOWN_WRONG ({why}) but now matches: remove the entry"
+                ));
+            } else {
+                self.known.push(format!("{rel}: {why}"));
+            }
+            return;
+        }
+        if !problems.is_empty() {
+            self.failures.push(format!(
+                "{rel}: the actual output is malformed:\n  - {}\n{}",
+                problems.join("\n  - "),
+                indent(actual)
+            ));
+        }
+        if updating() {
+            if problems.is_empty() {
+                std::fs::write(&path, actual).unwrap();
+            }
+            return;
+        }
+        match std::fs::read_to_string(&path) {
+            Err(_) => self.failures.push(format!(
+                "{rel}: missing (run with UPDATE_GOLDENS=1 and review); actual:\n{}",
+                indent(actual)
+            )),
+            Ok(expected) if expected != actual => self
+                .failures
+                .push(format!("{rel}: differs\n{}", diff(&expected, actual))),
+            Ok(_) => {}
+        }
+    }
+
+    /// Expected files no case produces any more.
+    fn stale(&mut self, kind: &str) {
+        for dir in case_dirs(kind) {
+            for e in std::fs::read_dir(&dir).unwrap() {
+                let p = e.unwrap().path();
+                let name = p.file_name().unwrap().to_str().unwrap();
+                if name.contains("-to-") && !self.seen.contains(&p) {
+                    self.failures.push(format!(
+                        "{}: stale expected file (no input produces it)",
+                        p.display()
+                    ));
+                }
+            }
+        }
+    }
+
+    fn finish(self, kind: &str) {
+        for k in &self.known {
+            eprintln!("known wrong (not compared): {k}");
+        }
+        assert!(self.checked > 0, "{kind}: nothing checked");
+        assert!(
+            self.failures.is_empty(),
+            "{kind}: {} of {} golden outputs fail:\n\n{}",
+            self.failures.len(),
+            self.checked,
+            self.failures.join("\n\n")
+        );
+    }
+}
+
+fn indent(s: &str) -> String {
+    s.lines().map(|l| format!("    {l}\n")).collect()
+}
+
+/// A line diff (longest common subsequence; the files are small).
+fn diff(expected: &str, actual: &str) -> String {
+    let a: Vec<&str> = expected.lines().collect();
+    let b: Vec<&str> = actual.lines().collect();
+    let mut lcs = vec![vec![0u32; b.len() + 1]; a.len() + 1];
+    for i in (0..a.len()).rev() {
+        for j in (0..b.len()).rev() {
+            lcs[i][j] = if a[i] == b[j] {
+                lcs[i + 1][j + 1] + 1
+            } else {
+                lcs[i + 1][j].max(lcs[i][j + 1])
+            };
+        }
+    }
+    let (mut i, mut j) = (0, 0);
+    let mut out = String::from("    --- expected\n    +++ actual\n");
+    while i < a.len() || j < b.len() {
+        if i < a.len() && j < b.len() && a[i] == b[j] {
+            i += 1;
+            j += 1;
+        } else if j < b.len() && (i == a.len() || lcs[i][j + 1] >= lcs[i + 1][j]) {
+            let _ = writeln!(out, "    +{}", b[j]);
+            j += 1;
+        } else {
+            let _ = writeln!(out, "    -{}", a[i]);
+            i += 1;
+        }
+    }
+    if expected.ends_with('\n') != actual.ends_with('\n') {
+        out.push_str("    (the files differ in their final newline)\n");
+    }
+    out
+}
+
+#[test]
+fn request_goldens() {
+    let mut r = Report::default();
+    for dir in case_dirs("request") {
+        let c = case_ctx(&dir);
+        for (caller, cname, body) in inputs(&dir, "json") {
+            let stream = c.stream.unwrap_or(false);
+            let decoded = request::decode(caller, &body, stream);
+            for (upstream, uname) in targets(&c, caller) {
+                let actual = match &decoded {
+                    Err(e) => format!("#> decode refused: {e:?}\n"),
+                    Ok(req) => match request::encode(upstream, req, "test-model", req.stream) {
+                        Ok(b) => pretty(&b),
+                        Err(e) => format!("#> encode refused: {e:?}\n"),
+                    },
+                };
+                r.expect(
+                    dir.join(format!("{cname}-to-{uname}.json")),
+                    &actual,
+                    Vec::new(),
+                );
+            }
+        }
+    }
+    r.stale("request");
+    r.finish("request");
+}
+
+#[test]
+fn response_goldens() {
+    let mut r = Report::default();
+    for dir in case_dirs("response") {
+        let c = case_ctx(&dir);
+        let ctx = drive::ctx(c.include_usage, c.json_array);
+        for (upstream, uname, body) in inputs(&dir, "json") {
+            for (caller, cname) in targets(&c, upstream) {
+                let actual = match c.status {
+                    Some(status) => {
+                        let info = response::decode_error(status, &body);
+                        let out = response::encode_error(caller, status, &info);
+                        format!("#> HTTP {status}, {:?}\n{}", info.kind, pretty(&out))
+                    }
+                    None => match response::decode(upstream, &body, &ctx) {
+                        Ok(resp) => pretty(&response::encode(caller, &resp, &ctx)),
+                        Err(e) => format!("#> decode refused: {e}\n"),
+                    },
+                };
+                r.expect(
+                    dir.join(format!("{uname}-to-{cname}.json")),
+                    &actual,
+                    Vec::new(),
+                );
+            }
+        }
+    }
+    r.stale("response");
+    r.finish("response");
+}
+
+/// The expected-file rendering of one translated stream: `#>` outcome lines, then the bytes.
+fn render_stream(caller: Protocol, run: &drive::Run) -> String {
+    let mut s = String::new();
+    match &run.outcome {
+        Outcome::Done { failed: false } => s.push_str("#> done\n"),
+        Outcome::Done { failed: true } => {
+            s.push_str("#> done, failed: ends with a terminal error frame\n")
+        }
+        Outcome::ErrorBeforeCommit(e) => {
+            let status = e.kind.status();
+            let body = response::encode_error(caller, status, e);
+            let _ = write!(
+                s,
+                "#> error before the commit point ({:?}): the caller gets HTTP {status} with\n{}",
+                e.kind,
+                pretty(&body)
+            );
+        }
+        Outcome::MalformedBeforeCommit => s.push_str("#> malformed before the commit point\n"),
+        Outcome::TooLarge => s.push_str("#> too large\n"),
+        Outcome::Unfinished => s.push_str("#> UNFINISHED after eof\n"),
+    }
+    for p in &run.problems {
+        let _ = writeln!(s, "#> contract breach: {p}");
+    }
+    s.push_str(&String::from_utf8_lossy(&run.out));
+    s
+}
+
+#[test]
+fn stream_goldens() {
+    let mut r = Report::default();
+    for dir in case_dirs("stream") {
+        let c = case_ctx(&dir);
+        let ctx = drive::ctx(c.include_usage, c.json_array);
+        for (upstream, uname, body) in inputs(&dir, "sse") {
+            for (caller, cname) in targets(&c, upstream) {
+                let run = drive::run(upstream, caller, &ctx, &[&body]);
+                let mut problems = run.problems.clone();
+                let end = match run.outcome {
+                    Outcome::Done { failed } => Some(if failed { End::Failed } else { End::Clean }),
+                    Outcome::ErrorBeforeCommit(_) | Outcome::MalformedBeforeCommit => {
+                        if run.committed {
+                            problems.push("pre-commit outcome but committed".into());
+                        }
+                        None
+                    }
+                    _ => {
+                        problems.push(format!("outcome {:?}", run.outcome));
+                        None
+                    }
+                };
+                if let Some(end) = end {
+                    problems.extend(wellformed::check(
+                        &Expect {
+                            caller,
+                            end,
+                            model: ctx.model,
+                            include_usage: ctx.include_usage,
+                            json_array: ctx.json_array,
+                            strict: true,
+                        },
+                        &run.out,
+                    ));
+                }
+                let actual = render_stream(caller, &run);
+                r.expect(
+                    dir.join(format!("{uname}-to-{cname}.sse")),
+                    &actual,
+                    problems,
+                );
+            }
+        }
+    }
+    r.stale("stream");
+    r.finish("stream");
+}

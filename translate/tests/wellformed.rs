@@ -1,0 +1,268 @@
+//! The stream well-formedness checker (`support/wellformed.rs`) and the `translate` fuzz
+//! property (`support/fuzzing.rs`) in plain `cargo test`:
+//! - the checker accepts the protocols.md §4 reference streams and rejects broken variants
+//!   of them (so its silence means something);
+//! - every committed golden stream output passes it;
+//! - every input of the fuzz seed corpus (`fuzz/corpus/translate/`), crash reproducers
+//!   included, holds the fuzz property.
+
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::print_stderr,
+    reason = "test harness: a broken fixture should fail loudly"
+)]
+
+#[path = "support/drive.rs"]
+mod drive;
+#[path = "support/fuzzing.rs"]
+mod fuzzing;
+#[path = "support/wellformed.rs"]
+mod wellformed;
+
+use std::path::{Path, PathBuf};
+
+use translate::Protocol;
+use wellformed::{End, Expect};
+
+fn golden() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/golden/stream")
+}
+
+fn expect(caller: Protocol, end: End, include_usage: bool) -> Expect<'static> {
+    Expect {
+        caller,
+        end,
+        model: "",
+        include_usage,
+        json_array: false,
+        strict: true,
+    }
+}
+
+fn read(case: &str, name: &str) -> String {
+    std::fs::read_to_string(golden().join(case).join(name)).unwrap()
+}
+
+/// Upstream fixtures that are complete, clean streams of their own protocol.
+const CLEAN_CASES: &[&str] = &[
+    "text",
+    "tool",
+    "parallel",
+    "reasoning",
+    "length",
+    "usage",
+    "text-no-usage",
+    "tool-gemini3",
+];
+
+#[test]
+fn reference_streams_are_well_formed() {
+    let mut checked = 0;
+    for case in CLEAN_CASES {
+        for (p, name) in drive::PROTOCOLS {
+            let Ok(text) = std::fs::read_to_string(golden().join(case).join(format!("{name}.sse")))
+            else {
+                continue;
+            };
+            let usage = *case != "text-no-usage";
+            let problems = wellformed::check(&expect(p, End::Clean, usage), text.as_bytes());
+            assert!(problems.is_empty(), "{case}/{name}.sse: {problems:#?}");
+            checked += 1;
+        }
+    }
+    assert!(checked >= 28, "{checked}");
+    // Mid-stream errors in each protocol's own shape are well-formed failed streams.
+    for (p, name) in drive::PROTOCOLS {
+        let text = read("error-after-content", &format!("{name}.sse"));
+        let problems = wellformed::check(&expect(p, End::Failed, true), text.as_bytes());
+        assert!(
+            problems.is_empty(),
+            "error-after-content/{name}.sse: {problems:#?}"
+        );
+    }
+}
+
+/// Each mutation breaks one rule of protocols.md §2.8 / §3; the checker must notice.
+#[test]
+fn broken_streams_are_caught() {
+    let chat_tool = read("tool", "chat.sse");
+    let resp_text = read("text", "responses.sse");
+    let msg_tool = read("tool", "messages.sse");
+    let gem_text = read("text", "gemini.sse");
+    let cases: Vec<(&str, Protocol, String)> = vec![
+        (
+            "chat without [DONE]",
+            Protocol::ChatCompletions,
+            chat_tool.replace("data: [DONE]\n\n", ""),
+        ),
+        (
+            "chat continuation repeating the tool id (E7)",
+            Protocol::ChatCompletions,
+            chat_tool.replacen(
+                r#"{"index":0,"function":{"arguments":"{"#,
+                r#"{"index":0,"id":"call_abc123","function":{"arguments":"{"#,
+                1,
+            ),
+        ),
+        (
+            "chat tool call finishing with stop (E16)",
+            Protocol::ChatCompletions,
+            chat_tool.replace(
+                r#""finish_reason":"tool_calls""#,
+                r#""finish_reason":"stop""#,
+            ),
+        ),
+        (
+            "chat data that is not JSON",
+            Protocol::ChatCompletions,
+            chat_tool.replacen("data: {", "data: {x", 1),
+        ),
+        (
+            "responses sequence number skipped",
+            Protocol::Responses,
+            resp_text.replace(r#""sequence_number":5,"#, r#""sequence_number":6,"#),
+        ),
+        (
+            "responses event line missing",
+            Protocol::Responses,
+            resp_text.replacen("event: response.output_text.delta\n", "", 1),
+        ),
+        (
+            "responses without the terminal event (E5)",
+            Protocol::Responses,
+            resp_text[..resp_text.find("event: response.completed").unwrap()].to_owned(),
+        ),
+        (
+            "messages block index skipping (E13)",
+            Protocol::Messages,
+            msg_tool.replace(r#""index":1"#, r#""index":2"#),
+        ),
+        (
+            "messages tool_use with end_turn (E16)",
+            Protocol::Messages,
+            msg_tool.replace(r#""stop_reason":"tool_use""#, r#""stop_reason":"end_turn""#),
+        ),
+        (
+            "messages [DONE] (E34)",
+            Protocol::Messages,
+            msg_tool.clone() + "data: [DONE]\n\n",
+        ),
+        (
+            "gemini keep-alive comment (E30)",
+            Protocol::GenerateContent,
+            gem_text.replacen("data: ", ": keep-alive\ndata: ", 1),
+        ),
+        (
+            "gemini event line (E30)",
+            Protocol::GenerateContent,
+            gem_text.replacen("data: ", "event: x\ndata: ", 1),
+        ),
+        (
+            "gemini without finishReason",
+            Protocol::GenerateContent,
+            gem_text.replace(r#""finishReason":"STOP","#, ""),
+        ),
+    ];
+    for (what, p, text) in cases {
+        let problems = wellformed::check(&expect(p, End::Clean, true), text.as_bytes());
+        assert!(!problems.is_empty(), "not caught: {what}");
+    }
+    // A clean stream is not a failed one.
+    let problems = wellformed::check(
+        &expect(Protocol::ChatCompletions, End::Failed, true),
+        chat_tool.as_bytes(),
+    );
+    assert!(!problems.is_empty(), "a clean stream passed as failed");
+}
+
+/// The committed expected outputs (`<up>-to-<caller>.sse`) pass the checker, judged by the
+/// outcome their `#>` header records.
+#[test]
+fn golden_stream_outputs_are_well_formed() {
+    let mut checked = 0;
+    let mut dirs: Vec<PathBuf> = std::fs::read_dir(golden())
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    dirs.sort();
+    for dir in dirs {
+        let ctx: serde_json::Value = std::fs::read(dir.join("ctx.json"))
+            .ok()
+            .map(|b| serde_json::from_slice(&b).unwrap())
+            .unwrap_or_default();
+        for e in std::fs::read_dir(&dir).unwrap() {
+            let path = e.unwrap().path();
+            let file = path.file_name().unwrap().to_str().unwrap().to_owned();
+            let Some(caller) = file
+                .strip_suffix(".sse")
+                .and_then(|f| f.split_once("-to-"))
+                .and_then(|(_, c)| drive::protocol(c))
+            else {
+                continue;
+            };
+            let text = std::fs::read_to_string(&path).unwrap();
+            let (header, body) = split_header(&text);
+            let end = if header.starts_with("#> done, failed") {
+                End::Failed
+            } else if header.starts_with("#> done") {
+                End::Clean
+            } else {
+                continue;
+            };
+            let e = Expect {
+                caller,
+                end,
+                model: "test-model",
+                include_usage: ctx["include_usage"].as_bool().unwrap_or(true),
+                json_array: ctx["json_array"].as_bool().unwrap_or(false),
+                strict: true,
+            };
+            let problems = wellformed::check(&e, body.as_bytes());
+            assert!(problems.is_empty(), "{}: {problems:#?}", path.display());
+            checked += 1;
+        }
+    }
+    // Before the codecs land there are no blessed outputs yet.
+    eprintln!("{checked} golden stream outputs checked");
+}
+
+fn split_header(text: &str) -> (&str, &str) {
+    let mut i = 0;
+    while text[i..].starts_with("#>") {
+        match text[i..].find('\n') {
+            Some(n) => i += n + 1,
+            None => return (text, ""),
+        }
+    }
+    (&text[..i], &text[i..])
+}
+
+#[test]
+fn fuzz_corpus_holds_the_translate_property() {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../fuzz/corpus/translate");
+    let mut files: Vec<PathBuf> = std::fs::read_dir(&dir)
+        .unwrap_or_else(|e| panic!("{} must exist (it is committed): {e}", dir.display()))
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.is_file())
+        .collect();
+    files.sort();
+    assert!(files.len() >= 10, "too few inputs in {}", dir.display());
+    let mut failures = Vec::new();
+    for f in &files {
+        let data = std::fs::read(f).unwrap();
+        let result = std::panic::catch_unwind(|| fuzzing::check(&data));
+        match result {
+            Ok(problems) if problems.is_empty() => {}
+            Ok(problems) => failures.push(format!("{}:\n{}", f.display(), problems.join("\n"))),
+            Err(_) => failures.push(format!("{}: panicked", f.display())),
+        }
+    }
+    assert!(
+        failures.is_empty(),
+        "{} of {} corpus inputs fail:\n\n{}",
+        failures.len(),
+        files.len(),
+        failures.join("\n\n")
+    );
+}

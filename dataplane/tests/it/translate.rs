@@ -73,7 +73,7 @@ fn assert_tool_call(caller: Protocol, up: Protocol, stream: bool, r: &Reply) {
     };
     let compact = r.body.replace(": ", ":");
     assert!(compact.contains(marker), "{ctx}");
-    assert!(!r.body.contains("\"error\""), "{ctx}");
+    assert!(!compact.contains("\"error\":{"), "{ctx}");
 }
 
 #[tokio::test]

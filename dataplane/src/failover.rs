@@ -129,9 +129,7 @@ pub(crate) async fn run(mut ctx: Ctx<'_>) -> Response<Body> {
         };
         let ask_usage = !translating && inbound == Protocol::ChatCompletions && ctx.info.stream;
         let body = if translating {
-            let req = ir.get_or_insert_with(|| {
-                request::decode(inbound, ctx.body, ctx.info.stream)
-            });
+            let req = ir.get_or_insert_with(|| request::decode(inbound, ctx.body, ctx.info.stream));
             match translated_body(req, upstream_proto, &hop, ctx.info.stream) {
                 Ok(b) => b,
                 Err(Refusal::Invalid(m)) => {
@@ -277,7 +275,8 @@ async fn attempt(
             let status = head.status.as_u16();
             let err = answer::decode_error(status, &body);
             body = Bytes::from(answer::encode_error(tr.caller, status, &err));
-            head.headers.insert(header::CONTENT_TYPE, json_content_type());
+            head.headers
+                .insert(header::CONTENT_TYPE, json_content_type());
         }
         if retryable(head.status) {
             return Attempt::Retry(Failure::Status {
@@ -355,7 +354,8 @@ async fn attempt(
         let tctx = tr.ctx(ctx);
         match answer::decode(tr.upstream, &body, &tctx) {
             Ok(r) => {
-                head.headers.insert(header::CONTENT_TYPE, json_content_type());
+                head.headers
+                    .insert(header::CONTENT_TYPE, json_content_type());
                 let out = answer::encode(tr.caller, &r, &tctx);
                 return Attempt::Done(respond_with(head, Bytes::from(out), None));
             }

@@ -105,7 +105,11 @@ async fn upstream_errors_arrive_in_the_callers_envelope_with_the_upstream_status
             }
             _ => assert_eq!(v["error"]["type"], "invalid_request_error"),
         }
-        assert!(v["error"]["message"].as_str().is_some_and(|m| !m.is_empty()));
+        assert!(
+            v["error"]["message"]
+                .as_str()
+                .is_some_and(|m| !m.is_empty())
+        );
     }
 }
 
@@ -173,7 +177,10 @@ async fn what_the_upstream_protocol_cannot_express_is_a_400_naming_it() {
     let msg = r.json()["error"]["message"].as_str().unwrap().to_owned();
     assert!(msg.contains("previous_response_id"), "{msg}");
     assert!(msg.contains("chat_completions"), "{msg}");
-    assert!(upstream_paths(&h).await.is_empty(), "nothing was sent upstream");
+    assert!(
+        upstream_paths(&h).await.is_empty(),
+        "nothing was sent upstream"
+    );
 }
 
 #[tokio::test]
@@ -183,6 +190,11 @@ async fn a_request_the_caller_protocol_rejects_is_a_400_before_any_upstream() {
     let (path, _) = request(Protocol::ChatCompletions, "alias", false);
     let r = h.post(&path, r#"{"model":"alias","messages":"hi"}"#).await;
     assert_eq!(r.status, 400, "{}", r.body);
-    assert!(r.json()["error"]["message"].as_str().unwrap().contains("messages"));
+    assert!(
+        r.json()["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("messages")
+    );
     assert!(upstream_paths(&h).await.is_empty());
 }

@@ -256,12 +256,100 @@ def router_config(mock_url: str, cut_after: dict[str, int]) -> dict[str, Any]:
                 [{"id": cut_model(p, mode), "upstream_id": upstream_model(p, "text")}],
                 f"cut-after={cut_after[p]}",
             )
+    translate_entries(provider, providers, models)
     return {
         "inherit_defaults": False,
         "server": {"skip_auth": True},
         "providers": providers,
         "models": models,
     }
+
+
+# --------------------------------------------------------------------------------------------
+# Translation (test_translate.py): callers of one protocol, upstreams of another.
+
+# The SDK callers of the translation suite and the protocol each speaks (google-genai twice:
+# `v1`, its 3.x default, and `v1beta`).
+XCALLERS = {"chat": "chat", "resp": "resp", "msg": "msg", "gemv1": "gem", "gemv1beta": "gem"}
+
+# Call modes per caller: google-genai has one stream API, so no separate helper mode.
+XMODES = {
+    "chat": ("ns", "sh", "st"),
+    "resp": ("ns", "sh", "st"),
+    "msg": ("ns", "sh", "st"),
+    "gemv1": ("ns", "st"),
+    "gemv1beta": ("ns", "st"),
+}
+
+# Faults on the first endpoint of a cross-protocol failover chain.
+XFAULTS = {"s500": "status=500", "serr": "stream-error"}
+
+_ORDER = ("chat", "resp", "msg", "gem")
+
+
+def xfail_chain(caller: str) -> tuple[str, str]:
+    """(first, second) endpoint protocols of the caller's failover chain: both differ from the
+    caller's protocol and from each other."""
+    i = _ORDER.index(XCALLERS[caller])
+    return _ORDER[(i + 1) % 4], _ORDER[(i + 2) % 4]
+
+
+def xfail_cases() -> list[tuple[str, str, str]]:
+    """(caller, fault, mode): `stream-error` only where the call streams."""
+    return [
+        (c, f, m)
+        for c, modes in XMODES.items()
+        for m in modes
+        for f in XFAULTS
+        if not (f == "serr" and m == "ns")
+    ]
+
+
+def xfail_model(caller: str, fault: str, mode: str) -> str:
+    return f"xfail-{caller}-{fault}-{mode}"
+
+
+def xbad_model(caller: str, up: str) -> str:
+    return f"xbad-{caller}-{up}"
+
+
+def translate_entries(provider, providers: dict[str, Any], models: dict[str, Any]) -> None:
+    """Config for the translation suite. The happy paths need nothing new: a caller of any
+    protocol names `<p>-<scenario>` of the good provider `p`. Added here:
+    - `xfail-CALLER-FAULT-MODE`: a faulty endpoint of one protocol, then a good one of another
+      (neither the caller's), one faulty provider per test so no health state carries over;
+    - `xbad-CALLER-UP`: an upstream 400 of protocol UP first, then a good endpoint of UP.
+    """
+    for caller, fault, mode in xfail_cases():
+        first, second = xfail_chain(caller)
+        name = f"xf-{caller}-{fault}-{mode}"
+        mid = f"{name}-text"
+        providers[name] = provider(
+            first, [{"id": mid, "upstream_id": upstream_model(first, "text")}], XFAULTS[fault]
+        )
+        models[xfail_model(caller, fault, mode)] = {
+            "strategy": "priority",
+            "endpoints": [
+                {"provider": name, "model_id": mid},
+                {"provider": second, "model_id": f"{second}-text"},
+            ],
+        }
+    for caller, cp in XCALLERS.items():
+        for up in PROTOCOLS:
+            if up == cp:
+                continue
+            name = f"xb-{caller}-{up}"
+            mid = f"{name}-text"
+            providers[name] = provider(
+                up, [{"id": mid, "upstream_id": upstream_model(up, "text")}], "status=400"
+            )
+            models[xbad_model(caller, up)] = {
+                "strategy": "priority",
+                "endpoints": [
+                    {"provider": name, "model_id": mid},
+                    {"provider": up, "model_id": f"{up}-text"},
+                ],
+            }
 
 
 # --------------------------------------------------------------------------------------------

@@ -198,3 +198,49 @@ async fn a_request_the_caller_protocol_rejects_is_a_400_before_any_upstream() {
     );
     assert!(upstream_paths(&h).await.is_empty());
 }
+
+#[tokio::test]
+async fn gemini_callers_without_alt_sse_get_a_json_array() {
+    for up in [
+        Protocol::ChatCompletions,
+        Protocol::Messages,
+        Protocol::Responses,
+    ] {
+        let h = Harness::start(&single(up, "real-model", "")).await;
+        let r = h
+            .post(
+                "/v1beta/models/alias:streamGenerateContent",
+                r#"{"contents":[{"role":"user","parts":[{"text":"Say hello."}]}]}"#,
+            )
+            .await;
+        assert_eq!(r.status, 200, "{up:?}: {}", r.body);
+        let v = r.json();
+        let chunks = v.as_array().unwrap();
+        let text: String = chunks
+            .iter()
+            .filter_map(|c| c["candidates"][0]["content"]["parts"][0]["text"].as_str())
+            .collect();
+        assert_eq!(text, "Hello!", "{up:?}: {}", r.body);
+        let last = chunks.last().unwrap();
+        assert_eq!(last["candidates"][0]["finishReason"], "STOP", "{}", r.body);
+    }
+}
+
+#[tokio::test]
+async fn chat_callers_get_the_usage_chunk_only_when_they_ask() {
+    let h = Harness::start(&single(Protocol::Messages, "real-model", "")).await;
+    let (path, _) = request(Protocol::ChatCompletions, "alias", true);
+    let ask = r#"{"model":"alias","messages":[{"role":"user","content":"Say hello."}],"stream":true,"stream_options":{"include_usage":true}}"#;
+    let r = h.post(&path, ask).await;
+    assert_eq!(r.count("\"choices\":[],\"usage\":{"), 1, "{}", r.body);
+    assert!(r.body.trim_end().ends_with("data: [DONE]"), "{}", r.body);
+    let r = h.call(Protocol::ChatCompletions, "alias", true).await;
+    assert!(!r.body.contains("\"usage\""), "{}", r.body);
+    // The router always asks the upstream for usage when it speaks Chat.
+    let h = Harness::start(&single(Protocol::ChatCompletions, "real-model", "")).await;
+    let r = h.call(Protocol::Messages, "alias", true).await;
+    assert!(r.body.contains("\"output_tokens\":"), "{}", r.body);
+    let sent = h.mock.requests();
+    let body = String::from_utf8_lossy(&sent[0].body).into_owned();
+    assert!(body.contains("\"include_usage\":true"), "{body}");
+}

@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # Load benchmark for the data plane: direct-to-mock vs a bare hyper passthrough proxy vs
-# `bitrouter serve` passthrough, at several concurrencies, non-streaming and streaming.
+# `bitrouter serve` passthrough, and `bitrouter serve` translating between protocols (the mock
+# answering in another protocol than the caller speaks), at several concurrencies,
+# non-streaming and streaming.
 #
 #   benches/load/run.sh                      # defaults: ~4 minutes on a 2-core box
 #   DURATION=10s REPEAT=5 benches/load/run.sh
@@ -13,6 +15,9 @@
 #   STREAMS=1000        concurrent streams for the memory measurement (0 skips it)
 #   STREAMS_DURATION=6s how long those streams are held
 #   DRIP_MS=200         mock delay between stream events during that measurement
+#   TRANSLATED="mc gc cm"  translated routes, each <upstream><caller> from c (chat_completions),
+#                       r (responses), m (messages), g (generate_content): "mc" = the caller speaks
+#                       Chat Completions, bitrouter calls the mock's Messages; "" measures none
 #   SKIP_BUILD=1        use the release binaries already built
 #   OUT=DIR             where logs, configs and oha's JSON go (default target/load/<time>)
 #
@@ -34,11 +39,23 @@ STREAMS_DURATION=${STREAMS_DURATION:-6s}
 DRIP_MS=${DRIP_MS:-200}
 SKIP_BUILD=${SKIP_BUILD:-0}
 OUT=${OUT:-$TARGET_DIR/load/$(date +%Y%m%d-%H%M%S)}
-
-TARGETS=(direct bare bitrouter)
+TRANSLATED=${TRANSLATED-"mc gc cm"}
 
 log() { printf '%s\n' "$*" >&2; }
 die() { log "error: $*"; exit 1; }
+
+# Targets: the three passthrough ones, then `tr-XY` per translated route (upstream X, caller Y).
+TARGETS=(direct bare bitrouter)
+declare -A PROTO=([c]=chat [r]=responses [m]=messages [g]=gemini)
+# The model each upstream protocol is reached by (providers in the config below).
+declare -A MODEL_OF=([c]=gpt-4.1 [r]=resp-bench [m]=claude-bench [g]=gemini-bench)
+declare -A LABEL=([direct]=direct [bare]=bare [bitrouter]=bitrouter)
+for x in $TRANSLATED; do
+    [[ $x =~ ^[crmg][crmg]$ && ${x:0:1} != "${x:1:1}" ]] ||
+        die "TRANSLATED: '$x' is not <upstream><caller>, two different letters of c r m g"
+    TARGETS+=("tr-$x")
+    LABEL[tr-$x]="bitrouter ${PROTO[${x:1:1}]}←${PROTO[${x:0:1}]}"
+done
 
 # --- tools -------------------------------------------------------------------------------
 missing=0
@@ -115,12 +132,17 @@ BARE_PID=$START_PID BARE=$START_ADDR
 
 # Passthrough to the mock. `mockdrip` is the same upstream with the mock's drip fault sent on
 # every request (provider `headers`), so streams through it stay open for the memory test.
+# The mock chooses its protocol by path, so `mockresp`, `mockmsg` and `mockgem` are the same mock
+# speaking Responses, Messages and Gemini: a caller of another protocol gets translated.
 CONFIG=$OUT/home/bitrouter.yaml
 cat >"$CONFIG" <<EOF
 inherit_defaults: false
 server: { skip_auth: true, limits: { max_in_flight: 4096 } }
 providers:
   mock: { api_base: "http://$MOCK/v1", api_key: bench, api_protocol: chat_completions, allow_private: true, models: [{id: gpt-4.1}] }
+  mockresp: { api_base: "http://$MOCK/v1", api_key: bench, api_protocol: responses, allow_private: true, models: [{id: resp-bench}] }
+  mockmsg: { api_base: "http://$MOCK", api_key: bench, api_protocol: messages, allow_private: true, models: [{id: claude-bench}] }
+  mockgem: { api_base: "http://$MOCK", api_key: bench, api_protocol: generate_content, allow_private: true, models: [{id: gemini-bench}] }
   mockdrip:
     api_base: "http://$MOCK/v1"
     api_key: bench
@@ -137,27 +159,70 @@ ROUTER_PID=$START_PID ROUTER=$START_ADDR
 
 declare -A URL=([direct]="http://$MOCK" [bare]="http://$BARE" [bitrouter]="http://$ROUTER")
 declare -A PID=([direct]="" [bare]=$BARE_PID [bitrouter]=$ROUTER_PID)
+for t in "${TARGETS[@]}"; do
+    if [[ $t == tr-* ]]; then
+        URL[$t]="http://$ROUTER" PID[$t]=$ROUTER_PID
+    fi
+done
 log "mock http://$MOCK (pid $MOCK_PID), bare-proxy http://$BARE (pid $BARE_PID), bitrouter http://$ROUTER (pid $ROUTER_PID)"
 
 BODY_NONSTREAM='{"model":"gpt-4.1","messages":[{"role":"user","content":"Say hello."}]}'
 BODY_STREAM='{"model":"gpt-4.1","messages":[{"role":"user","content":"Say hello."}],"stream":true}'
-body() { if [[ $1 == stream ]]; then echo "$BODY_STREAM"; else echo "$BODY_NONSTREAM"; fi; }
 
-# One request through each target must answer 200 before anything is measured.
+# request TARGET MODE : the request a target gets, in its caller's protocol. Sets REQ_PATH,
+# REQ_BODY, REQ_HDRS (extra headers, as oha/curl arguments) and REQ_DONE (a string the answer
+# must contain: the end of a stream, the text of a whole answer).
+request() {
+    local t=$1 m=$2 caller=c model=gpt-4.1 stream=
+    if [[ $t == tr-* ]]; then
+        model=${MODEL_OF[${t:3:1}]} caller=${t:4:1}
+    fi
+    [[ $m == stream ]] && stream=',"stream":true'
+    REQ_HDRS=() REQ_DONE='"Hello!"'
+    case $caller in
+        c)
+            REQ_PATH=/v1/chat/completions
+            REQ_BODY="{\"model\":\"$model\",\"messages\":[{\"role\":\"user\",\"content\":\"Say hello.\"}]$stream}"
+            [[ -z $stream ]] || REQ_DONE='data: [DONE]'
+            ;;
+        r)
+            REQ_PATH=/v1/responses
+            REQ_BODY="{\"model\":\"$model\",\"input\":\"Say hello.\"$stream}"
+            [[ -z $stream ]] || REQ_DONE='event: response.completed'
+            ;;
+        m)
+            REQ_PATH=/v1/messages
+            REQ_BODY="{\"model\":\"$model\",\"max_tokens\":64,\"messages\":[{\"role\":\"user\",\"content\":\"Say hello.\"}]$stream}"
+            REQ_HDRS=(-H 'anthropic-version: 2023-06-01')
+            [[ -z $stream ]] || REQ_DONE='event: message_stop'
+            ;;
+        g)
+            REQ_PATH="/v1beta/models/$model:generateContent"
+            [[ -z $stream ]] || REQ_PATH="/v1beta/models/$model:streamGenerateContent?alt=sse"
+            REQ_BODY='{"contents":[{"role":"user","parts":[{"text":"Say hello."}]}]}'
+            [[ -z $stream ]] || REQ_DONE='"finishReason"'
+            ;;
+    esac
+}
+
+# One request through each target must answer 200, and completely, before anything is measured.
 for t in "${TARGETS[@]}"; do
     for m in nonstream stream; do
+        request "$t" "$m"
         code=$(curl -sS -o "$OUT/check-$t-$m.txt" -w '%{http_code}' -H 'content-type: application/json' \
-            -d "$(body "$m")" "${URL[$t]}/v1/chat/completions") || code=000
-        [[ $code == 200 ]] || { cat "$OUT/check-$t-$m.txt" >&2; die "$t $m answered $code"; }
+            ${REQ_HDRS[@]+"${REQ_HDRS[@]}"} -d "$REQ_BODY" "${URL[$t]}$REQ_PATH") || code=000
+        [[ $code == 200 ]] || { cat "$OUT/check-$t-$m.txt" >&2; die "${LABEL[$t]} $m answered $code"; }
+        grep -qF -- "$REQ_DONE" "$OUT/check-$t-$m.txt" ||
+            { cat "$OUT/check-$t-$m.txt" >&2; die "${LABEL[$t]} $m: the answer lacks '$REQ_DONE'"; }
     done
 done
 
-# oha_run URL BODY CONCURRENCY DURATION JSON [extra oha args...]
+# oha_run URL BODY CONCURRENCY DURATION JSON [extra oha args...] (URL with its path)
 oha_run() {
     local url=$1 body=$2 c=$3 dur=$4 json=$5
     shift 5
     oha --no-tui --output-format json -o "$json" -z "$dur" -c "$c" -m POST \
-        -H 'content-type: application/json' -d "$body" "$@" "$url/v1/chat/completions" >/dev/null
+        -H 'content-type: application/json' -d "$body" "$@" "$url" >/dev/null
 }
 
 # --- memory at idle --------------------------------------------------------------------------
@@ -174,7 +239,9 @@ RESULTS=$OUT/results.tsv
 log "warm-up: 1 s per target and mode at concurrency 64"
 for m in $MODES; do
     for t in "${TARGETS[@]}"; do
-        oha_run "${URL[$t]}" "$(body "$m")" 64 1s "$OUT/oha/warmup-$t-$m.json" -w
+        request "$t" "$m"
+        oha_run "${URL[$t]}$REQ_PATH" "$REQ_BODY" 64 1s "$OUT/oha/warmup-$t-$m.json" -w \
+            ${REQ_HDRS[@]+"${REQ_HDRS[@]}"}
     done
 done
 
@@ -189,7 +256,9 @@ for m in $MODES; do
                 json=$OUT/oha/$t-$m-c$c-r$r.json
                 pid=${PID[$t]}
                 [[ -z $pid ]] || reset_peak "$pid"
-                oha_run "${URL[$t]}" "$(body "$m")" "$c" "$DURATION" "$json" -w
+                request "$t" "$m"
+                oha_run "${URL[$t]}$REQ_PATH" "$REQ_BODY" "$c" "$DURATION" "$json" -w \
+                    ${REQ_HDRS[@]+"${REQ_HDRS[@]}"}
                 hwm=-
                 [[ -z $pid ]] || hwm=$(kib "$pid" VmHWM)
                 # req/s counts 200 responses only; p50/p99 are over all responses.
@@ -220,7 +289,8 @@ if ((STREAMS > 0)); then
         fi
         log "memory: $STREAMS concurrent streams through $t for $STREAMS_DURATION"
         reset_peak "$pid"
-        oha_run "${URL[$t]}" "$body" "$STREAMS" "$STREAMS_DURATION" "$OUT/oha/streams-$t.json" "${extra[@]}" &
+        oha_run "${URL[$t]}/v1/chat/completions" "$body" "$STREAMS" "$STREAMS_DURATION" \
+            "$OUT/oha/streams-$t.json" ${extra[@]+"${extra[@]}"} &
         oha_pid=$!
         PIDS+=("$oha_pid")
         # Mid-run: open descriptors of the proxy (≈ one inbound + one upstream per stream).
@@ -252,13 +322,13 @@ sort -t$'\t' -k1,1 -k2,2 -k3,3n "$RESULTS" | awk -F'\t' -v OFS='\t' '
           print k, median(rps[k]), median(p50[k]), median(p99[k]), ok[k], (k in hwm ? hwm[k] : "-"), runs[k] } }' >"$SUMMARY"
 
 {
-    printf '\n## Load: passthrough to the mock upstream (oha, HTTP/1.1 keep-alive, %s x %s per cell, median)\n\n' "$REPEAT" "$DURATION"
+    printf '\n## Load: passthrough and translated, to the mock upstream (oha, HTTP/1.1 keep-alive, %s x %s per cell, median)\n\n' "$REPEAT" "$DURATION"
     printf '| target | mode | conc | req/s | p50 | p99 | ok | req/s ÷ bare | Δp50 vs bare | peak RSS |\n'
     printf '|---|---|---:|---:|---:|---:|---:|---:|---:|---:|\n'
     for m in $MODES; do
         for c in $CONCURRENCY; do
             for t in "${TARGETS[@]}"; do
-                awk -F'\t' -v t="$t" -v m="$m" -v c="$c" '
+                awk -F'\t' -v t="$t" -v label="${LABEL[$t]}" -v m="$m" -v c="$c" '
                     $1 == "bare" && $2 == m && $3 == c { brps = $4; bp50 = $5 }
                     $1 == t && $2 == m && $3 == c { row = $0 }
                     END { split(row, f, "\t")
@@ -267,7 +337,7 @@ sort -t$'\t' -k1,1 -k2,2 -k3,3n "$RESULTS" | awk -F'\t' -v OFS='\t' '
                           d = sprintf("%+.0f µs", f[5] - bp50)
                           if (t == "bare") { ratio = "1.00×"; d = "—" }
                           printf "| %s | %s | %s | %.0f | %.0f µs | %.0f µs | %.2f%% | %s | %s | %s |\n",
-                              t, m, c, f[4], f[5], f[6], f[7] * 100, ratio, d, rss }' "$SUMMARY"
+                              label, m, c, f[4], f[5], f[6], f[7] * 100, ratio, d, rss }' "$SUMMARY"
             done
         done
     done
@@ -293,6 +363,23 @@ sort -t$'\t' -k1,1 -k2,2 -k3,3n "$RESULTS" | awk -F'\t' -v OFS='\t' '
               printf "- req/s >= 0.9x bare in every cell: %s (lowest %.2fx, %s c=%s)\n", (worst >= 0.9 ? "met" : "MISSED"), worst, w[1], w[2]
               for (i = 1; i <= n; i++) { k = order[i]; split(k, f, FS)
                   if (f[2] == 1) printf "- p50 <= bare + 50 us at concurrency 1, %s: %s (%+.0f us)\n", f[1], (rp[k] - bp[k] <= 50 ? "met" : "MISSED"), rp[k] - bp[k] } }' "$SUMMARY"
+    # Translated routes: req/s against the bare proxy's passthrough of the same mode and
+    # concurrency (the bare proxy relays Chat Completions: a smaller answer than some protocols').
+    for t in "${TARGETS[@]}"; do
+        [[ $t == tr-* ]] || continue
+        awk -F'\t' -v t="$t" -v label="${LABEL[$t]}" '
+            $1 == "bare" { b[$2 FS $3] = $4 }
+            $1 == "bitrouter" { p[$2 FS $3] = $4 }
+            $1 == t { r[$2 FS $3] = $4; order[++n] = $2 FS $3 }
+            END { worst = 1e9; line = ""
+                  for (i = 1; i <= n; i++) { k = order[i]; split(k, f, FS)
+                      x = b[k] > 0 ? r[k] / b[k] : 0
+                      line = line sprintf(" %s c=%s %.2fx (%.2fx of passthrough bitrouter);", f[1], f[2], x, p[k] > 0 ? r[k] / p[k] : 0)
+                      if (f[1] == "stream" && x < worst) { worst = x; wc = f[2] } }
+                  if (worst < 1e9)
+                      printf "- %s streaming req/s >= 0.7x bare in every cell: %s (lowest %.2fx, c=%s)\n", label, (worst >= 0.7 ? "met" : "MISSED"), worst, wc
+                  printf "  req/s ÷ bare:%s\n", substr(line, 1, length(line) - 1) }' "$SUMMARY"
+    done
     awk -v k="${IDLE[bitrouter]}" 'BEGIN { printf "- idle RSS <= 16 MiB: %s (%.1f MiB)\n", (k <= 16 * 1024 ? "met" : "MISSED"), k / 1024 }'
     if ((STREAMS > 0)); then
         awk -v k="${STREAM_PEAK[bitrouter]}" -v s="$STREAMS" 'BEGIN { printf "- RSS <= 64 MiB with %d concurrent streams: %s (%.1f MiB peak)\n", s, (k <= 64 * 1024 ? "met" : "MISSED"), k / 1024 }'

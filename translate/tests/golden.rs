@@ -13,7 +13,8 @@
 //!   naming the outcome. Every stream output is also held to `support/wellformed.rs`.
 //!
 //! `ctx.json` in a case directory overrides `include_usage` (default true), `json_array`
-//! (false), `stream` (request side, Gemini callers) and `callers` (which callers to render).
+//! (false), `stream` (request side, Gemini callers), `callers` (which callers to render) and
+//! `strict` (true: tool arguments must be whole JSON; false where the upstream sends broken JSON).
 
 #![allow(
     clippy::unwrap_used,
@@ -40,7 +41,20 @@ use wellformed::{End, Expect};
 /// Outputs known to be wrong: not blessed by `UPDATE_GOLDENS`, not compared, listed in the
 /// test output. Each names the expected file and what is wrong with the actual output. When
 /// a codec is fixed, remove the entry and bless.
-const KNOWN_WRONG: &[(&str, &str)] = &[];
+const KNOWN_WRONG: &[(&str, &str)] = &[
+    ("stream/chat-interleaved/chat-to-responses.sse", INTERLEAVED),
+    ("stream/chat-interleaved/chat-to-messages.sse", INTERLEAVED),
+    ("stream/chat-interleaved/chat-to-gemini.sse", INTERLEAVED),
+    ("stream/invalid-args/chat-to-gemini.sse", SILENT_FAIL),
+    ("stream/tool-length/chat-to-gemini.sse", SILENT_FAIL),
+];
+
+const INTERLEAVED: &str = "the Chat stream decoder fails the stream when parallel calls' argument \
+    fragments interleave (index 0, 1, 0, 1); protocols.md §2.10 A: buffer per index and flush in order";
+
+const SILENT_FAIL: &str = "the Gemini encoder ends the stream with an error frame (E36: the \
+    arguments are not a JSON object) but the Translator reports a clean end (failed() is false), \
+    so the data plane records a success";
 
 fn root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/golden")
@@ -57,6 +71,8 @@ struct CaseCtx {
     stream: Option<bool>,
     status: Option<u16>,
     callers: Option<Vec<String>>,
+    /// Hold tool arguments to whole JSON (false where the upstream itself sends broken JSON).
+    strict: bool,
 }
 
 fn case_ctx(dir: &Path) -> CaseCtx {
@@ -69,6 +85,7 @@ fn case_ctx(dir: &Path) -> CaseCtx {
         json_array: v["json_array"].as_bool().unwrap_or(false),
         stream: v["stream"].as_bool(),
         status: v["status"].as_u64().map(|s| s as u16),
+        strict: v["strict"].as_bool().unwrap_or(true),
         callers: v["callers"].as_array().map(|a| {
             a.iter()
                 .filter_map(|s| s.as_str().map(str::to_owned))
@@ -363,7 +380,7 @@ fn stream_goldens() {
                             model: ctx.model,
                             include_usage: ctx.include_usage,
                             json_array: ctx.json_array,
-                            strict: true,
+                            strict: c.strict,
                         },
                         &run.out,
                     ));

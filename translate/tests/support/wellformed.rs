@@ -398,7 +398,9 @@ fn chat(e: &Expect<'_>, evs: &[Ev<'_>], p: &mut Problems) {
             ));
         }
     }
-    if e.strict {
+    // Arguments must be whole JSON unless the turn was cut (length) or failed.
+    let truncated = finish.as_ref().is_some_and(|(_, f)| f == "length");
+    if e.strict && e.end == End::Clean && !truncated {
         for (i, a) in tools.iter().enumerate() {
             if !json_object(a) {
                 p.add(format!(
@@ -456,6 +458,7 @@ fn responses(e: &Expect<'_>, evs: &[Ev<'_>], p: &mut Problems) {
     let mut items: Vec<Item> = Vec::new();
     let mut open: Option<usize> = None;
     let mut terminal: Option<(usize, String)> = None;
+    let mut bad_args: Vec<String> = Vec::new();
     for ev in evs {
         let n = ev.n;
         let ty = ev.ty().to_owned();
@@ -663,9 +666,10 @@ fn responses(e: &Expect<'_>, evs: &[Ev<'_>], p: &mut Problems) {
                             "responses event {n}: arguments are not the deltas joined"
                         ));
                     }
-                    if e.strict && !json_object(&it.args) {
-                        p.add(format!(
-                            "responses event {n}: arguments are not a JSON object"
+                    if !json_object(&it.args) {
+                        bad_args.push(format!(
+                            "responses event {n}: arguments are not a JSON object: {:?}",
+                            it.args
                         ));
                     }
                 }
@@ -776,6 +780,15 @@ fn responses(e: &Expect<'_>, evs: &[Ev<'_>], p: &mut Problems) {
             other => p.add(format!("responses event {n}: unknown event type {other:?}")),
         }
     }
+    // Arguments must be whole JSON unless the turn was cut (incomplete) or failed.
+    let cut = terminal
+        .as_ref()
+        .is_some_and(|t| t.1 == "response.incomplete");
+    if e.strict && e.end == End::Clean && !cut {
+        for m in bad_args {
+            p.add(m);
+        }
+    }
     match (e.end, terminal.as_ref().map(|t| t.1.as_str())) {
         (End::Clean, Some("response.completed" | "response.incomplete")) => {
             let called = items.iter().any(|i| i.ty == "function_call");
@@ -799,6 +812,8 @@ fn messages(e: &Expect<'_>, evs: &[Ev<'_>], p: &mut Problems) {
     let mut delta_seen: Option<usize> = None;
     let mut stop_seen: Option<usize> = None;
     let mut error_seen: Option<usize> = None;
+    let mut bad_args: Vec<String> = Vec::new();
+    let mut max_tokens = false;
     for ev in evs {
         let n = ev.n;
         let ty = ev.ty().to_owned();
@@ -943,8 +958,8 @@ fn messages(e: &Expect<'_>, evs: &[Ev<'_>], p: &mut Problems) {
                     ));
                 }
                 if let Some(b) = open.and_then(|i| blocks.get(i)) {
-                    if e.strict && b.0 == "tool_use" && !json_object(&b.1) {
-                        p.add(format!(
+                    if b.0 == "tool_use" && !json_object(&b.1) {
+                        bad_args.push(format!(
                             "messages event {n}: tool input is not a JSON object: {:?}",
                             b.1
                         ));
@@ -968,6 +983,7 @@ fn messages(e: &Expect<'_>, evs: &[Ev<'_>], p: &mut Problems) {
                 }
                 delta_seen = Some(n);
                 let r = s(&ev.get("delta")["stop_reason"]).unwrap_or_default();
+                max_tokens = r == "max_tokens";
                 if ![
                     "end_turn",
                     "max_tokens",
@@ -1001,6 +1017,12 @@ fn messages(e: &Expect<'_>, evs: &[Ev<'_>], p: &mut Problems) {
                 stop_seen = Some(n);
             }
             other => p.add(format!("messages event {n}: unknown event {other:?}")),
+        }
+    }
+    // Tool input must be whole JSON unless the turn was cut (max_tokens) or failed.
+    if e.strict && e.end == End::Clean && !max_tokens {
+        for m in bad_args {
+            p.add(m);
         }
     }
     match e.end {

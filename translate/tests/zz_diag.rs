@@ -1,0 +1,182 @@
+//! Chunk boundaries, line endings and filler never change a translation: every upstream stream
+//! fixture (`tests/golden/stream/*/<upstream>.sse`), cut into random chunks, rewritten with
+//! CRLF or CR line endings and with SSE comments and unknown events inserted between its
+//! events, gives byte-identical caller output (and the same outcome) to feeding the fixture
+//! whole, for every caller protocol.
+
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::print_stderr,
+    reason = "test harness: a broken fixture should fail loudly"
+)]
+
+#[path = "support/drive.rs"]
+mod drive;
+
+use std::path::Path;
+
+use bytes::Bytes;
+use proptest::prelude::*;
+use translate::Protocol;
+use translate::sse::Splitter;
+use translate::stream::Ctx;
+
+use drive::PROTOCOLS;
+
+struct Fixture {
+    name: String,
+    upstream: Protocol,
+    ctx: Ctx<'static>,
+    /// The fixture's events (terminator included), as the splitter cuts the whole input.
+    events: Vec<Vec<u8>>,
+    body: Vec<u8>,
+}
+
+fn fixtures() -> Vec<Fixture> {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/golden/stream");
+    let mut dirs: Vec<_> = std::fs::read_dir(&root)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.is_dir())
+        .collect();
+    dirs.sort();
+    let mut out = Vec::new();
+    for dir in dirs {
+        let v: serde_json::Value = std::fs::read(dir.join("ctx.json"))
+            .ok()
+            .map(|b| serde_json::from_slice(&b).unwrap())
+            .unwrap_or_default();
+        let ctx = drive::ctx(
+            v["include_usage"].as_bool().unwrap_or(true),
+            v["json_array"].as_bool().unwrap_or(false),
+        );
+        for (upstream, name) in PROTOCOLS {
+            let Ok(body) = std::fs::read(dir.join(format!("{name}.sse"))) else {
+                continue;
+            };
+            let mut s = Splitter::default();
+            s.push(Bytes::from(body.clone()));
+            let mut events = Vec::new();
+            while let Some(e) = s.next_event().unwrap() {
+                events.push(e.to_vec());
+            }
+            events.extend(s.finish().map(|e| e.to_vec()));
+            assert_eq!(events.concat(), body);
+            out.push(Fixture {
+                name: format!("{}/{name}", dir.file_name().unwrap().to_str().unwrap()),
+                upstream,
+                ctx,
+                events,
+                body,
+            });
+        }
+    }
+    assert!(
+        out.len() >= 30,
+        "expected the stream fixtures, found {}",
+        out.len()
+    );
+    out
+}
+
+const FILLERS: [&[u8]; 3] = [
+    b": keep-alive\n\n",
+    b"event: unknown_x\ndata: {}\n\n",
+    b":\n\n",
+];
+
+/// The fixture with `endings` (0 LF, 1 CRLF, 2 CR) and filler `mask[i]` before event `i`
+/// (0 none, else `FILLERS[m - 1]`; one more entry than events, for after the last).
+fn variant(f: &Fixture, endings: u8, mask: &[u8]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(f.body.len() * 2);
+    let mut push = |bytes: &[u8]| {
+        for &b in bytes {
+            match (b, endings) {
+                (b'\n', 1) => out.extend_from_slice(b"\r\n"),
+                (b'\n', 2) => out.push(b'\r'),
+                _ => out.push(b),
+            }
+        }
+    };
+    for (i, ev) in f.events.iter().enumerate() {
+        if let Some(&m) = mask.get(i) {
+            if m as usize > 0 && m as usize <= FILLERS.len() {
+                push(FILLERS[m as usize - 1]);
+            }
+        }
+        push(ev);
+    }
+    if let Some(&m) = mask.get(f.events.len()) {
+        if m as usize > 0 && m as usize <= FILLERS.len() {
+            push(FILLERS[m as usize - 1]);
+        }
+    }
+    out
+}
+
+fn cut<'a>(bytes: &'a [u8], points: &[usize]) -> Vec<&'a [u8]> {
+    let mut pts: Vec<usize> = points.iter().map(|p| p % (bytes.len() + 1)).collect();
+    pts.sort_unstable();
+    let mut chunks = Vec::new();
+    let mut last = 0;
+    for p in pts {
+        chunks.push(&bytes[last..p]);
+        last = p;
+    }
+    chunks.push(&bytes[last..]);
+    chunks
+}
+
+fn compare_panicking(f: &Fixture, caller: Protocol, whole: &drive::Run, got: &drive::Run, what: &str) {
+    assert_eq!(
+        got.outcome,
+        whole.outcome,
+        "{} → {}: outcome differs ({what})",
+        f.name,
+        drive::name(caller)
+    );
+    assert!(
+        got.out == whole.out,
+        "{} → {}: output differs ({what})\n--- whole:\n{}\n--- got:\n{}",
+        f.name,
+        drive::name(caller),
+        String::from_utf8_lossy(&whole.out),
+        String::from_utf8_lossy(&got.out)
+    );
+}
+
+/// The deterministic extremes: one byte at a time, and every event in its own chunk, with
+/// each line-ending variant and fillers everywhere.
+#[test]
+fn byte_at_a_time_and_every_variant() {
+    for f in fixtures() {
+        for (caller, _) in PROTOCOLS {
+            let whole = drive::run(f.upstream, caller, &f.ctx, &[&f.body]);
+            for endings in 0..3u8 {
+                for fill in 0..=FILLERS.len() as u8 {
+                    let mut mask = vec![fill; f.events.len() + 1]; mask[0] = 0;
+                    let bytes = variant(&f, endings, &mask);
+                    let bytewise: Vec<&[u8]> = bytes.chunks(1).collect();
+                    let got = drive::run(f.upstream, caller, &f.ctx, &bytewise);
+                    compare(
+                        &f,
+                        caller,
+                        &whole,
+                        &got,
+                        &format!("bytewise, endings {endings}, filler {fill}"),
+                    );
+                }
+            }
+        }
+    }
+}
+
+fn compare(f: &Fixture, caller: Protocol, whole: &drive::Run, got: &drive::Run, what: &str) {
+    if got.outcome != whole.outcome || got.out != whole.out {
+        let w = String::from_utf8_lossy(&whole.out);
+        let g = String::from_utf8_lossy(&got.out);
+        let first = w.lines().zip(g.lines()).find(|(a, b)| a != b);
+        eprintln!("DIFF {} -> {}: {what}: outcome {:?} vs {:?}\n   first diff: {:?}", f.name, drive::name(caller), whole.outcome, got.outcome, first.map(|(a,b)| (a.chars().take(150).collect::<String>(), b.chars().take(150).collect::<String>())));
+    }
+}

@@ -256,7 +256,7 @@ def router_config(mock_url: str, cut_after: dict[str, int]) -> dict[str, Any]:
                 [{"id": cut_model(p, mode), "upstream_id": upstream_model(p, "text")}],
                 f"cut-after={cut_after[p]}",
             )
-    translate_entries(provider, providers, models)
+    translate_entries(provider, providers, models, cut_after)
     return {
         "inherit_defaults": False,
         "server": {"skip_auth": True},
@@ -313,13 +313,40 @@ def xbad_model(caller: str, up: str) -> str:
     return f"xbad-{caller}-{up}"
 
 
-def translate_entries(provider, providers: dict[str, Any], models: dict[str, Any]) -> None:
+def xcut_model(caller: str, up: str, mode: str) -> str:
+    return f"xcut-{caller}-{up}-{mode}"
+
+
+def x429_model(caller: str, up: str) -> str:
+    return f"x429-{caller}-{up}"
+
+
+def translate_entries(
+    provider, providers: dict[str, Any], models: dict[str, Any], cut_after: dict[str, int]
+) -> None:
     """Config for the translation suite. The happy paths need nothing new: a caller of any
-    protocol names `<p>-<scenario>` of the good provider `p`. Added here:
+    protocol names `<p>-<scenario>` of the good provider `p`. Added here (one provider per
+    test wherever a failure could leave health state behind):
     - `xfail-CALLER-FAULT-MODE`: a faulty endpoint of one protocol, then a good one of another
-      (neither the caller's), one faulty provider per test so no health state carries over;
-    - `xbad-CALLER-UP`: an upstream 400 of protocol UP first, then a good endpoint of UP.
+      (neither the caller's);
+    - `xbad-CALLER-UP`: an upstream 400 of protocol UP first, then a good endpoint of UP;
+    - `xcut-CALLER-UP-MODE`: the only endpoint (protocol UP) cuts its stream after the first
+      content event;
+    - `x429-CALLER-UP`: the only endpoint (protocol UP) answers 429.
     """
+    for caller, cp in XCALLERS.items():
+        for up in PROTOCOLS:
+            if up == cp:
+                continue
+            for mode in XMODES[caller]:
+                if mode == "ns":
+                    continue
+                name = xcut_model(caller, up, mode)
+                providers[name] = provider(
+                    up, [{"id": name, "upstream_id": upstream_model(up, "text")}], f"cut-after={cut_after[up]}"
+                )
+            name = x429_model(caller, up)
+            providers[name] = provider(up, [{"id": name, "upstream_id": upstream_model(up, "text")}], "status=429")
     for caller, fault, mode in xfail_cases():
         first, second = xfail_chain(caller)
         name = f"xf-{caller}-{fault}-{mode}"

@@ -24,6 +24,7 @@ self-check of the readers and the answer checks, usable while translation is bro
 
 from __future__ import annotations
 
+import base64
 import json
 import os
 import re
@@ -666,6 +667,29 @@ def _text_parts(content, allowed: tuple[str, ...], where: str) -> str:
     return "".join(out)
 
 
+def _data_url(url: str, where: str) -> tuple:
+    m = re.match(r"^data:([\w.+-]+/[\w.+-]+);base64,(.*)$", url or "", re.S)
+    assert m, f"{where}: not a base64 data URL: {url[:80]!r}"
+    return ("image", m.group(1), m.group(2))
+
+
+def _user_items(content, where: str, text_types: tuple[str, ...], image) -> list:
+    """A user turn's text and images, in order; `image(part)` reads an image part or returns None."""
+    if isinstance(content, str):
+        assert content, f"{where}: empty content"
+        return [("text", content)]
+    assert isinstance(content, list) and content, f"{where}: content must be a string or a non-empty list: {content!r}"
+    items = []
+    for p in content:
+        if isinstance(p, dict) and p.get("type") in text_types and isinstance(p.get("text"), str):
+            items.append(("text", p["text"]))
+            continue
+        img = image(p)
+        assert img is not None, f"{where}: unexpected part {p!r}"
+        items.append(img)
+    return items
+
+
 def read_chat(body: dict) -> tuple[list, list]:
     msgs = body.get("messages")
     assert isinstance(msgs, list) and msgs, f"chat: no messages: {body}"
@@ -678,7 +702,7 @@ def read_chat(body: dict) -> tuple[list, list]:
             conv.append(("system", [("text", _text_parts(m.get("content"), ("text",), where))]))
         elif role == "user":
             assert not open_ids, f"{where}: user message before the tool results of {open_ids}"
-            conv.append(("user", [("text", _text_parts(m.get("content"), ("text", "image_url", "file"), where))]))
+            conv.append(("user", _user_items(m.get("content"), where, ("text",), lambda p: _data_url((p.get("image_url") or {}).get("url"), where) if p.get("type") == "image_url" else None)))
         elif role == "assistant":
             assert not open_ids, f"{where}: assistant message before the tool results of {open_ids}"
             items = []
@@ -735,8 +759,10 @@ def read_resp(body: dict) -> tuple[list, list]:
                     text = _text_parts(it.get("content"), ("output_text", "refusal"), where)
                     conv.append(("assistant", [("text", text)]))
                 else:
-                    text = _text_parts(it.get("content"), ("input_text", "input_image", "input_file"), where)
-                    conv.append(("system" if role != "user" else "user", [("text", text)]))
+                    if role == "user":
+                        conv.append(("user", _user_items(it.get("content"), where, ("input_text",), lambda p: _data_url(p.get("image_url"), where) if p.get("type") == "input_image" else None)))
+                    else:
+                        conv.append(("system", [("text", _text_parts(it.get("content"), ("input_text",), where))]))
             elif kind == "function_call":
                 cid = it.get("call_id")
                 assert isinstance(cid, str) and cid and len(cid) <= 64, f"{where}: bad call_id: {it!r}"
@@ -797,6 +823,12 @@ def read_msg(body: dict) -> tuple[list, list]:
                 assert isinstance(b.get("text"), str) and b["text"].strip(), f"{bw}: empty text block"
                 results_done = True
                 items.append(("text", b["text"]))
+            elif t == "image":
+                assert role == "user", f"{bw}: image in a {role} message"
+                src = b.get("source") or {}
+                assert src.get("type") == "base64" and src.get("media_type") in ("image/png", "image/jpeg", "image/gif", "image/webp"), f"{bw}: {b!r}"
+                results_done = True
+                items.append(("image", src["media_type"], src.get("data")))
             elif t == "tool_use":
                 assert role == "assistant", f"{bw}: tool_use in a {role} message"
                 assert isinstance(b.get("id"), str) and ANTHROPIC_ID.match(b["id"]), f"{bw}: bad id: {b!r}"
@@ -874,6 +906,10 @@ def read_gem(body: dict) -> tuple[list, list]:
                 items.append(("result", fr.get("id"), fr["name"], json.dumps(fr["response"])))
             elif isinstance(p.get("text"), str):
                 items.append(("text", p["text"]))
+            elif _g(p, "inlineData") is not None:
+                d = _g(p, "inlineData")
+                assert role == "user", f"{pw}: inline data in a {role} content"
+                items.append(("image", _g(d, "mimeType"), d.get("data")))
             else:
                 raise AssertionError(f"{pw}: unexpected part {p!r}")
         results = [it for it in items if it[0] == "result"]
@@ -1115,3 +1151,387 @@ def test_chat_stream_without_include_usage_has_no_usage_chunk(clients, mock, up)
     assert all(ch.usage is None for ch in chunks), [ch.usage for ch in chunks]
     assert "".join(ch.choices[0].delta.content or "" for ch in chunks) == "Hello!"
     assert [ch.choices[0].finish_reason for ch in chunks if ch.choices[0].finish_reason] == ["stop"]
+
+
+# ============================================================================================
+# A stream cut after its first content event (after commit): the SDK must fail, never see a
+# silently truncated answer (E5), whatever protocol the upstream spoke.
+
+
+def stream_cases() -> list[Any]:
+    return [
+        pytest.param(c, u, m, id=f"{c}-from-{u}-{m}") for c, u in pairs() for m in XMODES[c] if m != "ns"
+    ]
+
+
+@pytest.mark.parametrize("caller,up,mode", stream_cases())
+def test_cut_after_commit_fails_in_the_callers_protocol(clients, mock, caller, up, mode):
+    cp = XCALLERS[caller]
+    client = clients[caller]
+    kw = REQUESTS[cp](support.xcut_model(caller, up, mode), "text")
+    received: list[str] = []
+    if cp == "chat":
+        with pytest.raises(openai.APIError) as exc:
+            if mode == "sh":
+                with client.chat.completions.stream(**kw) as s:
+                    for e in s:
+                        if e.type == "content.delta":
+                            received.append(e.delta)
+                    s.get_final_completion()
+            else:
+                for ch in client.chat.completions.create(**kw, stream=True):
+                    assert not (ch.choices and ch.choices[0].finish_reason), f"truncated stream finished: {ch}"
+                    if ch.choices and ch.choices[0].delta.content:
+                        received.append(ch.choices[0].delta.content)
+        assert not isinstance(exc.value, openai.APIConnectionError), (
+            f"the stream was cut instead of ending with an error chunk: {exc.value!r}"
+        )
+    elif cp == "resp":
+        if mode == "sh":
+            with pytest.raises((openai.APIError, RuntimeError)) as exc:
+                with client.responses.stream(**kw) as s:
+                    for e in s:
+                        if e.type == "response.output_text.delta":
+                            received.append(e.delta)
+                    s.get_final_response()
+            assert not isinstance(exc.value, openai.APIConnectionError), (
+                f"the stream was cut instead of ending with an error event: {exc.value!r}"
+            )
+        else:
+            events = list(client.responses.create(**kw, stream=True))
+            types = [e.type for e in events]
+            received = [e.delta for e in events if e.type == "response.output_text.delta"]
+            assert "response.completed" not in types, f"truncated stream reported as completed: {types}"
+            assert types[-1] in ("error", "response.failed"), f"no terminal error event: {types}"
+    elif cp == "msg":
+        with pytest.raises(anthropic.APIStatusError):
+            if mode == "sh":
+                with client.messages.stream(**kw) as s:
+                    for text in s.text_stream:
+                        received.append(text)
+                    s.get_final_message()
+            else:
+                for e in client.messages.create(**kw, stream=True):
+                    assert e.type != "message_stop", "truncated stream reported as complete"
+                    if e.type == "content_block_delta" and e.delta.type == "text_delta":
+                        received.append(e.delta.text)
+    else:
+        with pytest.raises(genai_errors.APIError):
+            for ch in client.models.generate_content_stream(**kw):
+                t, _, finishes = gem_parts(ch)
+                assert not finishes, f"truncated stream finished: {ch}"
+                if t:
+                    received.append(t)
+    assert "".join(received) == "Hel", f"expected exactly the content before the cut, got {received!r}"
+    assert len(mock.requests()) == 1, "a committed stream must not be retried"
+
+
+# ============================================================================================
+# Upstream status codes keep their meaning in the caller's protocol.
+
+
+@pytest.mark.parametrize(
+    "caller,up,stream",
+    [pytest.param(c, u, s, id=f"{c}-from-{u}-{'st' if s else 'ns'}") for c, u in pairs() for s in (False, True)],
+)
+def test_upstream_429_is_the_callers_rate_limit_error(clients, mock, caller, up, stream):
+    cp = XCALLERS[caller]
+    client = clients[caller]
+    kw = REQUESTS[cp](support.x429_model(caller, up), "text")
+    if cp == "gem":
+        with pytest.raises(genai_errors.ClientError) as exc:
+            if stream:
+                list(client.models.generate_content_stream(**kw))
+            else:
+                client.models.generate_content(**kw)
+        assert exc.value.code == 429, exc.value
+        assert exc.value.status == "RESOURCE_EXHAUSTED", exc.value.details
+    else:
+        exc_type = anthropic.RateLimitError if cp == "msg" else openai.RateLimitError
+        api = {"chat": lambda: client.chat.completions, "resp": lambda: client.responses, "msg": lambda: client.messages}[cp]()
+        with pytest.raises(exc_type) as exc:
+            if stream:
+                list(api.create(**kw, stream=True))
+            else:
+                api.create(**kw)
+        assert exc.value.status_code == 429
+        if cp == "msg":
+            body = exc.value.body
+            assert isinstance(body, dict) and body.get("error", {}).get("type") == "rate_limit_error", body
+    assert mock.requests(), "the upstream saw no request"
+
+
+# ============================================================================================
+# Features another protocol cannot express: a 400 in the caller's protocol naming the feature,
+# and nothing sent upstream.
+
+UNEXPRESSIBLE = {
+    "chat": {"n": ({"n": 2}, "`n`"), "logprobs": ({"logprobs": True}, "logprobs")},
+    "msg": {
+        "server_tool": (
+            {"tools": [{"type": "web_search_20250305", "name": "web_search", "max_uses": 1}]},
+            "web_search",
+        ),
+    },
+    "gem": {
+        "candidate_count": ({"candidate_count": 2}, "candidateCount"),
+        "cached_content": ({"cached_content": "cachedContents/abc123"}, "cachedContent"),
+    },
+}
+
+
+def unexpressible_cases() -> list[Any]:
+    out = []
+    for caller, cp in XCALLERS.items():
+        for feature in UNEXPRESSIBLE.get(cp, {}):
+            for u in PROTOCOLS:
+                if u != cp:
+                    out.append(pytest.param(caller, feature, u, id=f"{caller}-{feature}-to-{u}"))
+    return out
+
+
+@pytest.mark.parametrize("caller,feature,up", unexpressible_cases())
+def test_unexpressible_feature_is_a_400_naming_it(clients, mock, caller, feature, up):
+    cp = XCALLERS[caller]
+    extra, name = UNEXPRESSIBLE[cp][feature]
+    kw = REQUESTS[cp](f"{up}-text", "text")
+    client = clients[caller]
+    if cp == "gem":
+        kw["config"] = gt.GenerateContentConfig(**extra)
+        with pytest.raises(genai_errors.ClientError) as exc:
+            client.models.generate_content(**kw)
+        assert exc.value.code == 400, exc.value
+        text = exc.value.message or ""
+    else:
+        kw.update(extra)
+        exc_type = anthropic.BadRequestError if cp == "msg" else openai.BadRequestError
+        api = client.messages if cp == "msg" else client.chat.completions
+        with pytest.raises(exc_type) as exc:
+            api.create(**kw)
+        assert exc.value.status_code == 400
+        text = str(exc.value)
+    assert name in text, f"the 400 does not name {name!r}: {text!r}"
+    assert mock.requests() == [], "nothing may reach the upstream"
+
+
+# ============================================================================================
+# A longer conversation in each caller's richest shape: a developer/system prompt, an image,
+# assistant text before its two calls, results (one as content parts), user text after the
+# results in the same turn where the caller's wire allows it, a second assistant answer and a
+# last question; plus tool_choice "required" and a temperature. The upstream must receive the
+# same conversation, well-formed for its own wire (alternation, grouping, result placement).
+
+PNG = "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNk+M9QDwADhgGAWjR9awAAAABJRU5ErkJggg=="
+Q_MAP = "Here is a map. What is the weather in Paris and London?"
+A_PRE = "Checking both cities."
+Q_WEAR = "Also, what should I wear?"
+A_ANSWER = "Paris is cloudy, London is rainy."
+Q_LAST = "Thanks! And tomorrow?"
+
+
+def rich_request(cp: str, model: str) -> dict:
+    res = [json.dumps(RESULTS["Paris"]), json.dumps(RESULTS["London"])]
+    if cp == "chat":
+        ids = ["call_r0", "call_r1"]
+        return {
+            "model": model,
+            "tools": chat_tools(),
+            "tool_choice": "required",
+            "temperature": 0.5,
+            "messages": [
+                {"role": "developer", "content": SYSTEM},
+                {
+                    "role": "user",
+                    "content": [
+                        {"type": "text", "text": Q_MAP},
+                        {"type": "image_url", "image_url": {"url": f"data:image/png;base64,{PNG}"}},
+                    ],
+                },
+                {
+                    "role": "assistant",
+                    "content": A_PRE,
+                    "tool_calls": [
+                        {"id": i, "type": "function", "function": {"name": "get_weather", "arguments": json.dumps(a)}}
+                        for i, a in zip(ids, (PARIS, LONDON))
+                    ],
+                },
+                {"role": "tool", "tool_call_id": ids[0], "content": [{"type": "text", "text": res[0]}]},
+                {"role": "tool", "tool_call_id": ids[1], "content": res[1]},
+                {"role": "user", "content": Q_WEAR},
+                {"role": "assistant", "content": A_ANSWER},
+                {"role": "user", "content": Q_LAST},
+            ],
+        }
+    if cp == "resp":
+        ids = ["call_r0", "call_r1"]
+        return {
+            "model": model,
+            "tools": resp_tools(),
+            "tool_choice": "required",
+            "temperature": 0.5,
+            "instructions": SYSTEM,
+            "input": [
+                {
+                    "role": "user",
+                    "content": [
+                        {"type": "input_text", "text": Q_MAP},
+                        {"type": "input_image", "image_url": f"data:image/png;base64,{PNG}", "detail": "auto"},
+                    ],
+                },
+                {"role": "assistant", "content": A_PRE},
+                *[
+                    {"type": "function_call", "call_id": i, "name": "get_weather", "arguments": json.dumps(a)}
+                    for i, a in zip(ids, (PARIS, LONDON))
+                ],
+                {"type": "function_call_output", "call_id": ids[0], "output": res[0]},
+                {"type": "function_call_output", "call_id": ids[1], "output": res[1]},
+                {"role": "user", "content": Q_WEAR},
+                {"role": "assistant", "content": A_ANSWER},
+                {"role": "user", "content": Q_LAST},
+            ],
+        }
+    if cp == "msg":
+        ids = ["toolu_r0", "toolu_r1"]
+        return {
+            "model": model,
+            "max_tokens": MAX_TOKENS,
+            "tools": msg_tools(),
+            "tool_choice": {"type": "any"},
+            # anthropic 2.x has no `temperature` parameter any more: none sent from this caller.
+            "system": [{"type": "text", "text": SYSTEM}],
+            "messages": [
+                {
+                    "role": "user",
+                    "content": [
+                        {"type": "text", "text": Q_MAP},
+                        {"type": "image", "source": {"type": "base64", "media_type": "image/png", "data": PNG}},
+                    ],
+                },
+                {
+                    "role": "assistant",
+                    "content": [
+                        {"type": "text", "text": A_PRE},
+                        *[
+                            {"type": "tool_use", "id": i, "name": "get_weather", "input": a}
+                            for i, a in zip(ids, (PARIS, LONDON))
+                        ],
+                    ],
+                },
+                {
+                    "role": "user",
+                    "content": [
+                        {"type": "tool_result", "tool_use_id": ids[0], "content": [{"type": "text", "text": res[0]}]},
+                        {"type": "tool_result", "tool_use_id": ids[1], "content": res[1]},
+                        {"type": "text", "text": Q_WEAR},
+                    ],
+                },
+                {"role": "assistant", "content": A_ANSWER},
+                {"role": "user", "content": Q_LAST},
+            ],
+        }
+    cfg = gem_config("followup")
+    cfg.temperature = 0.5
+    cfg.tool_config = gt.ToolConfig(function_calling_config=gt.FunctionCallingConfig(mode=gt.FunctionCallingConfigMode.ANY))
+    return {
+        "model": model,
+        "config": cfg,
+        "contents": [
+            gt.Content(
+                role="user",
+                parts=[gt.Part(text=Q_MAP), gt.Part(inline_data=gt.Blob(mime_type="image/png", data=base64.b64decode(PNG)))],
+            ),
+            gt.Content(
+                role="model",
+                parts=[
+                    gt.Part(text=A_PRE),
+                    *[gt.Part(function_call=gt.FunctionCall(name="get_weather", args=a)) for a in (PARIS, LONDON)],
+                ],
+            ),
+            gt.Content(
+                role="user",
+                parts=[
+                    *[
+                        gt.Part(function_response=gt.FunctionResponse(name="get_weather", response=RESULTS[a["location"]]))
+                        for a in (PARIS, LONDON)
+                    ],
+                    gt.Part(text=Q_WEAR),
+                ],
+            ),
+            gt.Content(role="model", parts=[gt.Part(text=A_ANSWER)]),
+            gt.Content(role="user", parts=[gt.Part(text=Q_LAST)]),
+        ],
+    }
+
+
+def tool_choice_of(up: str, body: dict):
+    if up == "gem":
+        tc = _g(body, "toolConfig") or {}
+        return (_g(tc, "functionCallingConfig") or {}).get("mode")
+    tc = body.get("tool_choice")
+    return tc.get("type") if up == "msg" and isinstance(tc, dict) else tc
+
+
+def temperature_of(up: str, body: dict):
+    if up == "gem":
+        return (_g(body, "generationConfig") or {}).get("temperature")
+    return body.get("temperature")
+
+
+@pytest.mark.parametrize(
+    "caller,up,stream",
+    [pytest.param(c, u, s, id=f"{c}-to-{u}-{'st' if s else 'ns'}") for c, u in pairs() for s in (False, True)],
+)
+def test_rich_conversation_reaches_the_upstream_intact(clients, mock, caller, up, stream):
+    cp = XCALLERS[caller]
+    mode = "st" if stream else "ns"
+    usage = mock_usage(mock, up, "text", stream)
+    kw = rich_request(cp, f"{up}-text")
+    client = clients[caller]
+    a = {"chat": chat_call, "resp": resp_call, "msg": msg_call, "gem": gem_call}[cp](client, mode, kw)
+    check_answer(caller, up, "text", a, usage)
+    reqs = mock.requests()
+    assert len(reqs) == 1, [r.get("path") for r in reqs]
+    body = check_upstream_request(up, reqs[0], support.upstream_model(up, "text"), stream)
+    conv, tools = READERS[up](body)
+    assert tools == ["get_weather"], tools
+    def item(it):
+        if it[0] == "call":
+            return it[:1] + it[2:]
+        if it[0] == "image":
+            return ("image", it[1], image_bytes(up, it[2]))
+        return it
+
+    shape = [(role, [item(it) for it in items if it[0] != "result"]) for role, items in conv]
+    want = [
+        ("system", [("text", SYSTEM)]),
+        ("user", [("text", Q_MAP), ("image", "image/png", base64.b64decode(PNG))]),
+        ("assistant", [("text", A_PRE), ("call", "get_weather", PARIS), ("call", "get_weather", LONDON)]),
+        ("tool", []),
+        ("tool", []),
+        ("user", [("text", Q_WEAR)]),
+        ("assistant", [("text", A_ANSWER)]),
+        ("user", [("text", Q_LAST)]),
+    ]
+    assert shape == want, f"upstream conversation differs:\n got {shape}\nwant {want}\nbody {json.dumps(body)[:3000]}"
+    calls = conv[2][1][1:]
+    results = [conv[3][1][0], conv[4][1][0]]
+    ids = [c[1] for c in calls]
+    for k, r in enumerate(results):
+        j = r[1][1] if up == "gem" else ids.index(r[1])
+        loc = calls[j][3]["location"]
+        assert MARKER[loc] in r[3], f"the result paired with the {loc} call is {r[3]!r}"
+    want_choice = {"chat": "required", "resp": "required", "msg": "any", "gem": "ANY"}[up]
+    assert tool_choice_of(up, body) == want_choice, f"tool_choice not carried: {body}"
+    if cp != "msg":
+        assert temperature_of(up, body) == 0.5, f"temperature not carried: {body}"
+
+
+def image_bytes(up: str, data: str) -> bytes | str:
+    """Image data as bytes. Gemini's proto JSON accepts both base64 alphabets; the other wires
+    (data URLs, Anthropic `source.data`) only the standard one."""
+    try:
+        if up == "gem":
+            return base64.urlsafe_b64decode(data.replace("+", "-").replace("/", "_"))
+        return base64.b64decode(data, validate=True)
+    except (ValueError, TypeError) as e:
+        return f"<not valid {'base64' if up == 'gem' else 'standard base64'}: {data!r} ({e})>"

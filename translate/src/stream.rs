@@ -232,6 +232,7 @@ impl Translator {
         }
         if self.encoder.ended() {
             self.done = true;
+            self.failed |= self.encoder.failed();
             return Step::Done;
         }
         Step::Continue

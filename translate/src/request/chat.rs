@@ -400,7 +400,7 @@ pub(super) fn encode(req: &ir::Request, model: &str, stream: bool) -> Result<Val
         };
         out.insert("tool_choice".into(), v);
     }
-    encode_params(&mut out, &req.params);
+    encode_params(&mut out, &req.params)?;
     if stream {
         out.insert("stream".into(), true.into());
         out.insert("stream_options".into(), json!({"include_usage": true}));
@@ -408,7 +408,7 @@ pub(super) fn encode(req: &ir::Request, model: &str, stream: bool) -> Result<Val
     Ok(Value::Object(out))
 }
 
-fn encode_params(out: &mut Map<String, Value>, p: &ir::Params) {
+fn encode_params(out: &mut Map<String, Value>, p: &ir::Params) -> Result<(), Error> {
     if let Some(n) = p.max_tokens {
         out.insert("max_completion_tokens".into(), n.into());
     }
@@ -418,7 +418,9 @@ fn encode_params(out: &mut Map<String, Value>, p: &ir::Params) {
     if let Some(t) = p.top_p {
         out.insert("top_p".into(), num(t));
     }
-    // top_k has no Chat Completions spelling: dropped.
+    if p.top_k.is_some() {
+        return Err(super::common::unsupported("top_k"));
+    }
     if !p.stop.is_empty() {
         out.insert("stop".into(), p.stop.clone().into());
     }
@@ -461,6 +463,7 @@ fn encode_params(out: &mut Map<String, Value>, p: &ir::Params) {
     if let Some(u) = &p.user {
         out.insert("user".into(), u.clone().into());
     }
+    Ok(())
 }
 
 fn encode_user(messages: &mut Vec<Value>, parts: &[Part]) -> Result<(), Error> {

@@ -157,8 +157,12 @@ fn decode_part(
                 )?
                 .to_owned(),
             ),
+            // Gemini accepts both base64 alphabets (google-genai sends the URL-safe one);
+            // data URLs and Anthropic sources need the standard one.
             source: MediaSource::Base64(
-                req_str(d.get("data"), &format!("{path}.inlineData.data"))?.to_owned(),
+                req_str(d.get("data"), &format!("{path}.inlineData.data"))?
+                    .replace('-', "+")
+                    .replace('_', "/"),
             ),
             detail: None,
             filename: opt_str(tw(d, "displayName", "display_name"), "displayName")?

@@ -357,7 +357,9 @@ pub(super) fn encode(req: &ir::Request, model: &str, stream: bool) -> Result<Val
     if let Some(t) = p.top_p {
         out.insert("top_p".into(), num(t));
     }
-    // top_k has no Responses spelling: dropped.
+    if p.top_k.is_some() {
+        return Err(super::common::unsupported("top_k"));
+    }
     if let Some(e) = openai_effort(p) {
         out.insert("reasoning".into(), json!({"effort": e}));
     }

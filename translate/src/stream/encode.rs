@@ -60,6 +60,15 @@ impl Encoder {
         }
     }
 
+    /// Whether the encoder ended the stream with an error frame of its own accord (Gemini
+    /// callers: tool arguments that are not a JSON object, E36).
+    pub fn failed(&self) -> bool {
+        match &self.0 {
+            Inner::Gemini(e) => e.failed(),
+            Inner::Chat(_) | Inner::Responses(_) | Inner::Messages(_) => false,
+        }
+    }
+
     /// Whether the terminal frames have been written (after `End` or `fail`).
     pub fn ended(&self) -> bool {
         match &self.0 {

@@ -283,3 +283,20 @@ fn gemini_schemas_are_sanitised_or_sent_as_json_schema() {
         json!({"type": "object", "properties": {"s": {"type": ["string", "null"]}}})
     );
 }
+
+#[test]
+fn url_safe_base64_from_google_genai_becomes_standard_base64() {
+    let req = dec(
+        GEM,
+        json!({"contents": [{"parts": [{"inline_data": {"mime_type": "image/png", "data": "Nk-M9_Dw=="}}]}]}),
+    );
+    let Part::Media(m) = &req.messages[0].parts[0] else {
+        panic!("{req:?}");
+    };
+    assert_eq!(m.source, MediaSource::Base64("Nk+M9/Dw==".into()));
+    let out = enc(CHAT, &req);
+    assert_eq!(
+        out["messages"][0]["content"][0]["image_url"]["url"],
+        json!("data:image/png;base64,Nk+M9/Dw==")
+    );
+}

@@ -70,9 +70,17 @@ fn stop_seed_and_penalties() {
         enc(GEM, &seeded)["generationConfig"],
         json!({"seed": 7, "presencePenalty": 0.5, "frequencyPenalty": 0.25, "topK": 4})
     );
-    // top_k has no OpenAI spelling and is dropped there.
+    // top_k has no OpenAI spelling: refused, never dropped.
+    assert_eq!(enc_err(CHAT, &seeded), unsupported("top_k"));
+    let only_k = with(ir::Params {
+        top_k: Some(4),
+        ..ir::Params::default()
+    });
+    assert_eq!(enc_err(RESP, &only_k), unsupported("top_k"));
+    let mut no_k = seeded.clone();
+    no_k.params.top_k = None;
     assert_eq!(
-        enc(CHAT, &seeded),
+        enc(CHAT, &no_k),
         json!({"model": "m", "messages": [{"role": "user", "content": "q"}],
                "seed": 7, "presence_penalty": 0.5, "frequency_penalty": 0.25})
     );
@@ -268,7 +276,9 @@ fn reasoning_effort_and_budgets() {
         enc(GEM, &msgs)["generationConfig"]["thinkingConfig"],
         json!({"thinkingBudget": 10000})
     );
-    assert_eq!(enc(CHAT, &msgs)["reasoning_effort"], json!("high"));
+    let mut msgs_no_k = msgs.clone();
+    msgs_no_k.params.top_k = None;
+    assert_eq!(enc(CHAT, &msgs_no_k)["reasoning_effort"], json!("high"));
     // Thinking allows no temperature or top_k on Anthropic.
     let out = enc(MSGS, &msgs);
     assert_eq!(

@@ -112,6 +112,11 @@ impl ChatDecoder {
             self.done = true;
             return Ok(());
         }
+        // An empty object (a filler some servers send) starts nothing, so the id of the first
+        // real chunk is not lost.
+        if v.as_object().is_some_and(|o| o.is_empty()) {
+            return Ok(());
+        }
         self.start(
             str_of(v, "id").unwrap_or(""),
             str_of(v, "model").unwrap_or(""),

@@ -75,6 +75,11 @@ impl GeminiDecoder {
             emit(Event::Error { kind, message });
             return Ok(());
         }
+        // An empty object is the one filler google-genai tolerates (E30): it starts nothing,
+        // so the response id of the first real chunk is not lost.
+        if v.as_object().is_some_and(|o| o.is_empty()) {
+            return Ok(());
+        }
         if !self.started {
             self.started = true;
             emit(Event::Start {
@@ -99,8 +104,9 @@ impl GeminiDecoder {
         if let Some(u) = present(v, "usageMetadata") {
             let thoughts = u64_of(&u, "thoughtsTokenCount");
             emit(Event::Usage(Usage {
-                input: u64_of(&u, "promptTokenCount") + u64_of(&u, "toolUsePromptTokenCount"),
-                output: u64_of(&u, "candidatesTokenCount") + thoughts,
+                input: u64_of(&u, "promptTokenCount")
+                    .saturating_add(u64_of(&u, "toolUsePromptTokenCount")),
+                output: u64_of(&u, "candidatesTokenCount").saturating_add(thoughts),
                 cache_read: u64_of(&u, "cachedContentTokenCount"),
                 cache_write: 0,
                 reasoning: thoughts,

@@ -253,8 +253,10 @@ impl MessagesDecoder {
             self.usage.cache_write = w;
         }
         if input.is_some() || read.is_some() || write.is_some() {
-            self.usage.input =
-                input.unwrap_or(prev_uncached) + self.usage.cache_read + self.usage.cache_write;
+            self.usage.input = input
+                .unwrap_or(prev_uncached)
+                .saturating_add(self.usage.cache_read)
+                .saturating_add(self.usage.cache_write);
         }
         if let Some(o) = get("output_tokens") {
             self.usage.output = o;

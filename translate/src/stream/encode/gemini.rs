@@ -33,6 +33,8 @@ pub(crate) struct GeminiEncoder {
     finish: Finish,
     usage: Usage,
     ended: bool,
+    /// Ended by an error frame (also when the encoder itself refused invalid arguments).
+    failed: bool,
 }
 
 impl GeminiEncoder {
@@ -48,6 +50,7 @@ impl GeminiEncoder {
             call_id: String::new(),
             call_name: String::new(),
             args: String::new(),
+            failed: false,
             called: false,
             finish: Finish::Stop,
             usage: Usage::default(),
@@ -106,6 +109,7 @@ impl GeminiEncoder {
             return;
         }
         self.ended = true;
+        self.failed = true;
         self.open(out);
         out.extend_from_slice(b"{\"error\":{\"code\":");
         put_u64(out, u64::from(kind.status()));
@@ -118,6 +122,10 @@ impl GeminiEncoder {
         if self.json_array {
             out.extend_from_slice(b"]");
         }
+    }
+
+    pub(crate) fn failed(&self) -> bool {
+        self.failed
     }
 
     pub(crate) fn ended(&self) -> bool {

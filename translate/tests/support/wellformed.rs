@@ -450,7 +450,8 @@ fn chat(e: &Expect<'_>, evs: &[Ev<'_>], p: &mut Problems) {
 struct Item {
     id: String,
     ty: String,
-    text: String,
+    /// The text (or refusal) of each content part, from its deltas.
+    parts: Vec<String>,
     args: String,
     part_open: bool,
 }
@@ -622,6 +623,7 @@ fn responses(e: &Expect<'_>, evs: &[Ev<'_>], p: &mut Problems) {
                         ));
                     }
                     it.part_open = true;
+                    it.parts.push(String::new());
                 }
             }
             "response.output_text.delta" | "response.refusal.delta" => {
@@ -631,7 +633,11 @@ fn responses(e: &Expect<'_>, evs: &[Ev<'_>], p: &mut Problems) {
                     ));
                 }
                 match (open.and_then(|i| items.get_mut(i)), s(ev.get("delta"))) {
-                    (Some(it), Some(d)) if it.part_open => it.text.push_str(d),
+                    (Some(it), Some(d)) if it.part_open => {
+                        if let Some(t) = it.parts.last_mut() {
+                            t.push_str(d);
+                        }
+                    }
                     _ => p.add(format!("responses event {n}: text delta with no open part")),
                 }
             }
@@ -642,7 +648,7 @@ fn responses(e: &Expect<'_>, evs: &[Ev<'_>], p: &mut Problems) {
                     } else {
                         "refusal"
                     };
-                    if s(ev.get(key)) != Some(it.text.as_str()) {
+                    if s(ev.get(key)) != it.parts.last().map(String::as_str) {
                         p.add(format!(
                             "responses event {n}: {key} is not the deltas joined"
                         ));
@@ -699,8 +705,15 @@ fn responses(e: &Expect<'_>, evs: &[Ev<'_>], p: &mut Problems) {
                         ));
                     }
                     if it.ty == "message" {
-                        let t = item["content"][0]["text"].as_str().unwrap_or_default();
-                        if t != it.text {
+                        let content = item["content"]
+                            .as_array()
+                            .map(Vec::as_slice)
+                            .unwrap_or_default();
+                        let done: Vec<&str> = content
+                            .iter()
+                            .map(|c| s(&c["text"]).or(s(&c["refusal"])).unwrap_or_default())
+                            .collect();
+                        if done != it.parts.iter().map(String::as_str).collect::<Vec<_>>() {
                             p.add(format!(
                                 "responses event {n}: done message text differs from the deltas"
                             ));

@@ -179,10 +179,8 @@ fn byte_at_a_time_and_every_variant() {
 
 /// A leading `data: {}` (the only keep-alive google-genai tolerates, E30; here also with an
 /// unknown event name) is not the upstream's first chunk: the caller should still see the
-/// upstream's response id. The Chat and Gemini decoders take the empty object as the start of
-/// the response, so the id is made up instead.
+/// upstream's response id (the Chat and Gemini decoders skip an empty object).
 #[test]
-#[ignore = "codec bug: Chat/Gemini stream decoders start the response on an empty `{}` event"]
 fn leading_empty_event_keeps_the_upstream_id() {
     for f in fixtures() {
         for (caller, _) in PROTOCOLS {

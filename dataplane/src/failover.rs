@@ -132,10 +132,10 @@ pub(crate) async fn run(mut ctx: Ctx<'_>) -> Response<Body> {
             let req = ir.get_or_insert_with(|| request::decode(inbound, ctx.body, ctx.info.stream));
             match translated_body(req, upstream_proto, &hop, ctx.info.stream) {
                 Ok(b) => b,
-                Err(Refusal::Invalid(m)) => {
+                Err(Untranslated::Invalid(m)) => {
                     return ApiError::new(Kind::InvalidRequest, m).into_response(shape);
                 }
-                Err(Refusal::Unsupported(m)) => {
+                Err(Untranslated::Unsupported(m)) => {
                     last = Some(Failure::Unsupported(m));
                     continue;
                 }
@@ -505,7 +505,7 @@ impl<'a> Translation<'a> {
     }
 }
 
-enum Refusal {
+enum Untranslated {
     /// Not a valid request of the caller's protocol: a 400 whatever the endpoint.
     Invalid(String),
     /// This endpoint's protocol cannot carry the request; another endpoint may.
@@ -518,20 +518,20 @@ fn translated_body(
     upstream: Protocol,
     hop: &HopRef<'_>,
     stream: bool,
-) -> Result<Bytes, Refusal> {
+) -> Result<Bytes, Untranslated> {
     let unsupported = |m: &str| {
-        Refusal::Unsupported(format!(
+        Untranslated::Unsupported(format!(
             "{m} cannot be expressed in `{}`, the protocol provider `{}` speaks for this model",
             upstream.as_str(),
             hop.provider.name
         ))
     };
     match req {
-        Err(request::Error::Invalid(m)) => Err(Refusal::Invalid(m.clone())),
+        Err(request::Error::Invalid(m)) => Err(Untranslated::Invalid(m.clone())),
         Err(request::Error::Unsupported(m)) => Err(unsupported(m)),
         Ok(r) => match request::encode(upstream, r, hop.upstream_model, stream) {
             Ok(b) => Ok(Bytes::from(b)),
-            Err(request::Error::Invalid(m)) => Err(Refusal::Invalid(m)),
+            Err(request::Error::Invalid(m)) => Err(Untranslated::Invalid(m)),
             Err(request::Error::Unsupported(m)) => Err(unsupported(&m)),
         },
     }

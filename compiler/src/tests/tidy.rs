@@ -51,7 +51,15 @@ fn compiler_has_no_io_or_async_dependencies() {
 #[test]
 fn every_module_opens_with_a_doc_line() {
     let mut files = Vec::new();
-    for krate in ["compiler", "dataplane", "cli", "benches", "fuzz", "testkit", "translate"] {
+    for krate in [
+        "compiler",
+        "dataplane",
+        "cli",
+        "benches",
+        "fuzz",
+        "testkit",
+        "translate",
+    ] {
         rust_files(&workspace().join(krate), &mut files);
     }
     let missing: Vec<String> = files
@@ -71,7 +79,15 @@ fn every_module_opens_with_a_doc_line() {
 #[test]
 fn files_stay_under_a_thousand_lines() {
     let mut files = Vec::new();
-    for krate in ["compiler", "dataplane", "cli", "benches", "fuzz", "testkit", "translate"] {
+    for krate in [
+        "compiler",
+        "dataplane",
+        "cli",
+        "benches",
+        "fuzz",
+        "testkit",
+        "translate",
+    ] {
         rust_files(&workspace().join(krate), &mut files);
     }
     for f in files {

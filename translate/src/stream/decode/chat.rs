@@ -4,7 +4,12 @@
 //! (an id-bearing delta opens a call, an args-only one continues the last), an index reused
 //! with a new id (a new call), `name:""` (no name), arguments before the name (held until the
 //! name arrives, then sent as one fragment), `tool_calls: []` (none).
-
+//!
+//! IR tool calls are sequential (arguments continue the latest `ToolStart`), so parallel calls
+//! whose fragments interleave are put in order here (protocols.md §2.10 A): a call that starts
+//! while the current call's arguments are still an incomplete JSON value is held, with its
+//! fragments, and released when the current call's arguments close — or at the finish.
+//! Sequential calls (the common case) are never held.
 use simd_json::prelude::*;
 use simd_json::tape::Value;
 
@@ -43,8 +48,51 @@ struct Call {
     /// `id` was made up (the upstream may still send the real one).
     made_up: bool,
     started: bool,
-    /// Arguments that arrived before the name.
+    /// Held behind an unfinished earlier call (its name is in `name`).
+    queued: bool,
+    name: String,
+    /// Arguments not yet sent (before the name, or while held).
     pending: String,
+    /// Where the arguments sent so far stand as JSON.
+    depth: Depth,
+}
+
+/// Tracks whether streamed JSON text has closed its outermost value, byte by byte.
+#[derive(Clone, Copy, Debug, Default)]
+struct Depth {
+    open: u32,
+    in_str: bool,
+    escaped: bool,
+    seen: bool,
+}
+
+impl Depth {
+    fn feed(&mut self, s: &str) {
+        for b in s.bytes() {
+            if self.in_str {
+                match b {
+                    _ if self.escaped => self.escaped = false,
+                    b'\\' => self.escaped = true,
+                    b'"' => self.in_str = false,
+                    _ => {}
+                }
+                continue;
+            }
+            match b {
+                b'"' => self.in_str = true,
+                b'{' | b'[' => {
+                    self.open += 1;
+                    self.seen = true;
+                }
+                b'}' | b']' => self.open = self.open.saturating_sub(1),
+                _ => {}
+            }
+        }
+    }
+
+    fn complete(&self) -> bool {
+        self.seen && self.open == 0 && !self.in_str
+    }
 }
 
 /// One tool-call delta, borrowed from the tape.
@@ -75,6 +123,7 @@ impl ChatDecoder {
         }
         if data.trim_ascii().starts_with(b"[DONE]") {
             self.start("", "", emit);
+            self.release(true, emit);
             self.done = true;
             emit(Event::End);
             return Ok(());
@@ -86,6 +135,7 @@ impl ChatDecoder {
 
     pub(crate) fn eof(&mut self, emit: &mut dyn FnMut(Event<'_>)) {
         if self.finished && !self.done {
+            self.release(true, emit);
             self.done = true;
             emit(Event::End);
         }
@@ -197,6 +247,7 @@ impl ChatDecoder {
         }
         if let Some(reason) = present(c, "finish_reason") {
             let reason = reason.into_string().ok_or(Malformed)?;
+            self.release(true, emit);
             if !self.finished {
                 self.finished = true;
                 emit(Event::Finish(finish(reason)));
@@ -233,9 +284,12 @@ impl ChatDecoder {
         let c = &mut self.calls[k];
         c.index = d.index;
         c.started = false;
+        c.queued = false;
         c.made_up = false;
         c.id.clear();
+        c.name.clear();
         c.pending.clear();
+        c.depth = Depth::default();
         if let Some(id) = d.id {
             c.id.push_str(id);
         }
@@ -245,6 +299,9 @@ impl ChatDecoder {
     fn tool(&mut self, d: &Delta<'_>, emit: &mut dyn FnMut(Event<'_>)) {
         let k = self.slot(d);
         self.last = Some(k);
+        let busy = self
+            .current
+            .is_some_and(|c| c != k && !self.calls[c].depth.complete());
         let Some(c) = self.calls.get_mut(k) else {
             return;
         };
@@ -253,8 +310,13 @@ impl ChatDecoder {
                 return;
             }
             if self.current == Some(k) {
+                c.depth.feed(d.args);
                 emit(Event::ToolArgs(d.args));
+                if c.depth.complete() {
+                    self.release(false, emit);
+                }
             } else {
+                // More arguments for a call whose JSON had already closed.
                 self.done = true;
                 emit(Event::Error {
                     kind: ErrorKind::Server,
@@ -263,8 +325,25 @@ impl ChatDecoder {
             }
             return;
         }
+        c.pending.push_str(d.args);
+        if c.queued {
+            return;
+        }
         let Some(name) = d.name else {
-            c.pending.push_str(d.args);
+            return;
+        };
+        c.name.clear();
+        c.name.push_str(name);
+        if busy {
+            c.queued = true;
+            return;
+        }
+        self.open(k, emit);
+    }
+
+    /// Sends `ToolStart` for call `k` and whatever arguments it holds.
+    fn open(&mut self, k: usize, emit: &mut dyn FnMut(Event<'_>)) {
+        let Some(c) = self.calls.get_mut(k) else {
             return;
         };
         if c.id.is_empty() {
@@ -273,16 +352,34 @@ impl ChatDecoder {
             c.made_up = true;
         }
         c.started = true;
+        c.queued = false;
         self.current = Some(k);
-        emit(Event::ToolStart { id: &c.id, name });
-        if c.pending.is_empty() {
-            if !d.args.is_empty() {
-                emit(Event::ToolArgs(d.args));
-            }
-        } else {
-            c.pending.push_str(d.args);
+        emit(Event::ToolStart {
+            id: &c.id,
+            name: &c.name,
+        });
+        if !c.pending.is_empty() {
+            c.depth.feed(&c.pending);
             emit(Event::ToolArgs(&c.pending));
             c.pending.clear();
+        }
+    }
+
+    /// Releases held calls in opening order: while the current call's arguments are complete
+    /// (or all of them, at the finish).
+    fn release(&mut self, all: bool, emit: &mut dyn FnMut(Event<'_>)) {
+        loop {
+            if !all
+                && self
+                    .current
+                    .is_some_and(|c| !self.calls[c].depth.complete())
+            {
+                return;
+            }
+            let Some(k) = self.calls[..self.n].iter().position(|c| c.queued) else {
+                return;
+            };
+            self.open(k, emit);
         }
     }
 }

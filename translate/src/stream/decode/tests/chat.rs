@@ -243,12 +243,44 @@ fn chat_reasoning_and_refusal_deltas() {
 }
 
 #[test]
-fn chat_interleaved_arguments_are_an_error() {
+fn chat_interleaved_arguments_are_put_in_order() {
+    // §2.10 A: call 1 starts while call 0's JSON is open, so it is held with its fragments
+    // and released once call 0 closes.
+    let got = chat(&[
+        delta(
+            r#"{"tool_calls":[{"index":0,"id":"a","function":{"name":"f","arguments":"{\"x\":"}}]}"#,
+        ),
+        delta(
+            r#"{"tool_calls":[{"index":1,"id":"b","function":{"name":"g","arguments":"{\"y\":"}}]}"#,
+        ),
+        delta(r#"{"tool_calls":[{"index":1,"function":{"arguments":"2}"}}]}"#),
+        delta(r#"{"tool_calls":[{"index":0,"function":{"arguments":"\"}{\""}}]}"#),
+        delta(r#"{"tool_calls":[{"index":0,"function":{"arguments":"}"}}]}"#),
+        delta(r#"{"tool_calls":[{"index":2,"id":"c","function":{"name":"h","arguments":"{}"}}]}"#),
+        finish_chunk("tool_calls"),
+        "[DONE]".into(),
+    ]);
+    assert_eq!(
+        got,
+        [
+            start("c1", "m"),
+            tool("a", "f"),
+            args("{\"x\":"),
+            args("\"}{\""),
+            args("}"),
+            tool("b", "g"),
+            args("{\"y\":2}"),
+            tool("c", "h"),
+            args("{}"),
+            Ev::Finish(Finish::ToolCalls),
+            Ev::End,
+        ]
+    );
+    // A call still held at the finish is released then, even if the one before never closed.
     let got = chat(&[
         delta(r#"{"tool_calls":[{"index":0,"id":"a","function":{"name":"f","arguments":"{"}}]}"#),
-        delta(r#"{"tool_calls":[{"index":1,"id":"b","function":{"name":"g","arguments":"{"}}]}"#),
-        delta(r#"{"tool_calls":[{"index":0,"function":{"arguments":"}"}}]}"#),
-        delta(r#"{"content":"ignored"}"#),
+        delta(r#"{"tool_calls":[{"index":1,"id":"b","function":{"name":"g","arguments":"{}"}}]}"#),
+        finish_chunk("length"),
         "[DONE]".into(),
     ]);
     assert_eq!(
@@ -258,11 +290,22 @@ fn chat_interleaved_arguments_are_an_error() {
             tool("a", "f"),
             args("{"),
             tool("b", "g"),
-            args("{"),
-            Ev::Error(ErrorKind::Server, INTERLEAVED.into()),
+            args("{}"),
+            Ev::Finish(Finish::Length),
+            Ev::End,
         ]
     );
-    assert!(INTERLEAVED.starts_with("interleaved tool-call arguments"));
+    // Arguments for a call whose JSON had already closed cannot be placed: an error.
+    let got = chat(&[
+        delta(r#"{"tool_calls":[{"index":0,"id":"a","function":{"name":"f","arguments":"{}"}}]}"#),
+        delta(r#"{"tool_calls":[{"index":1,"id":"b","function":{"name":"g","arguments":"{"}}]}"#),
+        delta(r#"{"tool_calls":[{"index":0,"function":{"arguments":" "}}]}"#),
+    ]);
+    assert_eq!(
+        got.last().map(|e| matches!(e, Ev::Error(..))),
+        Some(true),
+        "{got:?}"
+    );
 }
 
 #[test]

@@ -8,10 +8,11 @@
 //! When they do not, the stream is failed with a Gemini error frame rather than emitting a
 //! half or invented object (E36).
 
-use bytes::{BufMut, BytesMut};
+use bytes::BytesMut;
 
 use super::{fill_model, put_str, put_u64};
 use crate::ir::{ErrorKind, Finish, Usage};
+use crate::json::PooledScratch;
 use crate::stream::{Ctx, Event};
 
 #[derive(Debug)]
@@ -148,7 +149,7 @@ impl GeminiEncoder {
     }
 
     fn end(&mut self, out: &mut BytesMut) {
-        let Some(args) = self.take_call(out) else {
+        let Some(call) = self.take_call(out) else {
             return;
         };
         self.ended = true;
@@ -159,9 +160,10 @@ impl GeminiEncoder {
             Finish::Other => "OTHER",
         };
         self.chunk_head(out);
-        match args {
-            Some(args) => self.call_part(out, &args),
-            None => out.extend_from_slice(b"{\"text\":\"\"}"),
+        if call {
+            self.call_part(out);
+        } else {
+            out.extend_from_slice(b"{\"text\":\"\"}");
         }
         out.extend_from_slice(b"]},\"finishReason\":");
         put_str(out, finish);
@@ -192,10 +194,10 @@ impl GeminiEncoder {
     fn flush(&mut self, out: &mut BytesMut) -> bool {
         match self.take_call(out) {
             None => false,
-            Some(None) => true,
-            Some(Some(args)) => {
+            Some(false) => true,
+            Some(true) => {
                 self.chunk_head(out);
-                self.call_part(out, &args);
+                self.call_part(out);
                 out.extend_from_slice(b"]},\"index\":0}]");
                 self.chunk_tail(out);
                 true
@@ -203,40 +205,51 @@ impl GeminiEncoder {
         }
     }
 
-    /// The buffered call's parsed arguments: `Some(None)` when no call is buffered, `None`
-    /// when the arguments are not a JSON object (the stream is then failed).
-    fn take_call(&mut self, out: &mut BytesMut) -> Option<Option<serde_json::Value>> {
+    /// Whether a call is buffered (`Some(true)`, its arguments checked to be a JSON object),
+    /// or `None` when they are not and the stream was failed instead.
+    fn take_call(&mut self, out: &mut BytesMut) -> Option<bool> {
         if !self.pending {
-            return Some(None);
+            return Some(false);
         }
         self.pending = false;
         let text = self.args.trim();
-        let args = if text.is_empty() {
-            serde_json::Value::Object(serde_json::Map::new())
-        } else {
-            match serde_json::from_str::<serde_json::Value>(text) {
-                Ok(v) if v.is_object() => v,
-                _ => {
-                    self.fail(
-                        ErrorKind::Server,
-                        "the upstream sent tool-call arguments that are not a JSON object",
-                        out,
-                    );
-                    return None;
-                }
-            }
-        };
-        Some(Some(args))
+        let object = text.is_empty()
+            || PooledScratch::take()
+                .get()
+                .parse(text.as_bytes(), |v| v.is_object())
+                .unwrap_or(false);
+        if !object {
+            self.fail(
+                ErrorKind::Server,
+                "the upstream sent tool-call arguments that are not a JSON object",
+                out,
+            );
+            return None;
+        }
+        Some(true)
     }
 
-    /// `{"functionCall":{"name":…,"args":{…},"id":…}}` (args re-serialized compactly: raw
-    /// newlines would break SSE framing).
-    fn call_part(&self, out: &mut BytesMut, args: &serde_json::Value) {
+    /// `{"functionCall":{"name":…,"args":{…},"id":…}}`. The arguments are the upstream's own
+    /// JSON text (key order kept); line breaks, which in valid JSON can only be whitespace,
+    /// become spaces so they cannot break SSE framing.
+    fn call_part(&self, out: &mut BytesMut) {
         out.extend_from_slice(b"{\"functionCall\":{\"name\":");
         put_str(out, &self.call_name);
         out.extend_from_slice(b",\"args\":");
-        if serde_json::to_writer(out.writer(), args).is_err() {
+        let text = self.args.trim();
+        if text.is_empty() {
             out.extend_from_slice(b"{}");
+        } else {
+            let bytes = text.as_bytes();
+            let mut start = 0;
+            for (i, &b) in bytes.iter().enumerate() {
+                if b == b'\n' || b == b'\r' {
+                    out.extend_from_slice(&bytes[start..i]);
+                    out.extend_from_slice(b" ");
+                    start = i + 1;
+                }
+            }
+            out.extend_from_slice(&bytes[start..]);
         }
         out.extend_from_slice(b",\"id\":");
         put_str(out, &self.call_id);

@@ -28,6 +28,7 @@ use crate::relay::{Outcome, Relay};
 use crate::request::{RequestInfo, passthrough_body};
 use crate::server::{InFlight, Shared};
 use crate::upstream::{self, BuildError, Forward};
+use translate::names::NameMap;
 use translate::stream::{self, Translator};
 use translate::{ir, request, response as answer};
 
@@ -128,10 +129,14 @@ pub(crate) async fn run(mut ctx: Ctx<'_>) -> Response<Body> {
             }
         };
         let ask_usage = !translating && inbound == Protocol::ChatCompletions && ctx.info.stream;
+        let mut names = NameMap::default();
         let body = if translating {
             let req = ir.get_or_insert_with(|| request::decode(inbound, ctx.body, ctx.info.stream));
             match translated_body(req, upstream_proto, &hop, ctx.info.stream) {
-                Ok(b) => b,
+                Ok((b, n)) => {
+                    names = n;
+                    b
+                }
                 Err(Untranslated::Invalid(m)) => {
                     return ApiError::new(Kind::InvalidRequest, m).into_response(shape);
                 }
@@ -149,6 +154,7 @@ pub(crate) async fn run(mut ctx: Ctx<'_>) -> Response<Body> {
             model: hop.upstream_model,
             created,
             seed,
+            names,
         });
         let headers = spare_headers.take().unwrap_or_default();
         let prepared = &ctx.table.prepared;
@@ -301,7 +307,9 @@ async fn attempt(
         let mut relay = match &tr {
             Some(tr) => {
                 let tctx = tr.ctx(ctx);
-                Relay::translating(body, Translator::new(tr.upstream, tr.caller, &tctx), t.idle)
+                let mut translator = Translator::new(tr.upstream, tr.caller, &tctx);
+                translator.restore_names(tr.names.clone());
+                Relay::translating(body, translator, t.idle)
             }
             None => Relay::new(
                 body,
@@ -353,7 +361,8 @@ async fn attempt(
     if let Some(tr) = &tr {
         let tctx = tr.ctx(ctx);
         match answer::decode(tr.upstream, &body, &tctx) {
-            Ok(r) => {
+            Ok(mut r) => {
+                tr.names.restore_response(&mut r);
                 head.headers
                     .insert(header::CONTENT_TYPE, json_content_type());
                 let out = answer::encode(tr.caller, &r, &tctx);
@@ -484,13 +493,15 @@ fn exhausted(last: Option<Failure>, shape: Shape) -> Response<Body> {
 }
 
 /// A translated call: which protocols, and what the caller is told.
-#[derive(Clone, Copy, Debug)]
+#[derive(Debug)]
 struct Translation<'a> {
     upstream: Protocol,
     caller: Protocol,
     model: &'a str,
     created: u64,
     seed: u64,
+    /// Tool names renamed for the upstream, restored in the answer.
+    names: NameMap,
 }
 
 impl<'a> Translation<'a> {
@@ -518,7 +529,7 @@ fn translated_body(
     upstream: Protocol,
     hop: &HopRef<'_>,
     stream: bool,
-) -> Result<Bytes, Untranslated> {
+) -> Result<(Bytes, NameMap), Untranslated> {
     let unsupported = |m: &str| {
         Untranslated::Unsupported(format!(
             "{m} cannot be expressed in `{}`, the protocol provider `{}` speaks for this model",
@@ -530,7 +541,7 @@ fn translated_body(
         Err(request::Error::Invalid(m)) => Err(Untranslated::Invalid(m.clone())),
         Err(request::Error::Unsupported(m)) => Err(unsupported(m)),
         Ok(r) => match request::encode(upstream, r, hop.upstream_model, stream) {
-            Ok(b) => Ok(Bytes::from(b)),
+            Ok(b) => Ok((Bytes::from(b), NameMap::for_request(upstream, r))),
             Err(request::Error::Invalid(m)) => Err(Untranslated::Invalid(m)),
             Err(request::Error::Unsupported(m)) => Err(unsupported(&m)),
         },

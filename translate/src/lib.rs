@@ -12,6 +12,7 @@
 pub mod ids;
 pub mod ir;
 pub mod json;
+pub mod names;
 pub mod request;
 pub mod response;
 pub mod sse;

@@ -16,7 +16,7 @@ mod tests;
 
 use compiler::table::Protocol;
 
-use crate::ir;
+use crate::{ir, names};
 
 /// Why a request cannot be translated.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -62,6 +62,8 @@ pub fn encode(
     model: &str,
     stream: bool,
 ) -> Result<Vec<u8>, Error> {
+    // Tool names OpenAI and Gemini cannot carry are shortened (`names::NameMap` restores them).
+    let req = &*names::shorten(upstream, req);
     let v = match upstream {
         Protocol::ChatCompletions => chat::encode(req, model, stream)?,
         Protocol::Responses => responses::encode(req, model, stream)?,

@@ -28,6 +28,7 @@ use compiler::table::Protocol;
 
 use crate::ir::{ErrorInfo, ErrorKind, Finish, Usage};
 use crate::json::Scratch;
+use crate::names::NameMap;
 use crate::sse;
 
 pub use decode::Decoder;
@@ -118,6 +119,8 @@ pub struct Translator {
     done: bool,
     /// The stream ended with an error frame rather than the upstream's clean end.
     failed: bool,
+    /// Tool names the request renamed for the upstream (restored for the caller).
+    names: NameMap,
     /// The first error seen while decoding one event.
     error: Option<(ErrorKind, String)>,
 }
@@ -132,8 +135,14 @@ impl Translator {
             committed: false,
             done: false,
             failed: false,
+            names: NameMap::default(),
             error: None,
         }
+    }
+
+    /// Tool names to restore in the caller's stream (see [`NameMap::for_request`]).
+    pub fn restore_names(&mut self, names: NameMap) {
+        self.names = names;
     }
 
     /// Whether the caller has been sent (or may be sent) content: failover is over.
@@ -168,10 +177,11 @@ impl Translator {
                     out,
                     committed,
                     error,
+                    names,
                     ..
                 } = self;
                 decoder.event(f.event, data, scratch, &mut |ev| {
-                    route(ev, encoder, out, committed, error)
+                    route(ev, encoder, out, committed, error, names)
                 })
             }
         };
@@ -190,9 +200,10 @@ impl Translator {
             out,
             committed,
             error,
+            names,
             ..
         } = self;
-        decoder.eof(&mut |ev| route(ev, encoder, out, committed, error));
+        decoder.eof(&mut |ev| route(ev, encoder, out, committed, error, names));
         let step = self.settle(Ok(()));
         if step == Step::Continue {
             // A decoder that neither ended nor failed at end of input was cut.
@@ -257,10 +268,18 @@ fn route(
     out: &mut BytesMut,
     committed: &mut bool,
     error: &mut Option<(ErrorKind, String)>,
+    names: &NameMap,
 ) {
     if error.is_some() || encoder.ended() {
         return;
     }
+    let ev = match ev {
+        Event::ToolStart { id, name } => Event::ToolStart {
+            id,
+            name: names.restore(name),
+        },
+        ev => ev,
+    };
     if let Event::Error { kind, message } = ev {
         *error = Some((kind, message.to_owned()));
         return;

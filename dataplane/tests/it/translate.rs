@@ -244,3 +244,21 @@ async fn chat_callers_get_the_usage_chunk_only_when_they_ask() {
     let body = String::from_utf8_lossy(&sent[0].body).into_owned();
     assert!(body.contains("\"include_usage\":true"), "{body}");
 }
+
+#[tokio::test]
+async fn tool_names_too_long_for_the_upstream_are_shortened() {
+    let h = Harness::start(&single(Protocol::ChatCompletions, "tool-model", "")).await;
+    let long = format!("mcp__filesystem__{}", "read_".repeat(14));
+    let body = format!(
+        r#"{{"model":"alias","max_tokens":64,"messages":[{{"role":"user","content":"go"}}],"tools":[{{"name":"{long}","input_schema":{{"type":"object"}}}}],"tool_choice":{{"type":"tool","name":"{long}"}}}}"#
+    );
+    let r = h.post("/v1/messages", &body).await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    let sent: serde_json::Value = serde_json::from_slice(&h.mock.requests()[0].body).unwrap();
+    let name = sent["tools"][0]["function"]["name"].as_str().unwrap();
+    assert!(
+        name.len() <= 64 && name.starts_with("mcp__filesystem__read_"),
+        "{name}"
+    );
+    assert_eq!(sent["tool_choice"]["function"]["name"], name);
+}

@@ -62,6 +62,7 @@ pub fn encode(
     model: &str,
     stream: bool,
 ) -> Result<Vec<u8>, Error> {
+    let req = &*patch_orphan_results(req);
     // Tool names OpenAI and Gemini cannot carry are shortened (`names::NameMap` restores them).
     let req = &*names::shorten(upstream, req);
     let v = match upstream {
@@ -71,4 +72,56 @@ pub fn encode(
         Protocol::GenerateContent => gemini::encode(req)?,
     };
     serde_json::to_vec(&v).map_err(|e| Error::Invalid(e.to_string()))
+}
+
+/// Tool results that answer no call of the assistant turn just before them (protocols.md E18:
+/// every wire rejects them, Anthropic and OpenAI with a 400) become text, so nothing is lost
+/// and the conversation stays valid. Borrowed when there are none.
+fn patch_orphan_results(req: &ir::Request) -> std::borrow::Cow<'_, ir::Request> {
+    use ir::{Part, Role};
+    let orphan = |prev: Option<&ir::Message>, id: &str| {
+        !prev.is_some_and(|m| {
+            m.role == Role::Assistant
+                && m.parts
+                    .iter()
+                    .any(|p| matches!(p, Part::ToolCall(c) if c.id == id))
+        })
+    };
+    let any = req.messages.iter().enumerate().any(|(i, m)| {
+        m.parts.iter().any(|p| {
+            matches!(p, Part::ToolResult(r) if orphan(i.checked_sub(1).and_then(|j| req.messages.get(j)), &r.id))
+        })
+    });
+    if !any {
+        return std::borrow::Cow::Borrowed(req);
+    }
+    let mut out = req.clone();
+    for i in 0..out.messages.len() {
+        let (before, rest) = out.messages.split_at_mut(i);
+        let prev = before.last();
+        let Some(m) = rest.first_mut() else {
+            continue;
+        };
+        for p in &mut m.parts {
+            let Part::ToolResult(r) = p else {
+                continue;
+            };
+            if !orphan(prev, &r.id) {
+                continue;
+            }
+            let mut text = format!("Result of tool call `{}`", r.id);
+            if r.is_error {
+                text.push_str(" (error)");
+            }
+            text.push(':');
+            for c in &r.content {
+                if let Part::Text(t) = c {
+                    text.push('\n');
+                    text.push_str(t);
+                }
+            }
+            *p = Part::Text(text);
+        }
+    }
+    std::borrow::Cow::Owned(out)
 }

@@ -125,22 +125,32 @@ fn gemini_ids_and_signatures_are_kept() {
 }
 
 #[test]
-fn gemini_unmatched_response_is_invalid() {
+fn gemini_unmatched_response_is_invalid_and_orphan_results_become_text() {
     let body = json!({"contents": [
         {"role": "user", "parts": [{"functionResponse": {"name": "f", "response": {}}}]}
     ]});
     assert!(
         matches!(dec_err(GEM, body), Error::Invalid(m) if m.contains("contents[0].parts[0].functionResponse"))
     );
-    // A result whose call is nowhere cannot be named for Gemini.
+    // A result whose call is nowhere (E18) is kept as text, for every target.
     let req = ir::Request {
         messages: vec![Message {
             role: Role::User,
-            parts: vec![result("x", "1")],
+            parts: vec![Part::Text("q".into()), result("x", "1")],
         }],
         ..ir::Request::default()
     };
-    assert!(matches!(enc_err(GEM, &req), Error::Invalid(m) if m.contains("`x`")));
+    assert_eq!(
+        enc(GEM, &req)["contents"],
+        json!([{"role": "user", "parts": [{"text": "q"}, {"text": "Result of tool call `x`:\n1"}]}])
+    );
+    let msgs = enc(MSGS, &req);
+    assert_eq!(
+        msgs["messages"][0]["content"],
+        json!([{"type": "text", "text": "q"}, {"type": "text", "text": "Result of tool call `x`:\n1"}])
+    );
+    let chat = enc(CHAT, &req);
+    assert_eq!(chat["messages"].as_array().map(Vec::len), Some(1), "{chat}");
 }
 
 #[test]

@@ -309,7 +309,7 @@ async fn attempt(
                 let tctx = tr.ctx(ctx);
                 let mut translator = Translator::new(tr.upstream, tr.caller, &tctx);
                 translator.restore_names(tr.names.clone());
-                Relay::translating(body, translator, t.idle)
+                Relay::translating(body, translator, tr.caller, t.idle)
             }
             None => Relay::new(
                 body,

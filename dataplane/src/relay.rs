@@ -7,7 +7,9 @@
 //! ([`Relay::poll_frame`], driven by hyper as the response body): events pass through as the
 //! upstream's own bytes; a cut, an idle timeout or an oversized event ends the stream with the
 //! caller protocol's terminal error frame. Dropping the relay drops the upstream body, which
-//! closes the upstream connection: client disconnect cancels the upstream call.
+//! closes the upstream connection: client disconnect cancels the upstream call. A committed
+//! stream the upstream leaves silent gets the caller protocol's keep-alive frame every
+//! `KEEPALIVE` (none for Gemini).
 //!
 //! A relay runs in one of two modes: passthrough (the caller speaks the upstream's protocol;
 //! `inspect` classifies the upstream's own frames) or translation (a boxed
@@ -69,6 +71,13 @@ pub(crate) struct Relay {
     upstream_done: bool,
     finished: bool,
     idle: Duration,
+    /// When the upstream last sent something: the idle timeout runs from here.
+    heard: tokio::time::Instant,
+    /// When the caller was last handed a frame: keep-alives run from here.
+    spoke: tokio::time::Instant,
+    /// The caller protocol's keep-alive frame, if it has one.
+    ping: Option<&'static [u8]>,
+    /// Fires at the idle deadline or when a keep-alive is due, whichever is first.
     sleep: Pin<Box<Sleep>>,
     outcome: Option<Outcome>,
     /// The in-flight slot, released when the stream ends or the caller goes away.
@@ -98,16 +107,30 @@ impl Relay {
         idle: Duration,
     ) -> Relay {
         let inspector = Inspector::new(protocol, strip_usage, model);
-        Relay::with_mode(upstream, Mode::Passthrough(inspector), json_array, idle)
+        let mode = Mode::Passthrough(inspector);
+        Relay::with_mode(upstream, mode, protocol, json_array, idle)
     }
 
     /// A relay that translates the upstream's stream into the caller's protocol.
-    pub(crate) fn translating(upstream: Incoming, translator: Translator, idle: Duration) -> Relay {
+    pub(crate) fn translating(
+        upstream: Incoming,
+        translator: Translator,
+        caller: Protocol,
+        idle: Duration,
+    ) -> Relay {
         // JSON-array framing for Gemini callers is the encoder's job in this mode.
-        Relay::with_mode(upstream, Mode::Translate(Box::new(translator)), false, idle)
+        let mode = Mode::Translate(Box::new(translator));
+        Relay::with_mode(upstream, mode, caller, false, idle)
     }
 
-    fn with_mode(upstream: Incoming, mode: Mode, json_array: bool, idle: Duration) -> Relay {
+    fn with_mode(
+        upstream: Incoming,
+        mode: Mode,
+        caller: Protocol,
+        json_array: bool,
+        idle: Duration,
+    ) -> Relay {
+        let now = tokio::time::Instant::now();
         Relay {
             upstream,
             splitter: Splitter::default(),
@@ -118,6 +141,9 @@ impl Relay {
             upstream_done: false,
             finished: false,
             idle,
+            heard: now,
+            spoke: now,
+            ping: ping_frame(caller),
             sleep: Box::pin(tokio::time::sleep(idle)),
             outcome: None,
             _slot: None,
@@ -165,8 +191,9 @@ impl Relay {
                 Err(sse::TooLarge) => return Err(fail("the upstream sent an oversized event")),
                 Ok(Some(ev)) => match self.pre_commit(&ev) {
                     Some(Ok(())) => {
-                        let next = tokio::time::Instant::now() + self.idle;
-                        self.sleep.as_mut().reset(next);
+                        let now = tokio::time::Instant::now();
+                        (self.heard, self.spoke) = (now, now);
+                        self.rearm();
                         return Ok(());
                     }
                     Some(Err(f)) => return Err(f),
@@ -237,6 +264,37 @@ impl Relay {
             },
         }
         None
+    }
+
+    /// How long the caller may go without a frame after the commit point.
+    fn keepalive(&self) -> Duration {
+        KEEPALIVE.min(self.idle / 2)
+    }
+
+    /// Sets the timer to the idle deadline or the next keep-alive, whichever is first.
+    fn rearm(&mut self) {
+        let mut at = self.heard + self.idle;
+        if self.ping.is_some() {
+            at = at.min(self.spoke + self.keepalive());
+        }
+        self.sleep.as_mut().reset(at);
+    }
+
+    /// The timer fired: the upstream went idle (the stream fails), or the caller is owed a
+    /// keep-alive.
+    fn on_timer(&mut self) {
+        let now = tokio::time::Instant::now();
+        if now >= self.heard + self.idle {
+            self.fail_committed("the upstream went idle for too long");
+            return;
+        }
+        if let Some(p) = self.ping {
+            if now >= self.spoke + self.keepalive() {
+                self.out.push(Bytes::from_static(p));
+                self.spoke = now;
+            }
+        }
+        self.rearm();
     }
 
     /// Queues the translator's output; marks the stream finished when the translator is done.
@@ -345,6 +403,7 @@ impl Relay {
     pub(crate) fn poll_frame(&mut self, cx: &mut Context<'_>) -> Poll<Option<Bytes>> {
         loop {
             if !self.out.is_empty() {
+                self.spoke = tokio::time::Instant::now();
                 return Poll::Ready(Some(self.out.remove(0)));
             }
             if self.finished {
@@ -371,21 +430,36 @@ impl Relay {
                     if let Ok(data) = frame.into_data() {
                         self.splitter.push(data);
                     }
-                    let next = tokio::time::Instant::now() + self.idle;
-                    self.sleep.as_mut().reset(next);
+                    self.heard = tokio::time::Instant::now();
+                    self.rearm();
                 }
                 Poll::Ready(Some(Err(e))) => {
                     self.fail_committed(&format!("the upstream connection failed: {e}"));
                 }
                 Poll::Pending => {
                     if self.sleep.as_mut().poll(cx).is_ready() {
-                        self.fail_committed("the upstream went idle for too long");
+                        self.on_timer();
                         continue;
                     }
                     return Poll::Pending;
                 }
             }
         }
+    }
+}
+
+/// The longest a committed stream stays silent towards the caller (half the idle timeout when
+/// that is shorter): proxies such as Cloudflare close streams quiet for ~100 s, e.g. through
+/// a long reasoning phase (protocols.md E31).
+const KEEPALIVE: Duration = Duration::from_secs(15);
+
+/// The caller protocol's keep-alive: an SSE comment for the OpenAI wires, `event: ping` for
+/// Anthropic, and nothing for Gemini, whose SDK rejects anything but `data: ` lines (E30).
+fn ping_frame(caller: Protocol) -> Option<&'static [u8]> {
+    match caller {
+        Protocol::ChatCompletions | Protocol::Responses => Some(b": ping\n\n"),
+        Protocol::Messages => Some(b"event: ping\ndata: {\"type\":\"ping\"}\n\n"),
+        Protocol::GenerateContent => None,
     }
 }
 

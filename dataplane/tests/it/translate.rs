@@ -262,3 +262,38 @@ async fn tool_names_too_long_for_the_upstream_are_shortened() {
     );
     assert_eq!(sent["tool_choice"]["function"]["name"], name);
 }
+
+#[tokio::test]
+async fn a_silent_committed_stream_gets_keepalives_in_the_callers_protocol() {
+    // Idle timeout 2 s, so a keep-alive is due after 1 s of silence; the mock stalls 1.5 s
+    // after its first content event.
+    let yaml = |p: Protocol| {
+        format!(
+            r#"inherit_defaults: false
+server:
+  skip_auth: true
+  timeouts: {{ first_byte: 2s, idle: 2s }}
+providers:
+  up: {{ api_base: "{}", api_key: k, api_protocol: {}, allow_private: true, headers: {{ x-mock-fault: "stall-mid=1500" }}, models: [{{id: alias, upstream_id: m}}] }}
+"#,
+            base(p),
+            p.as_str()
+        )
+    };
+    for up in [Protocol::Messages, Protocol::ChatCompletions] {
+        let h = Harness::start(&yaml(up)).await;
+        for caller in Protocol::ALL {
+            let r = h.call(caller, "alias", true).await;
+            assert_clean_answer(caller, true, &r);
+            let ping = match caller {
+                Protocol::ChatCompletions | Protocol::Responses => Some(": ping\n\n"),
+                Protocol::Messages => Some("event: ping\n"),
+                Protocol::GenerateContent => None,
+            };
+            match ping {
+                Some(p) => assert!(r.body.contains(p), "{caller:?}←{up:?}: {}", r.body),
+                None => assert!(!r.body.contains("ping"), "{caller:?}←{up:?}: {}", r.body),
+            }
+        }
+    }
+}

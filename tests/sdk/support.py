@@ -317,6 +317,10 @@ def xcut_model(caller: str, up: str, mode: str) -> str:
     return f"xcut-{caller}-{up}-{mode}"
 
 
+def xping_model(up: str) -> str:
+    return f"xping-{up}"
+
+
 def x429_model(caller: str, up: str) -> str:
     return f"x429-{caller}-{up}"
 
@@ -347,6 +351,13 @@ def translate_entries(
                 )
             name = x429_model(caller, up)
             providers[name] = provider(up, [{"id": name, "upstream_id": upstream_model(up, "text")}], "status=429")
+    # `xping-UP`: the only endpoint (protocol UP) stalls 1.5 s after its first content event;
+    # its idle timeout is 2 s, so the router owes the caller a keep-alive after 1 s (E31).
+    for up in PROTOCOLS:
+        name = xping_model(up)
+        prov = provider(up, [{"id": name, "upstream_id": upstream_model(up, "text")}], "stall-mid=1500")
+        prov["timeouts"] = {"idle": "2s"}
+        providers[name] = prov
     for caller, fault, mode in xfail_cases():
         first, second = xfail_chain(caller)
         name = f"xf-{caller}-{fault}-{mode}"

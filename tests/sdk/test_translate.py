@@ -1543,3 +1543,45 @@ def image_bytes(up: str, data: str) -> bytes | str:
         return base64.b64decode(data, validate=True)
     except (ValueError, TypeError) as e:
         return f"<not valid {'base64' if up == 'gem' else 'standard base64'}: {data!r} ({e})>"
+
+
+# ============================================================================================
+# Keep-alives (E31): a committed stream the upstream leaves silent gets the caller protocol's
+# keep-alive (`: ping` for OpenAI, `event: ping` for Anthropic, none for Gemini); the SDKs'
+# stream helpers must ignore them and still build the whole answer.
+
+
+@pytest.mark.parametrize(
+    "caller,up",
+    [("chat", "msg"), ("resp", "gem"), ("msg", "chat"), ("gemv1beta", "resp")],
+    ids=lambda v: v,
+)
+def test_keepalives_during_silence_are_invisible_to_the_sdk(clients, mock, caller, up):
+    cp = XCALLERS[caller]
+    client = clients[caller]
+    kw = REQUESTS[cp](support.xping_model(up), "text")
+    if cp == "chat":
+        with client.chat.completions.stream(**kw) as s:
+            final = s.get_final_completion()
+        assert final.choices[0].message.content == "Hello!"
+    elif cp == "resp":
+        with client.responses.stream(**kw) as s:
+            final = s.get_final_response()
+        assert final.output_text == "Hello!"
+    elif cp == "msg":
+        with client.messages.stream(**kw) as s:
+            final = s.get_final_message()
+        assert "".join(b.text for b in final.content if b.type == "text") == "Hello!"
+    else:
+        text = "".join(ch.text or "" for ch in client.models.generate_content_stream(**kw))
+        assert text == "Hello!"
+
+
+def test_keepalive_is_on_the_wire_as_an_sse_comment(clients, mock):
+    """The same silence, read raw: the router did send a keep-alive (so the test above is
+    about a stream that really carried one)."""
+    kw = REQUESTS["chat"](support.xping_model("msg"), "text")
+    with clients["chat"].chat.completions.with_streaming_response.create(**kw, stream=True) as r:
+        lines = list(r.iter_lines())
+    assert ": ping" in lines, lines
+    assert [ln for ln in lines if ln][-1] == "data: [DONE]", lines

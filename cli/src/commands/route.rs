@@ -7,6 +7,7 @@ use anyhow::Result;
 use compiler::diagnostic::render;
 use compiler::table::{
     Choice, Credential, HopRef, LookupError, Protocol, ProtocolSourceRef, Route, RouteKind,
+    RoutingTable,
 };
 use compiler::{EnvMode, SourceFile};
 use serde_json::json;
@@ -30,14 +31,40 @@ pub(crate) fn run(g: &Global, a: &RouteArgs) -> Result<ExitCode> {
             return Ok(ExitCode::from(1));
         }
     };
-    let table = &compiled.table;
     let inbound = a.inbound.map(|p| match p {
         InboundProtocol::ChatCompletions => Protocol::ChatCompletions,
         InboundProtocol::Responses => Protocol::Responses,
         InboundProtocol::Messages => Protocol::Messages,
         InboundProtocol::GenerateContent => Protocol::GenerateContent,
     });
-    let route = match table.route(&a.model) {
+    match chain_text(&compiled.table, &a.model, inbound, a.json) {
+        Ok(out) => {
+            output::data(&out);
+            Ok(ExitCode::SUCCESS)
+        }
+        Err(e) => {
+            output::fail(&e.message, e.hint.as_deref());
+            Ok(ExitCode::from(1))
+        }
+    }
+}
+
+/// Why a model does not route: the error line and its hint.
+#[derive(Debug)]
+pub(crate) struct NoRoute {
+    pub(crate) message: String,
+    pub(crate) hint: Option<String>,
+}
+
+/// The chain for `model` as `bitrouter route` prints it (human text or pretty JSON); shared
+/// with the control socket's `route`, which answers from the daemon's live table.
+pub(crate) fn chain_text(
+    table: &RoutingTable,
+    model: &str,
+    inbound: Option<Protocol>,
+    json: bool,
+) -> Result<String, NoRoute> {
+    let route = match table.route(model) {
         Ok(r) => r,
         Err(e) => {
             let message = e.to_string();
@@ -60,12 +87,11 @@ pub(crate) fn run(g: &Global, a: &RouteArgs) -> Result<ExitCode> {
                 ),
                 _ => None,
             };
-            output::fail(&message, hint.as_deref());
-            return Ok(ExitCode::from(1));
+            return Err(NoRoute { message, hint });
         }
     };
     let hops: Vec<Hop> = route.hops().map(|h| hop(&h, inbound)).collect();
-    if a.json {
+    if json {
         let chain: Vec<_> = hops
             .iter()
             .map(|h| {
@@ -77,7 +103,7 @@ pub(crate) fn run(g: &Global, a: &RouteArgs) -> Result<ExitCode> {
             })
             .collect();
         let v = json!({
-            "model": a.model,
+            "model": model,
             "kind": kind(&route),
             "strategy": strategy(&route),
             "preset": route.preset.map(|p| &*p.name),
@@ -85,11 +111,10 @@ pub(crate) fn run(g: &Global, a: &RouteArgs) -> Result<ExitCode> {
             "inbound": inbound.map(Protocol::as_str),
             "chain": chain,
         });
-        output::data(&serde_json::to_string_pretty(&v)?);
+        Ok(serde_json::to_string_pretty(&v).unwrap_or_default())
     } else {
-        output::data(&human(&a.model, &route, inbound, &hops));
+        Ok(human(model, &route, inbound, &hops))
     }
-    Ok(ExitCode::SUCCESS)
 }
 
 struct Hop {

@@ -12,7 +12,7 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use anyhow::{Context, Result, anyhow};
 use compiler::diagnostic::render;
-use compiler::table::{Credential, Protocol, RoutingTable};
+use compiler::table::{Credential, Protocol, RoutingTable, ServerSettings};
 use compiler::{EnvMode, SourceFile};
 use serde_json::{Value, json};
 use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
@@ -87,6 +87,8 @@ pub(crate) struct Daemon {
     /// `--listen` was given: `server.listen` in the file does not decide the address.
     pub(crate) listen_overridden: bool,
     pub(crate) allow_insecure_public: bool,
+    /// The server settings the process started with (what a restart would change).
+    initial: ServerSettings,
     started: Instant,
     started_unix: u64,
     reload_lock: Mutex<()>,
@@ -107,7 +109,9 @@ impl Daemon {
         listen_overridden: bool,
         allow_insecure_public: bool,
     ) -> Arc<Daemon> {
+        let initial = server.table().server().clone();
         Arc::new(Daemon {
+            initial,
             server,
             paths,
             files,
@@ -246,7 +250,7 @@ impl Daemon {
                 Some("restart with --allow-insecure-public if this network is trusted"),
             );
         }
-        let needs_restart = self.needs_restart(&old, &new);
+        let needs_restart = self.needs_restart(&new);
         let (hash, models) = (new.content_hash().to_owned(), new.routable_model_count());
         let changed = hash != old.content_hash();
         self.server.publish(new);
@@ -279,8 +283,8 @@ impl Daemon {
     }
 
     /// Settings the running daemon cannot change live.
-    fn needs_restart(&self, old: &RoutingTable, new: &RoutingTable) -> Vec<String> {
-        let (o, n) = (old.server(), new.server());
+    fn needs_restart(&self, new: &RoutingTable) -> Vec<String> {
+        let (o, n) = (&self.initial, new.server());
         let mut out = Vec::new();
         if !self.listen_overridden && o.listen != n.listen {
             out.push(format!(

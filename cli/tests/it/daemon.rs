@@ -298,3 +298,67 @@ fn reload_without_a_daemon_is_an_error_with_a_hint() {
         "{err}"
     );
 }
+
+#[test]
+fn restart_lets_an_open_stream_finish_then_serves_again() {
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(1)
+        .enable_all()
+        .build()
+        .unwrap();
+    let mock = rt.block_on(testkit::MockUpstream::start()).unwrap();
+    let base = mock.base_url();
+    let home = scratch("daemon-restart");
+    std::fs::write(
+        home.join("bitrouter.yaml"),
+        format!(
+            "server: {{ skip_auth: true, listen: \"127.0.0.1:0\" }}\n\
+             inherit_defaults: false\n\
+             providers:\n\
+             \x20 s: {{ api_base: \"{base}/v1\", api_key: k, api_protocol: chat_completions, allow_private: true, headers: {{ x-mock-fault: \"stall-mid=700\" }}, models: [{{id: up-model}}] }}\n\
+             models:\n\
+             \x20 slow: {{ endpoints: [{{provider: s, service_id: up-model}}] }}\n"
+        ),
+    )
+    .unwrap();
+    let (code, _, err) = ctl(&home, &["start"], &[]);
+    assert_eq!(code, 0, "{err}");
+    let st = status(&home);
+    let _guard = Guard(st["pid"].as_u64());
+    let listen = st["listen"].as_str().unwrap().to_owned();
+
+    // A streaming request that is past its first content event when the restart begins.
+    let body = r#"{"model":"slow","stream":true,"messages":[{"role":"user","content":"hi"}]}"#;
+    let mut s = std::net::TcpStream::connect(&listen).unwrap();
+    write!(
+        s,
+        "POST /v1/chat/completions HTTP/1.1\r\nhost: x\r\ncontent-type: application/json\r\n\
+         content-length: {}\r\nconnection: close\r\n\r\n{body}",
+        body.len()
+    )
+    .unwrap();
+    let mut reader = BufReader::new(s);
+    let mut head = String::new();
+    while !head.contains("data: ") {
+        assert_ne!(reader.read_line(&mut head).unwrap(), 0, "{head}");
+    }
+    let finish = std::thread::spawn(move || {
+        let mut rest = String::new();
+        reader.read_to_string(&mut rest).map(|_| rest)
+    });
+
+    let (code, out, err) = ctl(&home, &["restart"], &[]);
+    assert_eq!(code, 0, "{err}");
+    assert!(err.contains("draining bitrouter (pid "), "{err}");
+    assert!(out.starts_with("bitrouter started: pid "), "{out}");
+    let rest = finish.join().unwrap().unwrap();
+    assert!(head.starts_with("HTTP/1.1 200"), "{head}");
+    assert!(rest.contains("data: [DONE]"), "the stream was cut: {rest}");
+
+    let st2 = status(&home);
+    let _guard2 = Guard(st2["pid"].as_u64());
+    assert_ne!(st2["pid"], st["pid"]);
+    let (line, _) = chat(st2["listen"].as_str().unwrap(), &mock, "slow");
+    assert!(line.starts_with("HTTP/1.1 200"), "{line}");
+    assert_eq!(ctl(&home, &["stop"], &[]).0, 0);
+}

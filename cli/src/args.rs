@@ -133,6 +133,10 @@ pub(crate) struct RouteArgs {
     /// Show the protocol chosen for a caller speaking this protocol.
     #[arg(long, value_enum, value_name = "PROTOCOL")]
     pub(crate) inbound: Option<InboundProtocol>,
+    /// Ask the running daemon on this control socket (its live table) instead of compiling
+    /// the file.
+    #[arg(long, value_name = "PATH")]
+    pub(crate) socket: Option<PathBuf>,
 }
 
 #[derive(Clone, Copy, Debug, ValueEnum)]

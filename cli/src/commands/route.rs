@@ -13,9 +13,12 @@ use compiler::{EnvMode, SourceFile};
 use serde_json::json;
 
 use crate::args::{Global, InboundProtocol, RouteArgs};
-use crate::{home, output};
+use crate::{control, home, output};
 
 pub(crate) fn run(g: &Global, a: &RouteArgs) -> Result<ExitCode> {
+    if let Some(socket) = &a.socket {
+        return live(socket, a);
+    }
     let paths = home::resolve(g);
     let text = home::read_config(&paths, false)?.unwrap_or_default();
     let env = home::environment(&paths)?;
@@ -31,12 +34,7 @@ pub(crate) fn run(g: &Global, a: &RouteArgs) -> Result<ExitCode> {
             return Ok(ExitCode::from(1));
         }
     };
-    let inbound = a.inbound.map(|p| match p {
-        InboundProtocol::ChatCompletions => Protocol::ChatCompletions,
-        InboundProtocol::Responses => Protocol::Responses,
-        InboundProtocol::Messages => Protocol::Messages,
-        InboundProtocol::GenerateContent => Protocol::GenerateContent,
-    });
+    let inbound = a.inbound.map(inbound_protocol);
     match chain_text(&compiled.table, &a.model, inbound, a.json) {
         Ok(out) => {
             output::data(&out);
@@ -46,6 +44,39 @@ pub(crate) fn run(g: &Global, a: &RouteArgs) -> Result<ExitCode> {
             output::fail(&e.message, e.hint.as_deref());
             Ok(ExitCode::from(1))
         }
+    }
+}
+
+/// The chain from the daemon's live table, through the control socket.
+fn live(socket: &std::path::Path, a: &RouteArgs) -> Result<ExitCode> {
+    let inbound = a.inbound.map(|p| inbound_protocol(p).as_str());
+    let reply = control::client::request(
+        socket,
+        &json!({"v": control::proto::VERSION, "op": "route", "model": a.model, "inbound": inbound, "json": a.json}),
+        std::time::Duration::from_secs(10),
+    )
+    .map_err(|e| output::Hinted::wrap(e, "is the daemon running? `bitrouter status` shows it"))?;
+    match reply["output"].as_str() {
+        Some(out) if reply["ok"] == true => {
+            output::data(out);
+            Ok(ExitCode::SUCCESS)
+        }
+        _ => {
+            output::fail(
+                reply["error"].as_str().unwrap_or("the daemon refused"),
+                reply["hint"].as_str(),
+            );
+            Ok(ExitCode::from(1))
+        }
+    }
+}
+
+fn inbound_protocol(p: InboundProtocol) -> Protocol {
+    match p {
+        InboundProtocol::ChatCompletions => Protocol::ChatCompletions,
+        InboundProtocol::Responses => Protocol::Responses,
+        InboundProtocol::Messages => Protocol::Messages,
+        InboundProtocol::GenerateContent => Protocol::GenerateContent,
     }
 }
 

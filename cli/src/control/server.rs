@@ -60,6 +60,7 @@ pub(crate) fn bind(paths: &DaemonPaths) -> Result<std::os::unix::net::UnixListen
         .and_then(|()| listener.set_nonblocking(true))
         .with_context(|| format!("cannot set up `{}`", socket.display()))
         .map_err(BindError::Other)?;
+    let _ = std::fs::create_dir_all(&paths.run_dir);
     let _ = std::fs::write(&paths.pid_file, format!("{}\n", std::process::id()));
     Ok(listener)
 }

@@ -238,6 +238,19 @@ fn lifecycle_start_status_request_reload_sighup_stop() {
         "{r}"
     );
     drop(s);
+    let (code, out, err) = run(bin().args(["route", "m", "--socket"]).arg(&socket));
+    assert_eq!(code, 0, "{err}");
+    assert!(out.starts_with("m: virtual model"), "{out}");
+    assert!(
+        out.contains("1. b / up-model via chat_completions"),
+        "{out}"
+    );
+    let (code, _, err) = run(bin().args(["route", "mm", "--socket"]).arg(&socket));
+    assert_eq!(code, 1);
+    assert!(
+        err.starts_with("error: unknown model `mm`\nhint: did you mean `m`?"),
+        "{err}"
+    );
 
     // SIGHUP reloads from the file (the forwarded key is remembered).
     std::fs::write(&cfg, config(&base, "a", "")).unwrap();

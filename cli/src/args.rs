@@ -1,7 +1,7 @@
 //! Command-line arguments (clap derive). Doc comments here are the `--help` text.
 //!
 //! Exit codes: 0 success; 1 the configuration is invalid or the model does not route;
-//! 2 a usage, I/O or runtime error.
+//! 2 a usage, I/O or runtime error; 3 (`status` only) the daemon is not running.
 
 use std::path::PathBuf;
 
@@ -55,6 +55,38 @@ pub(crate) enum Command {
     Route(RouteArgs),
     /// Run the router in the foreground (logs on stdout; the systemd entry point).
     Serve(ServeArgs),
+    /// Start the router as a detached daemon (logs to <logs-dir>/bitrouter.log); refuses if one is running.
+    Start(StartArgs),
+    /// Stop the daemon gracefully: stop accepting, let open requests finish, exit.
+    /// Not running is not an error (exit 0, like `systemctl stop`).
+    Stop(ControlArgs),
+    /// Show the daemon's pid, listen address, models, config hash and resolved paths
+    /// (exit 0 running, 3 stopped, as LSB `status` does).
+    Status(ControlArgs),
+    /// Drain the running daemon (open requests get up to 30 s), then start a fresh one.
+    Restart(StartArgs),
+    /// Recompile the configuration and swap it in live; forwards provider API keys set in this
+    /// shell. On errors the daemon keeps its table and every diagnostic is printed (exit 1).
+    Reload(ControlArgs),
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct StartArgs {
+    #[command(flatten)]
+    pub(crate) serve: ServeArgs,
+    /// Print JSON on stdout.
+    #[arg(long)]
+    pub(crate) json: bool,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct ControlArgs {
+    /// The control socket (default: `server.control_socket`, else <run-dir>/bitrouter.sock).
+    #[arg(long, value_name = "PATH")]
+    pub(crate) socket: Option<PathBuf>,
+    /// Print JSON on stdout.
+    #[arg(long)]
+    pub(crate) json: bool,
 }
 
 #[derive(Debug, Args)]
@@ -65,6 +97,12 @@ pub(crate) struct ServeArgs {
     /// Allow `skip_auth: true` on a non-loopback address (anyone who can reach it can spend your keys).
     #[arg(long)]
     pub(crate) allow_insecure_public: bool,
+    /// The control socket (default: `server.control_socket`, else <run-dir>/bitrouter.sock).
+    #[arg(long, value_name = "PATH")]
+    pub(crate) socket: Option<PathBuf>,
+    /// Started by `bitrouter start`: leave the terminal's session first.
+    #[arg(long, hide = true)]
+    pub(crate) detached: bool,
 }
 
 #[derive(Debug, Subcommand)]
@@ -95,6 +133,10 @@ pub(crate) struct RouteArgs {
     /// Show the protocol chosen for a caller speaking this protocol.
     #[arg(long, value_enum, value_name = "PROTOCOL")]
     pub(crate) inbound: Option<InboundProtocol>,
+    /// Ask the running daemon on this control socket (its live table) instead of compiling
+    /// the file.
+    #[arg(long, value_name = "PATH")]
+    pub(crate) socket: Option<PathBuf>,
 }
 
 #[derive(Clone, Copy, Debug, ValueEnum)]

@@ -1,7 +1,8 @@
 //! Dispatch from parsed arguments to one command module each.
 
 mod config;
-mod route;
+mod daemon;
+pub(crate) mod route;
 mod serve;
 
 use std::process::ExitCode;
@@ -16,5 +17,10 @@ pub(crate) fn run(cli: Cli) -> Result<ExitCode> {
         Command::Config(ConfigCommand::Schema) => config::schema(),
         Command::Route(a) => route::run(&cli.global, &a),
         Command::Serve(a) => serve::run(&cli.global, &a),
+        Command::Start(a) => daemon::start(&cli.global, &a),
+        Command::Stop(a) => daemon::stop(&cli.global, &a),
+        Command::Status(a) => daemon::status(&cli.global, &a),
+        Command::Restart(a) => daemon::restart(&cli.global, &a),
+        Command::Reload(a) => daemon::reload(&cli.global, &a),
     }
 }

@@ -2,6 +2,7 @@
 
 mod args;
 mod commands;
+mod control;
 mod home;
 mod output;
 

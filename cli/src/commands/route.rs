@@ -7,14 +7,18 @@ use anyhow::Result;
 use compiler::diagnostic::render;
 use compiler::table::{
     Choice, Credential, HopRef, LookupError, Protocol, ProtocolSourceRef, Route, RouteKind,
+    RoutingTable,
 };
 use compiler::{EnvMode, SourceFile};
 use serde_json::json;
 
 use crate::args::{Global, InboundProtocol, RouteArgs};
-use crate::{home, output};
+use crate::{control, home, output};
 
 pub(crate) fn run(g: &Global, a: &RouteArgs) -> Result<ExitCode> {
+    if let Some(socket) = &a.socket {
+        return live(socket, a);
+    }
     let paths = home::resolve(g);
     let text = home::read_config(&paths, false)?.unwrap_or_default();
     let env = home::environment(&paths)?;
@@ -30,14 +34,68 @@ pub(crate) fn run(g: &Global, a: &RouteArgs) -> Result<ExitCode> {
             return Ok(ExitCode::from(1));
         }
     };
-    let table = &compiled.table;
-    let inbound = a.inbound.map(|p| match p {
+    let inbound = a.inbound.map(inbound_protocol);
+    match chain_text(&compiled.table, &a.model, inbound, a.json) {
+        Ok(out) => {
+            output::data(&out);
+            Ok(ExitCode::SUCCESS)
+        }
+        Err(e) => {
+            output::fail(&e.message, e.hint.as_deref());
+            Ok(ExitCode::from(1))
+        }
+    }
+}
+
+/// The chain from the daemon's live table, through the control socket.
+fn live(socket: &std::path::Path, a: &RouteArgs) -> Result<ExitCode> {
+    let inbound = a.inbound.map(|p| inbound_protocol(p).as_str());
+    let reply = control::client::request(
+        socket,
+        &json!({"v": control::proto::VERSION, "op": "route", "model": a.model, "inbound": inbound, "json": a.json}),
+        std::time::Duration::from_secs(10),
+    )
+    .map_err(|e| output::Hinted::wrap(e, "is the daemon running? `bitrouter status` shows it"))?;
+    match reply["output"].as_str() {
+        Some(out) if reply["ok"] == true => {
+            output::data(out);
+            Ok(ExitCode::SUCCESS)
+        }
+        _ => {
+            output::fail(
+                reply["error"].as_str().unwrap_or("the daemon refused"),
+                reply["hint"].as_str(),
+            );
+            Ok(ExitCode::from(1))
+        }
+    }
+}
+
+fn inbound_protocol(p: InboundProtocol) -> Protocol {
+    match p {
         InboundProtocol::ChatCompletions => Protocol::ChatCompletions,
         InboundProtocol::Responses => Protocol::Responses,
         InboundProtocol::Messages => Protocol::Messages,
         InboundProtocol::GenerateContent => Protocol::GenerateContent,
-    });
-    let route = match table.route(&a.model) {
+    }
+}
+
+/// Why a model does not route: the error line and its hint.
+#[derive(Debug)]
+pub(crate) struct NoRoute {
+    pub(crate) message: String,
+    pub(crate) hint: Option<String>,
+}
+
+/// The chain for `model` as `bitrouter route` prints it (human text or pretty JSON); shared
+/// with the control socket's `route`, which answers from the daemon's live table.
+pub(crate) fn chain_text(
+    table: &RoutingTable,
+    model: &str,
+    inbound: Option<Protocol>,
+    json: bool,
+) -> Result<String, NoRoute> {
+    let route = match table.route(model) {
         Ok(r) => r,
         Err(e) => {
             let message = e.to_string();
@@ -60,12 +118,11 @@ pub(crate) fn run(g: &Global, a: &RouteArgs) -> Result<ExitCode> {
                 ),
                 _ => None,
             };
-            output::fail(&message, hint.as_deref());
-            return Ok(ExitCode::from(1));
+            return Err(NoRoute { message, hint });
         }
     };
     let hops: Vec<Hop> = route.hops().map(|h| hop(&h, inbound)).collect();
-    if a.json {
+    if json {
         let chain: Vec<_> = hops
             .iter()
             .map(|h| {
@@ -77,7 +134,7 @@ pub(crate) fn run(g: &Global, a: &RouteArgs) -> Result<ExitCode> {
             })
             .collect();
         let v = json!({
-            "model": a.model,
+            "model": model,
             "kind": kind(&route),
             "strategy": strategy(&route),
             "preset": route.preset.map(|p| &*p.name),
@@ -85,11 +142,10 @@ pub(crate) fn run(g: &Global, a: &RouteArgs) -> Result<ExitCode> {
             "inbound": inbound.map(Protocol::as_str),
             "chain": chain,
         });
-        output::data(&serde_json::to_string_pretty(&v)?);
+        Ok(serde_json::to_string_pretty(&v).unwrap_or_default())
     } else {
-        output::data(&human(&a.model, &route, inbound, &hops));
+        Ok(human(model, &route, inbound, &hops))
     }
-    Ok(ExitCode::SUCCESS)
 }
 
 struct Hop {

@@ -1,17 +1,28 @@
 //! `bitrouter serve`: compile the configuration, refuse unsafe listen settings, and run the
-//! data plane in the foreground until SIGINT/SIGTERM, draining open requests before exit.
+//! data plane in the foreground until SIGINT/SIGTERM (or `stop`/`drain` on the control
+//! socket), draining open requests before exit. SIGHUP and the socket's `reload` recompile and
+//! swap the table live (`control::server`).
 
 use std::net::{SocketAddr, ToSocketAddrs};
 use std::process::ExitCode;
+use std::sync::Arc;
 
 use anyhow::{Context, Result};
 use compiler::diagnostic::render;
 use compiler::{EnvMode, SourceFile};
 
 use crate::args::{Global, ServeArgs};
-use crate::{home, output};
+use crate::control::paths::DaemonPaths;
+use crate::control::server::{BindError, Daemon};
+use crate::{control, home, output};
 
 pub(crate) fn run(g: &Global, a: &ServeArgs) -> Result<ExitCode> {
+    // First, so a terminal's Ctrl-C or hangup can no longer reach a daemon `start` spawned.
+    let detach_error = if a.detached {
+        control::detach().err()
+    } else {
+        None
+    };
     let paths = home::resolve(g);
     let text = home::read_config(&paths, false)?.unwrap_or_default();
     let env = home::environment(&paths)?;
@@ -50,7 +61,30 @@ pub(crate) fn run(g: &Global, a: &ServeArgs) -> Result<ExitCode> {
         );
         return Ok(ExitCode::from(1));
     }
+    let daemon_paths = DaemonPaths::resolve(
+        g,
+        a.socket.as_deref(),
+        table.server().control_socket.as_deref(),
+    );
+    // Before the TCP port, so a second daemon for the same home says so plainly.
+    let control = match control::server::bind(&daemon_paths) {
+        Ok(l) => Ok(l),
+        Err(BindError::Running(socket)) => {
+            output::fail(
+                &control::server::already_running(&socket).to_string(),
+                Some("`bitrouter status` shows it; `bitrouter stop` stops it"),
+            );
+            return Ok(ExitCode::from(1));
+        }
+        Err(BindError::Other(e)) => Err(e),
+    };
+    let _cleanup = control
+        .is_ok()
+        .then(|| control::server::Cleanup(daemon_paths.clone()));
     init_logging(&table.server().log_level);
+    if let Some(e) = detach_error {
+        tracing::warn!(error = %e, "setsid failed; the daemon stays in the terminal's session");
+    }
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -73,7 +107,35 @@ pub(crate) fn run(g: &Global, a: &ServeArgs) -> Result<ExitCode> {
             "serving"
         );
         let server = dataplane::Server::new(table);
-        server.run(listener, shutdown_signal()).await?;
+        let daemon = Daemon::new(
+            Arc::clone(&server),
+            daemon_paths,
+            paths,
+            bound,
+            a.listen.is_some(),
+            a.allow_insecure_public,
+        );
+        match control {
+            Ok(l) => {
+                tracing::info!(socket = %daemon.paths.socket.display(), "control socket ready");
+                tokio::spawn(control::server::serve(Arc::clone(&daemon), l));
+            }
+            Err(e) => tracing::warn!(
+                "no control socket ({e:#}); `bitrouter stop/status/reload` cannot reach this \
+                 process, SIGHUP still reloads"
+            ),
+        }
+        tokio::spawn(control::server::sighup_loop(Arc::clone(&daemon)));
+        let stop = daemon.stop_requested();
+        let shutdown = async move {
+            tokio::select! {
+                () = shutdown_signal() => {}
+                () = stop => {}
+            }
+            tracing::info!("shutting down: draining open requests");
+        };
+        server.run(listener, shutdown).await?;
+        daemon.finished().await;
         tracing::info!("stopped");
         Ok::<_, anyhow::Error>(())
     })?;
@@ -124,5 +186,4 @@ async fn shutdown_signal() {
     {
         let _ = ctrl_c.await;
     }
-    tracing::info!("shutting down: draining open requests");
 }

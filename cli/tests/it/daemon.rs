@@ -1,0 +1,377 @@
+//! The daemon lifecycle as an operator runs it: `start`, `status`, requests through the router,
+//! `reload` (with forwarded keys, and rejected when invalid), SIGHUP, the control socket, `stop`.
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::os::unix::net::UnixStream;
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use serde_json::Value;
+
+use super::{bin, run, scratch};
+
+/// Kills the daemon if a test fails before `stop`.
+struct Guard(Option<u64>);
+
+impl Drop for Guard {
+    fn drop(&mut self) {
+        if let Some(pid) = self.0 {
+            let _ = std::process::Command::new("kill")
+                .args(["-9", &pid.to_string()])
+                .status();
+        }
+    }
+}
+
+fn config(base: &str, model_provider: &str, extra: &str) -> String {
+    config_on("127.0.0.1:0", base, model_provider, extra)
+}
+
+fn config_on(listen: &str, base: &str, model_provider: &str, extra: &str) -> String {
+    format!(
+        "server: {{ skip_auth: true, listen: \"{listen}\" }}\n\
+         inherit_defaults: false\n\
+         providers:\n\
+         \x20 a: {{ api_base: \"{base}/v1\", api_key: \"${{KEY_A}}\", api_protocol: chat_completions, allow_private: true, models: [{{id: up-model}}] }}\n\
+         \x20 b: {{ api_base: \"{base}/v1\", api_key: key-b, api_protocol: chat_completions, allow_private: true, models: [{{id: up-model}}] }}\n\
+         models:\n\
+         \x20 m: {{ endpoints: [{{provider: {model_provider}, service_id: up-model}}] }}\n{extra}"
+    )
+}
+
+fn ctl(home: &Path, args: &[&str], env: &[(&str, &str)]) -> (i32, String, String) {
+    let mut c = bin();
+    c.args(args).arg("--home-dir").arg(home);
+    for (k, v) in env {
+        c.env(k, v);
+    }
+    run(&mut c)
+}
+
+fn status(home: &Path) -> Value {
+    let (code, out, err) = ctl(home, &["status", "--json"], &[]);
+    assert_eq!(code, 0, "{err}");
+    serde_json::from_str(&out).unwrap()
+}
+
+/// POSTs a chat completion for `model`; the status line and the key the mock upstream saw.
+fn chat(listen: &str, mock: &testkit::MockUpstream, model: &str) -> (String, Option<String>) {
+    mock.reset();
+    let body = format!(r#"{{"model":"{model}","messages":[{{"role":"user","content":"hi"}}]}}"#);
+    let mut s = std::net::TcpStream::connect(listen).unwrap();
+    write!(
+        s,
+        "POST /v1/chat/completions HTTP/1.1\r\nhost: x\r\ncontent-type: application/json\r\n\
+         content-length: {}\r\nconnection: close\r\n\r\n{body}",
+        body.len()
+    )
+    .unwrap();
+    let mut reply = String::new();
+    s.read_to_string(&mut reply).unwrap();
+    let status = reply.lines().next().unwrap_or("").to_owned();
+    let key = mock
+        .requests()
+        .first()
+        .and_then(|r| r.header("authorization").map(str::to_owned));
+    (status, key)
+}
+
+fn wait_until(what: &str, mut f: impl FnMut() -> bool) {
+    let began = Instant::now();
+    while !f() {
+        assert!(
+            began.elapsed() < Duration::from_secs(10),
+            "timed out: {what}"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+#[test]
+fn lifecycle_start_status_request_reload_sighup_stop() {
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(1)
+        .enable_all()
+        .build()
+        .unwrap();
+    let mock = rt.block_on(testkit::MockUpstream::start()).unwrap();
+    let base = mock.base_url();
+    let home = scratch("daemon-life");
+    let cfg = home.join("bitrouter.yaml");
+    std::fs::write(&cfg, config(&base, "a", "")).unwrap();
+    let run_dir = home.join("run");
+    let socket = run_dir.join("bitrouter.sock");
+    let pid_file = run_dir.join("bitrouter.pid");
+
+    // Stopped: `status` says so (exit 3) with the resolved paths; `stop` is a clear no-op.
+    let (code, out, _) = ctl(&home, &["status"], &[]);
+    assert_eq!(code, 3, "{out}");
+    assert!(out.starts_with("bitrouter is stopped\n"), "{out}");
+    assert!(
+        out.contains(&format!("socket:      {}", socket.display())),
+        "{out}"
+    );
+    assert!(
+        out.contains(&format!("config:      {}", cfg.display())),
+        "{out}"
+    );
+    let (code, _, err) = ctl(&home, &["stop"], &[]);
+    assert_eq!(code, 0, "{err}");
+    assert!(err.contains("bitrouter is not running"), "{err}");
+
+    // Leftovers of a daemon that died: a socket nobody listens on and a pid file.
+    std::fs::create_dir_all(&run_dir).unwrap();
+    drop(std::os::unix::net::UnixListener::bind(&socket).unwrap());
+    std::fs::write(&pid_file, "999999999\n").unwrap();
+
+    let (code, out, err) = ctl(&home, &["start"], &[("KEY_A", "k1")]);
+    assert_eq!(code, 0, "{out}{err}");
+    assert!(out.starts_with("bitrouter started: pid "), "{out}");
+    let st = status(&home);
+    let mut guard = Guard(st["pid"].as_u64());
+    let pid = st["pid"].as_u64().unwrap();
+    let listen = st["listen"].as_str().unwrap().to_owned();
+    let hash1 = st["config_hash"].as_str().unwrap().to_owned();
+    assert!(
+        out.contains(&format!("listening on http://{listen}, 2 routable models")),
+        "{out}"
+    );
+    assert_eq!(st["models"], 2);
+    assert_eq!(st["socket"], socket.display().to_string());
+    assert_eq!(
+        std::fs::read_to_string(&pid_file).unwrap().trim(),
+        pid.to_string()
+    );
+    let mode = std::fs::metadata(&socket).unwrap();
+    assert_eq!(
+        std::os::unix::fs::PermissionsExt::mode(&mode.permissions()) & 0o777,
+        0o600
+    );
+    let (code, out, _) = ctl(&home, &["status"], &[]);
+    assert_eq!(code, 0);
+    for want in [
+        format!("pid:         {pid}"),
+        format!("listen:      http://{listen}"),
+        format!("config hash: {hash1}"),
+    ] {
+        assert!(out.contains(&want), "missing {want:?} in {out}");
+    }
+
+    // A second start refuses and leaves the first one alone.
+    let (code, _, err) = ctl(&home, &["start", "--listen", "127.0.0.1:0"], &[]);
+    assert_eq!(code, 2, "{err}");
+    assert!(err.contains("bitrouter is already running (pid "), "{err}");
+
+    let (line, key) = chat(&listen, &mock, "m");
+    assert!(line.starts_with("HTTP/1.1 200"), "{line}");
+    assert_eq!(key.as_deref(), Some("Bearer k1"));
+
+    // Move `m` to provider b and rotate a's key in the caller's shell: reload applies both.
+    std::fs::write(&cfg, config(&base, "b", "")).unwrap();
+    let (code, out, err) = ctl(&home, &["reload"], &[("KEY_A", "k2")]);
+    assert_eq!(code, 0, "{err}");
+    assert!(out.starts_with("reloaded: hash "), "{out}");
+    let hash2 = status(&home)["config_hash"].as_str().unwrap().to_owned();
+    assert_ne!(hash1, hash2);
+    assert_eq!(chat(&listen, &mock, "m").1.as_deref(), Some("Bearer key-b"));
+    assert_eq!(
+        chat(&listen, &mock, "a:up-model").1.as_deref(),
+        Some("Bearer k2")
+    );
+
+    // An invalid config is rejected with every diagnostic; the old table keeps serving.
+    std::fs::write(&cfg, config(&base, "nope", "bogus: 1\n")).unwrap();
+    let (code, out, err) = ctl(&home, &["reload"], &[]);
+    assert_eq!(code, 1, "{out}{err}");
+    assert!(err.matches("error[").count() >= 2, "{err}");
+    assert!(err.contains("unknown top-level section `bogus`"), "{err}");
+    assert!(err.contains("keeping the current table"), "{err}");
+    let st = status(&home);
+    assert_eq!(st["config_hash"], hash2.as_str());
+    assert_eq!(st["last_reload"]["ok"], false);
+    assert_eq!(chat(&listen, &mock, "m").1.as_deref(), Some("Bearer key-b"));
+
+    // A changed listen address is reported as needing a restart, not applied.
+    std::fs::write(&cfg, config_on("127.0.0.1:1", &base, "b", "")).unwrap();
+    let (code, out, _) = ctl(&home, &["reload", "--json"], &[]);
+    assert_eq!(code, 0);
+    let r: Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(r["ok"], true, "{r}");
+    let notes = r["needs_restart"].as_array().unwrap();
+    assert!(
+        notes[0].as_str().unwrap().starts_with(&format!(
+            "server.listen changed (127.0.0.1:0 -> 127.0.0.1:1): still listening on {listen}"
+        )),
+        "{r}"
+    );
+    assert_eq!(status(&home)["listen"], listen.as_str());
+    let (code, out, _) = ctl(&home, &["reload"], &[]);
+    assert_eq!(code, 0);
+    assert!(
+        out.contains("\n  needs restart: server.listen changed"),
+        "{out}"
+    );
+
+    // The control socket: a malformed line gets an error reply, the connection and the
+    // daemon keep going, and `route` answers from the live table.
+    let mut s = UnixStream::connect(&socket).unwrap();
+    s.write_all(b"this is not json\n{\"v\":1,\"op\":\"launch\"}\n{\"v\":1,\"op\":\"route\",\"model\":\"m\"}\n")
+        .unwrap();
+    let mut lines = BufReader::new(s.try_clone().unwrap()).lines();
+    for _ in 0..2 {
+        let e: Value = serde_json::from_str(&lines.next().unwrap().unwrap()).unwrap();
+        assert_eq!(e["ok"], false, "{e}");
+        assert!(
+            e["error"]
+                .as_str()
+                .unwrap()
+                .starts_with("malformed request"),
+            "{e}"
+        );
+    }
+    let r: Value = serde_json::from_str(&lines.next().unwrap().unwrap()).unwrap();
+    assert!(
+        r["output"]
+            .as_str()
+            .unwrap()
+            .contains("1. b / up-model via chat_completions"),
+        "{r}"
+    );
+    drop(s);
+    let (code, out, err) = run(bin().args(["route", "m", "--socket"]).arg(&socket));
+    assert_eq!(code, 0, "{err}");
+    assert!(out.starts_with("m: virtual model"), "{out}");
+    assert!(
+        out.contains("1. b / up-model via chat_completions"),
+        "{out}"
+    );
+    let (code, _, err) = run(bin().args(["route", "mm", "--socket"]).arg(&socket));
+    assert_eq!(code, 1);
+    assert!(
+        err.starts_with("error: unknown model `mm`\nhint: did you mean `m`?"),
+        "{err}"
+    );
+
+    // SIGHUP reloads from the file (the forwarded key is remembered).
+    std::fs::write(&cfg, config(&base, "a", "")).unwrap();
+    let hup = std::process::Command::new("kill")
+        .args(["-HUP", &pid.to_string()])
+        .status()
+        .unwrap();
+    assert!(hup.success());
+    wait_until("SIGHUP reload", || {
+        status(&home)["last_reload"]["via"] == "SIGHUP"
+    });
+    let st = status(&home);
+    assert_eq!(st["last_reload"]["ok"], true, "{st}");
+    assert_ne!(st["config_hash"], hash2.as_str());
+    assert_eq!(chat(&listen, &mock, "m").1.as_deref(), Some("Bearer k2"));
+
+    let (code, out, err) = ctl(&home, &["stop"], &[]);
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(out, format!("bitrouter stopped (pid {pid})\n"));
+    guard.0 = None;
+    assert!(!socket.exists() && !pid_file.exists());
+    assert_eq!(ctl(&home, &["status"], &[]).0, 3);
+    let log = std::fs::read_to_string(home.join("logs/bitrouter.log")).unwrap();
+    assert!(
+        log.contains(&format!("listening on http://{listen}")),
+        "{log}"
+    );
+}
+
+#[test]
+fn start_with_an_invalid_config_prints_the_log_tail() {
+    let home = scratch("daemon-bad");
+    std::fs::write(home.join("bitrouter.yaml"), "provders: {}\n").unwrap();
+    let (code, out, err) = ctl(&home, &["start", "--listen", "127.0.0.1:0"], &[]);
+    assert_eq!(code, 1, "{out}{err}");
+    assert!(
+        err.contains("unknown top-level section `provders`"),
+        "{err}"
+    );
+    assert!(err.contains("the daemon exited during startup"), "{err}");
+    assert!(
+        err.contains(&format!(
+            "{}",
+            PathBuf::from(&home).join("logs/bitrouter.log").display()
+        )),
+        "{err}"
+    );
+}
+
+#[test]
+fn reload_without_a_daemon_is_an_error_with_a_hint() {
+    let home = scratch("daemon-none");
+    let (code, _, err) = ctl(&home, &["reload"], &[]);
+    assert_eq!(code, 2, "{err}");
+    assert!(err.starts_with("error: bitrouter is not running"), "{err}");
+    assert!(
+        err.contains("hint: start it with `bitrouter start`"),
+        "{err}"
+    );
+}
+
+#[test]
+fn restart_lets_an_open_stream_finish_then_serves_again() {
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(1)
+        .enable_all()
+        .build()
+        .unwrap();
+    let mock = rt.block_on(testkit::MockUpstream::start()).unwrap();
+    let base = mock.base_url();
+    let home = scratch("daemon-restart");
+    std::fs::write(
+        home.join("bitrouter.yaml"),
+        format!(
+            "server: {{ skip_auth: true, listen: \"127.0.0.1:0\" }}\n\
+             inherit_defaults: false\n\
+             providers:\n\
+             \x20 s: {{ api_base: \"{base}/v1\", api_key: k, api_protocol: chat_completions, allow_private: true, headers: {{ x-mock-fault: \"stall-mid=700\" }}, models: [{{id: up-model}}] }}\n\
+             models:\n\
+             \x20 slow: {{ endpoints: [{{provider: s, service_id: up-model}}] }}\n"
+        ),
+    )
+    .unwrap();
+    let (code, _, err) = ctl(&home, &["start"], &[]);
+    assert_eq!(code, 0, "{err}");
+    let st = status(&home);
+    let _guard = Guard(st["pid"].as_u64());
+    let listen = st["listen"].as_str().unwrap().to_owned();
+
+    // A streaming request that is past its first content event when the restart begins.
+    let body = r#"{"model":"slow","stream":true,"messages":[{"role":"user","content":"hi"}]}"#;
+    let mut s = std::net::TcpStream::connect(&listen).unwrap();
+    write!(
+        s,
+        "POST /v1/chat/completions HTTP/1.1\r\nhost: x\r\ncontent-type: application/json\r\n\
+         content-length: {}\r\nconnection: close\r\n\r\n{body}",
+        body.len()
+    )
+    .unwrap();
+    let mut reader = BufReader::new(s);
+    let mut head = String::new();
+    while !head.contains("data: ") {
+        assert_ne!(reader.read_line(&mut head).unwrap(), 0, "{head}");
+    }
+    let finish = std::thread::spawn(move || {
+        let mut rest = String::new();
+        reader.read_to_string(&mut rest).map(|_| rest)
+    });
+
+    let (code, out, err) = ctl(&home, &["restart"], &[]);
+    assert_eq!(code, 0, "{err}");
+    assert!(err.contains("draining bitrouter (pid "), "{err}");
+    assert!(out.starts_with("bitrouter started: pid "), "{out}");
+    let rest = finish.join().unwrap().unwrap();
+    assert!(head.starts_with("HTTP/1.1 200"), "{head}");
+    assert!(rest.contains("data: [DONE]"), "the stream was cut: {rest}");
+
+    let st2 = status(&home);
+    let _guard2 = Guard(st2["pid"].as_u64());
+    assert_ne!(st2["pid"], st["pid"]);
+    let (line, _) = chat(st2["listen"].as_str().unwrap(), &mock, "slow");
+    assert!(line.starts_with("HTTP/1.1 200"), "{line}");
+    assert_eq!(ctl(&home, &["stop"], &[]).0, 0);
+}

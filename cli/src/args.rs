@@ -55,6 +55,25 @@ pub(crate) enum Command {
     Route(RouteArgs),
     /// Run the router in the foreground (logs on stdout; the systemd entry point).
     Serve(ServeArgs),
+    /// Set up providers and keys, and write bitrouter.yaml and .env (interactive unless --yes).
+    Init(InitArgs),
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct InitArgs {
+    /// Do not prompt: use the flags, and keys from the environment (for scripts and CI).
+    #[arg(short = 'y', long)]
+    pub(crate) yes: bool,
+    /// Replace an existing configuration file.
+    #[arg(long)]
+    pub(crate) force: bool,
+    /// A built-in provider to configure: openai, anthropic, google, openrouter, ... (repeatable).
+    #[arg(long = "provider", value_name = "ID")]
+    pub(crate) providers: Vec<String>,
+    /// A custom compatible provider: `NAME=openai|anthropic:BASE_URL[#MODEL]` (repeatable); its
+    /// key variable is `<NAME>_API_KEY`.
+    #[arg(long = "custom", value_name = "SPEC")]
+    pub(crate) custom: Vec<String>,
 }
 
 #[derive(Debug, Args)]

@@ -1,6 +1,7 @@
 //! Dispatch from parsed arguments to one command module each.
 
 mod config;
+mod init;
 mod route;
 mod serve;
 
@@ -16,5 +17,6 @@ pub(crate) fn run(cli: Cli) -> Result<ExitCode> {
         Command::Config(ConfigCommand::Schema) => config::schema(),
         Command::Route(a) => route::run(&cli.global, &a),
         Command::Serve(a) => serve::run(&cli.global, &a),
+        Command::Init(a) => init::run(&cli.global, &a),
     }
 }

@@ -9,6 +9,8 @@
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
+mod init;
+
 fn bin() -> Command {
     let mut c = Command::new(env!("CARGO_BIN_EXE_bitrouter"));
     // A clean, predictable environment: no real keys, no colour, no home from the developer.

@@ -68,6 +68,8 @@ pub(crate) enum Command {
     /// Recompile the configuration and swap it in live; forwards provider API keys set in this
     /// shell. On errors the daemon keeps its table and every diagnostic is printed (exit 1).
     Reload(ControlArgs),
+    /// Set up providers and keys, and write bitrouter.yaml and .env (interactive unless --yes).
+    Init(InitArgs),
 }
 
 #[derive(Debug, Args)]
@@ -87,6 +89,23 @@ pub(crate) struct ControlArgs {
     /// Print JSON on stdout.
     #[arg(long)]
     pub(crate) json: bool,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct InitArgs {
+    /// Do not prompt: use the flags, and keys from the environment (for scripts and CI).
+    #[arg(short = 'y', long)]
+    pub(crate) yes: bool,
+    /// Replace an existing configuration file.
+    #[arg(long)]
+    pub(crate) force: bool,
+    /// A built-in provider to configure: openai, anthropic, google, openrouter, ... (repeatable).
+    #[arg(long = "provider", value_name = "ID")]
+    pub(crate) providers: Vec<String>,
+    /// A custom compatible provider: `NAME=openai|anthropic:BASE_URL[#MODEL]` (repeatable); its
+    /// key variable is `<NAME>_API_KEY`.
+    #[arg(long = "custom", value_name = "SPEC")]
+    pub(crate) custom: Vec<String>,
 }
 
 #[derive(Debug, Args)]

@@ -2,6 +2,7 @@
 
 mod config;
 mod daemon;
+mod init;
 pub(crate) mod route;
 mod serve;
 
@@ -22,5 +23,6 @@ pub(crate) fn run(cli: Cli) -> Result<ExitCode> {
         Command::Status(a) => daemon::status(&cli.global, &a),
         Command::Restart(a) => daemon::restart(&cli.global, &a),
         Command::Reload(a) => daemon::reload(&cli.global, &a),
+        Command::Init(a) => init::run(&cli.global, &a),
     }
 }

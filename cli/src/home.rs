@@ -1,15 +1,29 @@
 //! Where things are: the home directory, the config file and the `.env` file (SPEC §1), and
 //! the environment map handed to the compiler.
 
+pub(crate) mod files;
+pub(crate) mod template;
+
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result, bail};
 
 use crate::args::Global;
+use crate::output;
 
 #[derive(Debug)]
+#[allow(
+    dead_code,
+    reason = "home, run_dir and logs_dir are for the daemon commands (start, stop, status)"
+)]
 pub(crate) struct Paths {
+    /// The resolved home directory.
+    pub(crate) home: PathBuf,
+    /// Pid file and control socket (`--run-dir`, default `<home>/run`).
+    pub(crate) run_dir: PathBuf,
+    /// Log files (`--logs-dir`, default `<home>/logs`).
+    pub(crate) logs_dir: PathBuf,
     pub(crate) config: PathBuf,
     /// `-c` was given: a missing file is an error rather than "use the built-in default".
     pub(crate) config_explicit: bool,
@@ -18,10 +32,41 @@ pub(crate) struct Paths {
 }
 
 /// Home resolution: `--home-dir`; `.` if `./bitrouter.yaml` exists; `$BITROUTER_HOME` if it is a
-/// directory; `~/.bitrouter`.
+/// directory; `~/.bitrouter`, scaffolded when anything of it is missing.
 pub(crate) fn resolve(g: &Global) -> Paths {
-    let home = g.home_dir.clone().unwrap_or_else(default_home);
+    let (home, source) = match &g.home_dir {
+        Some(h) => (h.clone(), Source::Flag),
+        None => default_home(),
+    };
+    if source == Source::UserDefault {
+        if let Err(e) = files::scaffold(&home) {
+            output::message(&format!(
+                "warning: cannot set up the home `{}`: {e:#}",
+                home.display()
+            ));
+        }
+    }
+    paths_in(g, home)
+}
+
+/// Resolution for `bitrouter init`: as [`resolve`], except that with no home chosen (no flag,
+/// no `./bitrouter.yaml`, no `$BITROUTER_HOME`) the file goes to the current directory — the
+/// self-hosting guide's `bitrouter init  # writes ./bitrouter.yaml` — and nothing is scaffolded.
+pub(crate) fn resolve_for_init(g: &Global) -> Paths {
+    let home = match &g.home_dir {
+        Some(h) => h.clone(),
+        None => match default_home() {
+            (_, Source::UserDefault) => PathBuf::from("."),
+            (h, _) => h,
+        },
+    };
+    paths_in(g, home)
+}
+
+fn paths_in(g: &Global, home: PathBuf) -> Paths {
     Paths {
+        run_dir: g.run_dir.clone().unwrap_or_else(|| home.join("run")),
+        logs_dir: g.logs_dir.clone().unwrap_or_else(|| home.join("logs")),
         config: g
             .config_file
             .clone()
@@ -29,20 +74,31 @@ pub(crate) fn resolve(g: &Global) -> Paths {
         config_explicit: g.config_file.is_some(),
         env_file: g.env_file.clone().unwrap_or_else(|| home.join(".env")),
         env_explicit: g.env_file.is_some(),
+        home,
     }
 }
 
-fn default_home() -> PathBuf {
+/// Where the home came from.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Source {
+    Flag,
+    CurrentDir,
+    EnvVar,
+    /// `~/.bitrouter`, the only home that is scaffolded.
+    UserDefault,
+}
+
+fn default_home() -> (PathBuf, Source) {
     if Path::new("bitrouter.yaml").is_file() {
-        return PathBuf::from(".");
+        return (PathBuf::from("."), Source::CurrentDir);
     }
     if let Some(h) = std::env::var_os("BITROUTER_HOME").map(PathBuf::from) {
         if h.is_dir() {
-            return h;
+            return (h, Source::EnvVar);
         }
     }
     let user_home = std::env::var_os("HOME").map_or_else(|| PathBuf::from("."), PathBuf::from);
-    user_home.join(".bitrouter")
+    (user_home.join(".bitrouter"), Source::UserDefault)
 }
 
 /// The process environment plus the `.env` file; the process environment wins.

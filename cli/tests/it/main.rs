@@ -10,6 +10,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
 mod daemon;
+mod init;
 
 fn bin() -> Command {
     let mut c = Command::new(env!("CARGO_BIN_EXE_bitrouter"));

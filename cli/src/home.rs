@@ -13,10 +13,6 @@ use crate::args::Global;
 use crate::output;
 
 #[derive(Debug)]
-#[allow(
-    dead_code,
-    reason = "home, run_dir and logs_dir are for the daemon commands (start, stop, status)"
-)]
 pub(crate) struct Paths {
     /// The resolved home directory.
     pub(crate) home: PathBuf,
@@ -31,13 +27,12 @@ pub(crate) struct Paths {
     pub(crate) env_explicit: bool,
 }
 
-/// Home resolution: `--home-dir`; `.` if `./bitrouter.yaml` exists; `$BITROUTER_HOME` if it is a
-/// directory; `~/.bitrouter`, scaffolded when anything of it is missing.
+/// Home resolution: `--home-dir`; the config file's directory when `-c` names one (its `.env`,
+/// `run/` and `logs/` sit beside it, as the self-hosting guide's `/etc/bitrouter` layout
+/// expects); `.` if `./bitrouter.yaml` exists; `$BITROUTER_HOME` if it is a directory;
+/// `~/.bitrouter`, scaffolded when anything of it is missing.
 pub(crate) fn resolve(g: &Global) -> Paths {
-    let (home, source) = match &g.home_dir {
-        Some(h) => (h.clone(), Source::Flag),
-        None => default_home(),
-    };
+    let (home, source) = chosen_home(g).unwrap_or_else(default_home);
     if source == Source::UserDefault {
         if let Err(e) = files::scaffold(&home) {
             output::message(&format!(
@@ -53,14 +48,25 @@ pub(crate) fn resolve(g: &Global) -> Paths {
 /// no `./bitrouter.yaml`, no `$BITROUTER_HOME`) the file goes to the current directory — the
 /// self-hosting guide's `bitrouter init  # writes ./bitrouter.yaml` — and nothing is scaffolded.
 pub(crate) fn resolve_for_init(g: &Global) -> Paths {
-    let home = match &g.home_dir {
-        Some(h) => h.clone(),
-        None => match default_home() {
-            (_, Source::UserDefault) => PathBuf::from("."),
-            (h, _) => h,
-        },
+    let home = match chosen_home(g).unwrap_or_else(default_home) {
+        (_, Source::UserDefault) => PathBuf::from("."),
+        (h, _) => h,
     };
     paths_in(g, home)
+}
+
+/// The home the flags choose: `--home-dir`, else the directory of `-c`'s file.
+fn chosen_home(g: &Global) -> Option<(PathBuf, Source)> {
+    if let Some(h) = &g.home_dir {
+        return Some((h.clone(), Source::Flag));
+    }
+    let dir = g.config_file.as_deref()?.parent()?;
+    let dir = if dir.as_os_str().is_empty() {
+        PathBuf::from(".")
+    } else {
+        dir.to_path_buf()
+    };
+    Some((dir, Source::ConfigFile))
 }
 
 fn paths_in(g: &Global, home: PathBuf) -> Paths {
@@ -82,6 +88,7 @@ fn paths_in(g: &Global, home: PathBuf) -> Paths {
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum Source {
     Flag,
+    ConfigFile,
     CurrentDir,
     EnvVar,
     /// `~/.bitrouter`, the only home that is scaffolded.

@@ -1,8 +1,5 @@
-//! Where the daemon keeps its files: run dir (pid file, control socket) and logs dir.
-//!
-//! NOTE: computed here from `Global` (`--run-dir`, `--logs-dir`, default `<home>/run` and
-//! `<home>/logs` with home = the directory of the resolved config file) so this module does not
-//! depend on `home::Paths` growing `run_dir`/`logs_dir`; unify once it does.
+//! Where the daemon keeps its files: `home::Paths` (run dir for the pid file and control socket,
+//! logs dir), made absolute because the daemon runs in another directory.
 
 use std::path::{Path, PathBuf};
 
@@ -32,17 +29,9 @@ impl DaemonPaths {
     ) -> DaemonPaths {
         let paths = home::resolve(g);
         let config = absolute(&paths.config);
-        let home = config
-            .parent()
-            .map_or_else(|| absolute(Path::new(".")), Path::to_path_buf);
-        let run_dir = g
-            .run_dir
-            .as_deref()
-            .map_or_else(|| home.join("run"), absolute);
-        let logs_dir = g
-            .logs_dir
-            .as_deref()
-            .map_or_else(|| home.join("logs"), absolute);
+        let home = absolute(&paths.home);
+        let run_dir = absolute(&paths.run_dir);
+        let logs_dir = absolute(&paths.logs_dir);
         let socket = match (socket_flag, configured) {
             (Some(s), _) => absolute(s),
             (None, Some(c)) if !c.is_empty() => home.join(c),

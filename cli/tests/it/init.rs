@@ -284,3 +284,26 @@ fn init_interactive_through_a_pseudo_terminal() {
         .current_dir(&cwd));
     assert_eq!(code, 0, "{err}");
 }
+
+#[test]
+fn a_config_named_with_c_keeps_its_env_beside_it_and_scaffolds_no_home() {
+    let dir = fresh("c-home");
+    let user = fresh("c-home-user");
+    let cfg = dir.join("etc/bitrouter.yaml");
+    std::fs::create_dir_all(cfg.parent().unwrap()).unwrap();
+    std::fs::write(
+        &cfg,
+        "providers:\n  openai:\n    api_key: ${OPENAI_API_KEY}\n    models: [{id: gpt-4o}]\n",
+    )
+    .unwrap();
+    std::fs::write(dir.join("etc/.env"), "OPENAI_API_KEY=sk-beside\n").unwrap();
+    let (code, out, err) = run(bin()
+        .args(["config", "validate", "--strict", "-c"])
+        .arg(&cfg)
+        .env("HOME", &user));
+    assert_eq!(code, 0, "{out}{err}");
+    assert!(
+        !user.join(".bitrouter").exists(),
+        "a home was scaffolded although -c chose the config's directory"
+    );
+}

@@ -1,12 +1,13 @@
 //! Shared fixtures for the benchmarks: the self-host guide's config, a generator for large
 //! configs ([`large`]), the measured lookup operations ([`cases`]), a counting allocator
-//! ([`alloc`]) and the bare hyper proxy the load benchmark compares the data plane with
-//! ([`bare_proxy`]).
+//! ([`alloc`]), the reload benchmark's configs ([`reload`]) and the bare hyper proxy the load
+//! benchmark compares the data plane with ([`bare_proxy`]).
 
 pub mod alloc;
 pub mod bare_proxy;
 pub mod cases;
 pub mod large;
+pub mod reload;
 
 use std::collections::HashMap;
 

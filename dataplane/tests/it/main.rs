@@ -10,5 +10,6 @@ mod cancel;
 mod failover;
 mod limits;
 mod passthrough;
+mod reload;
 mod support;
 mod translate;

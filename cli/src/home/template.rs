@@ -130,6 +130,13 @@ fn write_provider(s: &mut String, p: &ProviderEntry) {
     }
     if let Some(b) = &p.api_base {
         let _ = writeln!(s, "    api_base: {}", scalar(b));
+        if is_local(b) {
+            s.push_str(
+                "    # A loopback or private-network address (a model server on this machine or LAN):\n\
+                 \x20   # upstream addresses like this are refused unless allowed explicitly.\n\
+                 \x20   allow_private: true\n",
+            );
+        }
     }
     if let Some(k) = &p.api_key_ref {
         let _ = writeln!(s, "    api_key: {}", scalar(k));
@@ -204,5 +211,45 @@ mod tests {
         let src = compiler::SourceFile::new("starter", s);
         let env = std::collections::HashMap::new();
         assert!(compiler::compile(&src, &env, compiler::EnvMode::Lenient).is_ok());
+    }
+
+    #[test]
+    fn local_base_urls_are_recognised() {
+        for b in [
+            "http://localhost:11434/v1",
+            "http://127.0.0.1:8000/v1",
+            "http://10.0.0.5/v1",
+            "http://192.168.1.2:8080",
+            "http://[::1]:8000/v1",
+            "http://[fd00::1]/v1",
+        ] {
+            assert!(is_local(b), "{b}");
+        }
+        for b in [
+            "https://api.openai.com/v1",
+            "https://8.8.8.8/v1",
+            "https://[2001:db8::1]/",
+        ] {
+            assert!(!is_local(b), "{b}");
+        }
+    }
+}
+
+/// Whether a base URL points at this machine or a private network (`localhost`, loopback,
+/// RFC 1918 / unique-local addresses), as a local Ollama or vLLM server does.
+fn is_local(base: &str) -> bool {
+    let rest = base.split_once("://").map_or(base, |(_, r)| r);
+    let authority = rest.split(['/', '?', '#']).next().unwrap_or("");
+    let host = match authority.strip_prefix('[') {
+        Some(v6) => v6.split(']').next().unwrap_or(""),
+        None => authority.rsplit_once(':').map_or(authority, |(h, _)| h),
+    };
+    if host.eq_ignore_ascii_case("localhost") || host.ends_with(".localhost") {
+        return true;
+    }
+    match host.parse::<std::net::IpAddr>() {
+        Ok(std::net::IpAddr::V4(ip)) => ip.is_loopback() || ip.is_private(),
+        Ok(std::net::IpAddr::V6(ip)) => ip.is_loopback() || (ip.segments()[0] & 0xfe00) == 0xfc00,
+        Err(_) => false,
     }
 }

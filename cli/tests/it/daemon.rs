@@ -375,3 +375,66 @@ fn restart_lets_an_open_stream_finish_then_serves_again() {
     assert!(line.starts_with("HTTP/1.1 200"), "{line}");
     assert_eq!(ctl(&home, &["stop"], &[]).0, 0);
 }
+
+/// The self-hosting guide as an operator follows it: `init` → `config validate` → `start` →
+/// `status` → `route` → a request → rotate a key and `reload` → `status` shows the new hash →
+/// `stop`.
+#[test]
+fn operator_walkthrough_init_validate_start_route_request_reload_stop() {
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(1)
+        .enable_all()
+        .build()
+        .unwrap();
+    let mock = rt.block_on(testkit::MockUpstream::start()).unwrap();
+    let base = mock.base_url();
+    let home = scratch("daemon-walkthrough");
+    let _ = std::fs::remove_file(home.join("bitrouter.yaml"));
+    let custom = format!("mock=openai:{base}/v1#up-model");
+    let (code, out, err) = ctl(
+        &home,
+        &["init", "--yes", "--custom", &custom],
+        &[("MOCK_API_KEY", "k1")],
+    );
+    assert_eq!(code, 0, "{out}{err}");
+    let cfg = home.join("bitrouter.yaml");
+    // Any free port: tests run side by side.
+    let text = std::fs::read_to_string(&cfg).unwrap();
+    let text = text.replace("listen: 127.0.0.1:4356", "listen: \"127.0.0.1:0\"");
+    std::fs::write(&cfg, text).unwrap();
+
+    let (code, out, err) = ctl(&home, &["config", "validate", "--strict"], &[]);
+    assert_eq!(code, 0, "{out}{err}");
+    let (code, out, err) = ctl(&home, &["start"], &[]);
+    assert_eq!(code, 0, "{out}{err}");
+    let st = status(&home);
+    let mut guard = Guard(st["pid"].as_u64());
+    let listen = st["listen"]
+        .as_str()
+        .unwrap()
+        .trim_start_matches("http://")
+        .to_owned();
+    let hash1 = st["config_hash"].as_str().unwrap().to_owned();
+
+    let (code, out, err) = ctl(&home, &["route", "default"], &[]);
+    assert_eq!(code, 0, "{err}");
+    assert!(out.contains("mock / up-model"), "{out}");
+    let (line, key) = chat(&listen, &mock, "default");
+    assert!(line.contains(" 200 "), "{line}");
+    assert_eq!(key.as_deref(), Some("Bearer k1"));
+
+    // Rotate the key in this shell only: `reload` forwards it.
+    let (code, out, err) = ctl(&home, &["reload"], &[("MOCK_API_KEY", "k2")]);
+    assert_eq!(code, 0, "{out}{err}");
+    let st = status(&home);
+    assert_ne!(st["config_hash"].as_str().unwrap(), hash1);
+    let (line, key) = chat(&listen, &mock, "default");
+    assert!(line.contains(" 200 "), "{line}");
+    assert_eq!(key.as_deref(), Some("Bearer k2"));
+
+    let (code, out, err) = ctl(&home, &["stop"], &[]);
+    assert_eq!(code, 0, "{out}{err}");
+    guard.0 = None;
+    let (code, out, _) = ctl(&home, &["status"], &[]);
+    assert_eq!(code, 3, "{out}");
+}

@@ -438,3 +438,151 @@ fn operator_walkthrough_init_validate_start_route_request_reload_stop() {
     let (code, out, _) = ctl(&home, &["status"], &[]);
     assert_eq!(code, 3, "{out}");
 }
+
+/// One streaming chat call through the router: whether it arrived whole (status 200, the
+/// text "Hello!" reassembled, `[DONE]` last, no error frame).
+fn stream_ok(listen: &str, model: &str) -> Result<(), String> {
+    let body = format!(
+        r#"{{"model":"{model}","stream":true,"messages":[{{"role":"user","content":"hi"}}]}}"#
+    );
+    let mut s = std::net::TcpStream::connect(listen).map_err(|e| e.to_string())?;
+    s.set_read_timeout(Some(Duration::from_secs(20)))
+        .map_err(|e| e.to_string())?;
+    write!(
+        s,
+        "POST /v1/chat/completions HTTP/1.1\r\nhost: x\r\ncontent-type: application/json\r\n\
+         content-length: {}\r\nconnection: close\r\n\r\n{body}",
+        body.len()
+    )
+    .map_err(|e| e.to_string())?;
+    let mut reply = String::new();
+    s.read_to_string(&mut reply).map_err(|e| e.to_string())?;
+    let whole = reply.starts_with("HTTP/1.1 200")
+        && reply.contains("\"content\":\"Hel\"")
+        && reply.contains("\"content\":\"lo!\"")
+        && reply
+            .find("data: [DONE]")
+            .is_some_and(|d| reply.rfind("data: ") == Some(d))
+        && !reply.contains("\"error\":{");
+    if whole { Ok(()) } else { Err(reply) }
+}
+
+/// Reload under load through the daemon's own control socket: 64 streaming clients keep
+/// requests in flight while the configuration is reloaded 100 times (a virtual model moving
+/// between two providers) and 20 invalid configurations are refused; nothing is dropped.
+#[test]
+fn reloads_through_the_socket_under_64_streams_drop_nothing() {
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap();
+    let mock = rt.block_on(testkit::MockUpstream::start()).unwrap();
+    let base = mock.base_url();
+    let home = scratch("daemon-reload-load");
+    let cfg = home.join("bitrouter.yaml");
+    // Streams drip an event every 15 ms, so each spans several reloads.
+    let drip = "  m2: { endpoints: [{provider: a, service_id: up-model}] }\n";
+    let valid = |p: &str| {
+        config(&base, p, drip).replace(
+            "allow_private: true,",
+            "allow_private: true, headers: { x-mock-fault: \"drip=15\" },",
+        )
+    };
+    std::fs::write(&cfg, valid("a")).unwrap();
+    let (code, out, err) = ctl(&home, &["start"], &[("KEY_A", "k1")]);
+    assert_eq!(code, 0, "{out}{err}");
+    let st = status(&home);
+    let mut guard = Guard(st["pid"].as_u64());
+    let listen = st["listen"]
+        .as_str()
+        .unwrap()
+        .trim_start_matches("http://")
+        .to_owned();
+    let socket = home.join("run").join("bitrouter.sock");
+
+    let done = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let workers: Vec<_> = (0..64)
+        .map(|_| {
+            let (done, listen) = (std::sync::Arc::clone(&done), listen.clone());
+            std::thread::spawn(move || {
+                let (mut ok, mut failed) = (0u32, Vec::new());
+                while !done.load(std::sync::atomic::Ordering::Relaxed) && ok < 200 {
+                    match stream_ok(&listen, "m") {
+                        Ok(()) => ok += 1,
+                        Err(r) => failed.push(r),
+                    }
+                }
+                (ok, failed)
+            })
+        })
+        .collect();
+
+    let conn = UnixStream::connect(&socket).unwrap();
+    let mut reader = BufReader::new(conn.try_clone().unwrap());
+    let mut writer = conn;
+    let mut ask = |line: &str| -> Value {
+        writeln!(writer, "{line}").unwrap();
+        let mut reply = String::new();
+        reader.read_line(&mut reply).unwrap();
+        serde_json::from_str(&reply).unwrap()
+    };
+    let reload = r#"{"v":1,"op":"reload","env":{"KEY_A":"k1"}}"#;
+    let mut latencies = Vec::new();
+    let mut hash = status(&home)["config_hash"].as_str().unwrap().to_owned();
+    let mut on_b = false;
+    for i in 0..120 {
+        std::thread::sleep(Duration::from_millis(25));
+        if i % 6 == 5 {
+            // Invalid: an endpoint naming a provider that does not exist.
+            std::fs::write(&cfg, valid("nobody")).unwrap();
+            let r = ask(reload);
+            assert_eq!(r["ok"], false, "{r}");
+            assert!(r.to_string().contains("nobody"), "{r}");
+            assert_eq!(
+                status(&home)["config_hash"],
+                hash.as_str(),
+                "old table kept"
+            );
+            continue;
+        }
+        on_b = !on_b;
+        std::fs::write(&cfg, valid(if on_b { "b" } else { "a" })).unwrap();
+        let began = Instant::now();
+        let r = ask(reload);
+        latencies.push(began.elapsed());
+        assert_eq!(r["ok"], true, "{r}");
+        let now = status(&home)["config_hash"].as_str().unwrap().to_owned();
+        assert_ne!(now, hash, "reload {i} published a new table");
+        hash = now;
+    }
+    done.store(true, std::sync::atomic::Ordering::Relaxed);
+    let (mut ok, mut failed) = (0, Vec::new());
+    for w in workers {
+        let (o, f) = w.join().unwrap();
+        ok += o;
+        failed.extend(f);
+    }
+    assert!(
+        failed.is_empty(),
+        "{} of {} streams failed, first: {}",
+        failed.len(),
+        ok as usize + failed.len(),
+        failed[0]
+    );
+    assert!(ok >= 64, "only {ok} streams completed");
+    latencies.sort();
+    let pct = |p: usize| latencies[(latencies.len() - 1) * p / 100];
+    println!(
+        "{} reloads over the socket under 64 streams ({ok} streams, 0 failed): p50 {:?} p99 {:?} max {:?}",
+        latencies.len(),
+        pct(50),
+        pct(99),
+        latencies[latencies.len() - 1]
+    );
+    assert_eq!(latencies.len(), 100);
+
+    let (code, out, err) = ctl(&home, &["stop"], &[]);
+    assert_eq!(code, 0, "{out}{err}");
+    guard.0 = None;
+}

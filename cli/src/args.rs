@@ -61,7 +61,8 @@ pub(crate) enum Command {
     /// Not running is not an error (exit 0, like `systemctl stop`).
     Stop(ControlArgs),
     /// Show the daemon's pid, listen address, models, config hash and resolved paths
-    /// (exit 0 running, 3 stopped, as LSB `status` does).
+    /// (exit 0 running, 3 stopped, 4 a live process in the pid file does not answer; as LSB
+    /// `status` does).
     Status(ControlArgs),
     /// Drain the running daemon (open requests get up to 30 s), then start a fresh one.
     Restart(StartArgs),

@@ -302,15 +302,30 @@ pub(crate) fn status(g: &Global, a: &ControlArgs) -> Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         Probe::Absent { .. } => {
+            // A live bitrouter named by the pid file that does not answer (its socket removed,
+            // or hung) is not "stopped": say so, as `start` would.
+            let unanswering = paths::read_pid(&dp.pid_file)
+                .filter(|&pid| paths::process_alive(pid) && looks_like_bitrouter(pid));
             if a.json {
-                let v = json!({"running": false, "socket": dp.socket, "paths": dp.to_json()});
+                let v = json!({
+                    "running": false,
+                    "unanswering_pid": unanswering,
+                    "socket": dp.socket,
+                    "paths": dp.to_json(),
+                });
                 output::data(&serde_json::to_string_pretty(&v)?);
             } else {
-                let mut o = String::from("bitrouter is stopped\n");
+                let mut o = match unanswering {
+                    Some(pid) => format!(
+                        "bitrouter is not answering: process {pid} (from the pid file) is running \
+                         but nothing listens on the control socket; if it is stuck, `kill {pid}`\n"
+                    ),
+                    None => String::from("bitrouter is stopped\n"),
+                };
                 paths_text(&mut o, &dp.to_json());
                 output::data(&o);
             }
-            Ok(ExitCode::from(3))
+            Ok(ExitCode::from(if unanswering.is_some() { 4 } else { 3 }))
         }
         Probe::Broken(e) => Err(e),
     }

@@ -586,3 +586,31 @@ fn reloads_through_the_socket_under_64_streams_drop_nothing() {
     assert_eq!(code, 0, "{out}{err}");
     guard.0 = None;
 }
+
+#[test]
+fn status_tells_a_live_but_silent_daemon_from_a_stopped_one() {
+    let home = scratch("daemon-silent");
+    std::fs::write(home.join("bitrouter.yaml"), "server: { skip_auth: true }\n").unwrap();
+    std::fs::create_dir_all(home.join("run")).unwrap();
+    // A process whose command line names bitrouter, that never opens the socket.
+    let mut fake = std::process::Command::new("bash")
+        .args(["-c", "exec -a bitrouter-silent sleep 30"])
+        .spawn()
+        .unwrap();
+    std::fs::write(home.join("run/bitrouter.pid"), format!("{}\n", fake.id())).unwrap();
+    wait_until("the fake daemon's command line", || {
+        std::fs::read(format!("/proc/{}/cmdline", fake.id()))
+            .is_ok_and(|c| String::from_utf8_lossy(&c).contains("bitrouter"))
+    });
+    let (code, out, _) = ctl(&home, &["status"], &[]);
+    let _ = fake.kill();
+    let _ = fake.wait();
+    assert_eq!(code, 4, "{out}");
+    assert!(
+        out.starts_with("bitrouter is not answering: process "),
+        "{out}"
+    );
+    // Once it is gone, the same pid file means stopped.
+    let (code, out, _) = ctl(&home, &["status"], &[]);
+    assert_eq!(code, 3, "{out}");
+}

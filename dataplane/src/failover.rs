@@ -540,8 +540,8 @@ fn translated_body(
     match req {
         Err(request::Error::Invalid(m)) => Err(Untranslated::Invalid(m.clone())),
         Err(request::Error::Unsupported(m)) => Err(unsupported(m)),
-        Ok(r) => match request::encode(upstream, r, hop.upstream_model, stream) {
-            Ok(b) => Ok((Bytes::from(b), NameMap::for_request(upstream, r))),
+        Ok(r) => match request::encode_named(upstream, r, hop.upstream_model, stream) {
+            Ok((b, names)) => Ok((Bytes::from(b), names)),
             Err(request::Error::Invalid(m)) => Err(Untranslated::Invalid(m)),
             Err(request::Error::Unsupported(m)) => Err(unsupported(&m)),
         },

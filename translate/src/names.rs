@@ -113,9 +113,9 @@ impl NameMap {
     }
 }
 
-/// `req` with every tool name `upstream` cannot carry renamed (borrowed when none is).
-pub(crate) fn shorten(upstream: Protocol, req: &ir::Request) -> Cow<'_, ir::Request> {
-    let map = NameMap::for_request(upstream, req);
+/// `req` with the renames of `map` (made for it by [`NameMap::for_request`]) applied;
+/// borrowed when there are none.
+pub(crate) fn shorten<'r>(req: &'r ir::Request, map: &NameMap) -> Cow<'r, ir::Request> {
     if map.is_empty() {
         return Cow::Borrowed(req);
     }
@@ -196,11 +196,11 @@ mod tests {
         };
         assert!(NameMap::for_request(Protocol::Messages, &req).is_empty());
         assert!(matches!(
-            shorten(Protocol::Messages, &req),
+            shorten(&req, &NameMap::for_request(Protocol::Messages, &req)),
             Cow::Borrowed(_)
         ));
         let map = NameMap::for_request(Protocol::ChatCompletions, &req);
-        let short = shorten(Protocol::ChatCompletions, &req);
+        let short = shorten(&req, &map);
         let wire = short.tools[0].name.clone();
         assert_ne!(wire, long);
         assert_eq!(short.tool_choice, Some(ToolChoice::Named(wire.clone())));

@@ -16,7 +16,8 @@ mod tests;
 
 use compiler::table::Protocol;
 
-use crate::{ir, names};
+use crate::ir;
+use crate::names::{self, NameMap};
 
 /// Why a request cannot be translated.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -62,16 +63,29 @@ pub fn encode(
     model: &str,
     stream: bool,
 ) -> Result<Vec<u8>, Error> {
+    encode_named(upstream, req, model, stream).map(|(body, _)| body)
+}
+
+/// As [`encode`], also returning the tool names it renamed for the upstream, which the answer
+/// must be given back under the caller's names.
+pub fn encode_named(
+    upstream: Protocol,
+    req: &ir::Request,
+    model: &str,
+    stream: bool,
+) -> Result<(Vec<u8>, NameMap), Error> {
     let req = &*patch_orphan_results(req);
     // Tool names OpenAI and Gemini cannot carry are shortened (`names::NameMap` restores them).
-    let req = &*names::shorten(upstream, req);
+    let names = NameMap::for_request(upstream, req);
+    let req = &*names::shorten(req, &names);
     let v = match upstream {
         Protocol::ChatCompletions => chat::encode(req, model, stream)?,
         Protocol::Responses => responses::encode(req, model, stream)?,
         Protocol::Messages => messages::encode(req, model, stream)?,
         Protocol::GenerateContent => gemini::encode(req)?,
     };
-    serde_json::to_vec(&v).map_err(|e| Error::Invalid(e.to_string()))
+    let body = serde_json::to_vec(&v).map_err(|e| Error::Invalid(e.to_string()))?;
+    Ok((body, names))
 }
 
 /// Tool results that answer no call of the assistant turn just before them (protocols.md E18:

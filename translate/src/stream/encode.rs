@@ -42,11 +42,29 @@ impl Encoder {
     }
 
     pub fn event(&mut self, ev: &Event<'_>, out: &mut BytesMut) {
+        if self.ended() {
+            return;
+        }
+        // `Start` opens the stream; any other first event opens it without ids (the encoders'
+        // `start` is idempotent).
+        let (id, model) = match *ev {
+            Event::Start { id, model } => (id, model),
+            _ => ("", ""),
+        };
         match &mut self.0 {
-            Inner::Chat(e) => e.event(ev, out),
-            Inner::Responses(e) => e.event(ev, out),
-            Inner::Messages(e) => e.event(ev, out),
-            Inner::Gemini(e) => e.event(ev, out),
+            Inner::Chat(e) => e.start(id, model, out),
+            Inner::Responses(e) => e.start(id, model, out),
+            Inner::Messages(e) => e.start(id, model, out),
+            Inner::Gemini(e) => e.start(id, model),
+        }
+        if matches!(ev, Event::Start { .. }) {
+            return;
+        }
+        match &mut self.0 {
+            Inner::Chat(e) => e.content(ev, out),
+            Inner::Responses(e) => e.content(ev, out),
+            Inner::Messages(e) => e.content(ev, out),
+            Inner::Gemini(e) => e.content(ev, out),
         }
     }
 

@@ -41,17 +41,9 @@ impl ChatEncoder {
         }
     }
 
-    pub(crate) fn event(&mut self, ev: &Event<'_>, out: &mut BytesMut) {
-        if self.ended {
-            return;
-        }
-        if let Event::Start { id, model } = *ev {
-            self.start(id, model, out);
-            return;
-        }
-        if !self.started {
-            self.start("", "", out);
-        }
+    /// One event after the shared opening ([`super::Encoder::event`] has started the stream and
+    /// checked that it has not ended).
+    pub(super) fn content(&mut self, ev: &Event<'_>, out: &mut BytesMut) {
         match *ev {
             Event::Start { .. } | Event::ReasoningSignature(_) => {}
             Event::Text(t) => self.delta(out, b"{\"content\":", t, b"}"),
@@ -105,7 +97,7 @@ impl ChatEncoder {
         self.ended
     }
 
-    fn start(&mut self, id: &str, model: &str, out: &mut BytesMut) {
+    pub(super) fn start(&mut self, id: &str, model: &str, out: &mut BytesMut) {
         if self.started {
             return;
         }

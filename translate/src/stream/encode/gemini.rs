@@ -59,17 +59,9 @@ impl GeminiEncoder {
         }
     }
 
-    pub(crate) fn event(&mut self, ev: &Event<'_>, out: &mut BytesMut) {
-        if self.ended {
-            return;
-        }
-        if let Event::Start { id, model } = *ev {
-            self.start(id, model);
-            return;
-        }
-        if !self.started {
-            self.start("", "");
-        }
+    /// One event after the shared opening ([`super::Encoder::event`] has started the stream and
+    /// checked that it has not ended).
+    pub(super) fn content(&mut self, ev: &Event<'_>, out: &mut BytesMut) {
         match *ev {
             Event::Start { .. } | Event::ReasoningSignature(_) => {}
             Event::Text(t) | Event::Refusal(t) => {
@@ -134,7 +126,7 @@ impl GeminiEncoder {
     }
 
     /// Gemini has no opening frame: only remember the ids.
-    fn start(&mut self, id: &str, model: &str) {
+    pub(super) fn start(&mut self, id: &str, model: &str) {
         if self.started {
             return;
         }

@@ -55,17 +55,9 @@ impl MessagesEncoder {
         }
     }
 
-    pub(crate) fn event(&mut self, ev: &Event<'_>, out: &mut BytesMut) {
-        if self.ended {
-            return;
-        }
-        if let Event::Start { id, model } = *ev {
-            self.start(id, model, out);
-            return;
-        }
-        if !self.started {
-            self.start("", "", out);
-        }
+    /// One event after the shared opening ([`super::Encoder::event`] has started the stream and
+    /// checked that it has not ended).
+    pub(super) fn content(&mut self, ev: &Event<'_>, out: &mut BytesMut) {
         match *ev {
             Event::Start { .. } => {}
             Event::Text(t) | Event::Refusal(t) => {
@@ -133,7 +125,7 @@ impl MessagesEncoder {
         self.ended
     }
 
-    fn start(&mut self, id: &str, model: &str, out: &mut BytesMut) {
+    pub(super) fn start(&mut self, id: &str, model: &str, out: &mut BytesMut) {
         if self.started {
             return;
         }

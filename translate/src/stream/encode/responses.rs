@@ -89,17 +89,9 @@ impl ResponsesEncoder {
         }
     }
 
-    pub(crate) fn event(&mut self, ev: &Event<'_>, out: &mut BytesMut) {
-        if self.ended {
-            return;
-        }
-        if let Event::Start { id, model } = *ev {
-            self.start(id, model, out);
-            return;
-        }
-        if !self.started {
-            self.start("", "", out);
-        }
+    /// One event after the shared opening ([`super::Encoder::event`] has started the stream and
+    /// checked that it has not ended).
+    pub(super) fn content(&mut self, ev: &Event<'_>, out: &mut BytesMut) {
         match *ev {
             Event::Start { .. } | Event::ReasoningSignature(_) => {}
             Event::Text(t) => self.part_delta(out, Part::Text, t),
@@ -171,7 +163,7 @@ impl ResponsesEncoder {
         self.ended
     }
 
-    fn start(&mut self, id: &str, model: &str, out: &mut BytesMut) {
+    pub(super) fn start(&mut self, id: &str, model: &str, out: &mut BytesMut) {
         if self.started {
             return;
         }

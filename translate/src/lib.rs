@@ -9,12 +9,16 @@
 //! Pure: no I/O and no async. The data plane decides when to translate (the endpoint's
 //! protocol set lacks the caller's protocol) and drives these functions.
 
+mod chat;
+mod gemini;
 pub mod ids;
 pub mod ir;
 pub mod json;
+mod messages;
 pub mod names;
 pub mod request;
 pub mod response;
+mod responses;
 pub mod sse;
 pub mod stream;
 

@@ -5,12 +5,12 @@
 //! caller gets a 400 in its own shape), never dropped silently. Fields with no meaning for
 //! the answer (`metadata`, `store`, `service_tier`, `user`, …) are ignored.
 
-mod chat;
-mod common;
-mod gemini;
-mod messages;
-mod responses;
-mod schema;
+use crate::chat::request as chat;
+pub(crate) mod common;
+use crate::gemini::request as gemini;
+use crate::messages::request as messages;
+use crate::responses::request as responses;
+pub(crate) mod schema;
 #[cfg(test)]
 mod tests;
 

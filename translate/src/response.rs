@@ -6,10 +6,10 @@
 //! (`chatcmpl-`, `resp_`, `msg_`) or make one up from `ctx.seed`, and use `ctx.created` when
 //! the upstream had no timestamp (protocols.md §1, §2.6, §2.7, §4).
 
-mod chat;
-mod gemini;
-mod messages;
-mod responses;
+use crate::chat::response as chat;
+use crate::gemini::response as gemini;
+use crate::messages::response as messages;
+use crate::responses::response as responses;
 #[cfg(test)]
 mod tests;
 
@@ -123,7 +123,7 @@ pub fn encode_error(caller: Protocol, status: u16, err: &ir::ErrorInfo) -> Vec<u
 
 /// The caller-facing response id: the upstream's when it already has `prefix`, the upstream's
 /// behind `prefix` otherwise, or a made-up one when the upstream had none.
-fn caller_id(id: &str, prefix: &str, ctx: &Ctx<'_>) -> String {
+pub(crate) fn caller_id(id: &str, prefix: &str, ctx: &Ctx<'_>) -> String {
     if id.is_empty() {
         let mut s = String::new();
         ids::synthesize(prefix, ctx.seed, 0, &mut s);
@@ -136,14 +136,14 @@ fn caller_id(id: &str, prefix: &str, ctx: &Ctx<'_>) -> String {
 }
 
 /// A made-up id for the `n`th thing of a response (tool calls, Responses items).
-fn made_up(prefix: &str, ctx: &Ctx<'_>, n: usize) -> String {
+pub(crate) fn made_up(prefix: &str, ctx: &Ctx<'_>, n: usize) -> String {
     let mut s = String::new();
     ids::synthesize(prefix, ctx.seed, n as u64, &mut s);
     s
 }
 
 /// The `created` timestamp to report.
-fn created(r: &ir::Response, ctx: &Ctx<'_>) -> u64 {
+pub(crate) fn created(r: &ir::Response, ctx: &Ctx<'_>) -> u64 {
     if r.created != 0 {
         r.created
     } else {
@@ -152,7 +152,7 @@ fn created(r: &ir::Response, ctx: &Ctx<'_>) -> u64 {
 }
 
 /// The model name to report: the one the router resolved, else the upstream's.
-fn model<'a>(r: &'a ir::Response, ctx: &Ctx<'a>) -> &'a str {
+pub(crate) fn model<'a>(r: &'a ir::Response, ctx: &Ctx<'a>) -> &'a str {
     if ctx.model.is_empty() {
         &r.model
     } else {
@@ -161,29 +161,29 @@ fn model<'a>(r: &'a ir::Response, ctx: &Ctx<'a>) -> &'a str {
 }
 
 /// Input plus output tokens, saturating (counts come from the upstream and may be absurd).
-fn total(u: &ir::Usage) -> u64 {
+pub(crate) fn total(u: &ir::Usage) -> u64 {
     u.input.saturating_add(u.output)
 }
 
 /// A token count at `v[key]` (0 when absent or not a count).
-fn count(v: Option<&Value>, key: &str) -> u64 {
+pub(crate) fn count(v: Option<&Value>, key: &str) -> u64 {
     v.and_then(|v| v.get(key)).and_then(as_count).unwrap_or(0)
 }
 
 /// A non-negative integer, also from a float (`created_at` is a float in the SDK types).
-fn as_count(v: &Value) -> Option<u64> {
+pub(crate) fn as_count(v: &Value) -> Option<u64> {
     v.as_u64()
         .or_else(|| v.as_f64().filter(|f| *f >= 0.0).map(|f| f as u64))
 }
 
 /// A string field, `""` when absent or not a string.
-fn str_at<'a>(v: &'a Value, key: &str) -> &'a str {
+pub(crate) fn str_at<'a>(v: &'a Value, key: &str) -> &'a str {
     v.get(key).and_then(Value::as_str).unwrap_or("")
 }
 
 /// Tool-call arguments as JSON text: a string as given (`{}` when empty), an object or
 /// other value serialised.
-fn args_text(v: Option<&Value>) -> String {
+pub(crate) fn args_text(v: Option<&Value>) -> String {
     match v {
         Some(Value::String(s)) if !s.trim().is_empty() => s.clone(),
         Some(Value::String(_)) | Some(Value::Null) | None => "{}".into(),
@@ -207,6 +207,6 @@ pub(crate) fn args_object(text: &str) -> Value {
 }
 
 /// The id of a tool call as sent to a caller whose wire restricts ids (Anthropic, Responses).
-fn safe_id(id: &str) -> String {
+pub(crate) fn safe_id(id: &str) -> String {
     ids::wire_safe(id).into_owned()
 }

@@ -6,18 +6,18 @@ use serde_json::{Map, Value};
 use super::Error;
 use crate::ir::{self, Media, MediaSource, Part, Role};
 
-pub(super) type Obj = Map<String, Value>;
+pub(crate) type Obj = Map<String, Value>;
 
-pub(super) fn invalid(msg: impl Into<String>) -> Error {
+pub(crate) fn invalid(msg: impl Into<String>) -> Error {
     Error::Invalid(msg.into())
 }
 
-pub(super) fn unsupported(what: impl Into<String>) -> Error {
+pub(crate) fn unsupported(what: impl Into<String>) -> Error {
     Error::Unsupported(what.into())
 }
 
 /// The first of `keys` present and not `null` (Gemini camelCase/snake_case twins).
-pub(super) fn get<'a>(obj: &'a Obj, keys: &[&str]) -> Option<&'a Value> {
+pub(crate) fn get<'a>(obj: &'a Obj, keys: &[&str]) -> Option<&'a Value> {
     keys.iter()
         .filter_map(|k| obj.get(*k))
         .find(|v| !v.is_null())
@@ -27,7 +27,7 @@ fn null_as_none(v: Option<&Value>) -> Option<&Value> {
     v.filter(|v| !v.is_null())
 }
 
-pub(super) fn opt_str<'a>(v: Option<&'a Value>, path: &str) -> Result<Option<&'a str>, Error> {
+pub(crate) fn opt_str<'a>(v: Option<&'a Value>, path: &str) -> Result<Option<&'a str>, Error> {
     match null_as_none(v) {
         None => Ok(None),
         Some(Value::String(s)) => Ok(Some(s)),
@@ -35,11 +35,11 @@ pub(super) fn opt_str<'a>(v: Option<&'a Value>, path: &str) -> Result<Option<&'a
     }
 }
 
-pub(super) fn req_str<'a>(v: Option<&'a Value>, path: &str) -> Result<&'a str, Error> {
+pub(crate) fn req_str<'a>(v: Option<&'a Value>, path: &str) -> Result<&'a str, Error> {
     opt_str(v, path)?.ok_or_else(|| invalid(format!("`{path}` is required")))
 }
 
-pub(super) fn opt_u64(v: Option<&Value>, path: &str) -> Result<Option<u64>, Error> {
+pub(crate) fn opt_u64(v: Option<&Value>, path: &str) -> Result<Option<u64>, Error> {
     match null_as_none(v) {
         None => Ok(None),
         Some(v) => v
@@ -54,7 +54,7 @@ pub(super) fn opt_u64(v: Option<&Value>, path: &str) -> Result<Option<u64>, Erro
     }
 }
 
-pub(super) fn opt_i64(v: Option<&Value>, path: &str) -> Result<Option<i64>, Error> {
+pub(crate) fn opt_i64(v: Option<&Value>, path: &str) -> Result<Option<i64>, Error> {
     match null_as_none(v) {
         None => Ok(None),
         Some(v) => v
@@ -64,7 +64,7 @@ pub(super) fn opt_i64(v: Option<&Value>, path: &str) -> Result<Option<i64>, Erro
     }
 }
 
-pub(super) fn opt_f64(v: Option<&Value>, path: &str) -> Result<Option<f64>, Error> {
+pub(crate) fn opt_f64(v: Option<&Value>, path: &str) -> Result<Option<f64>, Error> {
     match null_as_none(v) {
         None => Ok(None),
         Some(v) => v
@@ -74,7 +74,7 @@ pub(super) fn opt_f64(v: Option<&Value>, path: &str) -> Result<Option<f64>, Erro
     }
 }
 
-pub(super) fn opt_bool(v: Option<&Value>, path: &str) -> Result<Option<bool>, Error> {
+pub(crate) fn opt_bool(v: Option<&Value>, path: &str) -> Result<Option<bool>, Error> {
     match null_as_none(v) {
         None => Ok(None),
         Some(Value::Bool(b)) => Ok(Some(*b)),
@@ -82,7 +82,7 @@ pub(super) fn opt_bool(v: Option<&Value>, path: &str) -> Result<Option<bool>, Er
     }
 }
 
-pub(super) fn opt_array<'a>(
+pub(crate) fn opt_array<'a>(
     v: Option<&'a Value>,
     path: &str,
 ) -> Result<Option<&'a Vec<Value>>, Error> {
@@ -93,7 +93,7 @@ pub(super) fn opt_array<'a>(
     }
 }
 
-pub(super) fn opt_obj<'a>(v: Option<&'a Value>, path: &str) -> Result<Option<&'a Obj>, Error> {
+pub(crate) fn opt_obj<'a>(v: Option<&'a Value>, path: &str) -> Result<Option<&'a Obj>, Error> {
     match null_as_none(v) {
         None => Ok(None),
         Some(Value::Object(o)) => Ok(Some(o)),
@@ -101,13 +101,13 @@ pub(super) fn opt_obj<'a>(v: Option<&'a Value>, path: &str) -> Result<Option<&'a
     }
 }
 
-pub(super) fn as_obj<'a>(v: &'a Value, path: &str) -> Result<&'a Obj, Error> {
+pub(crate) fn as_obj<'a>(v: &'a Value, path: &str) -> Result<&'a Obj, Error> {
     v.as_object()
         .ok_or_else(|| invalid(format!("`{path}` must be an object")))
 }
 
 /// `stop`: a string or an array of strings.
-pub(super) fn stop_list(v: Option<&Value>, path: &str) -> Result<Vec<String>, Error> {
+pub(crate) fn stop_list(v: Option<&Value>, path: &str) -> Result<Vec<String>, Error> {
     match null_as_none(v) {
         None => Ok(Vec::new()),
         Some(Value::String(s)) => Ok(vec![s.clone()]),
@@ -126,14 +126,14 @@ pub(super) fn stop_list(v: Option<&Value>, path: &str) -> Result<Vec<String>, Er
 }
 
 /// Appends a text part unless it is empty or blank (E21).
-pub(super) fn push_text(parts: &mut Vec<Part>, text: &str) {
+pub(crate) fn push_text(parts: &mut Vec<Part>, text: &str) {
     if !text.trim().is_empty() {
         parts.push(Part::Text(text.to_owned()));
     }
 }
 
 /// `data:<mime>;base64,<data>` → (mime, data).
-pub(super) fn parse_data_url(url: &str) -> Option<(&str, &str)> {
+pub(crate) fn parse_data_url(url: &str) -> Option<(&str, &str)> {
     let rest = url.strip_prefix("data:")?;
     let (head, data) = rest.split_once(',')?;
     let mime = head.strip_suffix(";base64")?;
@@ -141,7 +141,7 @@ pub(super) fn parse_data_url(url: &str) -> Option<(&str, &str)> {
 }
 
 /// A media part from an OpenAI-style URL field (a data URL or a web URL).
-pub(super) fn media_from_url(
+pub(crate) fn media_from_url(
     url: &str,
     detail: Option<&str>,
     filename: Option<&str>,
@@ -166,7 +166,7 @@ pub(super) fn media_from_url(
 }
 
 /// The URL OpenAI wires take for `m`: a data URL for base64, the URL itself otherwise.
-pub(super) fn url_of(m: &Media) -> Result<String, Error> {
+pub(crate) fn url_of(m: &Media) -> Result<String, Error> {
     match &m.source {
         MediaSource::Url(u) => Ok(u.clone()),
         MediaSource::Base64(d) => {
@@ -180,7 +180,7 @@ pub(super) fn url_of(m: &Media) -> Result<String, Error> {
 }
 
 /// The media type a URL's file extension makes obvious.
-pub(super) fn infer_mime(url: &str) -> Option<&'static str> {
+pub(crate) fn infer_mime(url: &str) -> Option<&'static str> {
     let path = url.split(['?', '#']).next().unwrap_or(url);
     let ext = path.rsplit_once('.')?.1.to_ascii_lowercase();
     Some(match ext.as_str() {
@@ -200,14 +200,14 @@ pub(super) fn infer_mime(url: &str) -> Option<&'static str> {
 /// What kind of media a part is, from its type (URLs without one are taken as images: every
 /// OpenAI URL-only part is an image).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(super) enum Kind {
+pub(crate) enum Kind {
     Image,
     Pdf,
     Audio,
     Other,
 }
 
-pub(super) fn kind(m: &Media) -> Kind {
+pub(crate) fn kind(m: &Media) -> Kind {
     match m.media_type.as_deref() {
         None => Kind::Image,
         Some(t) if t.starts_with("image/") => Kind::Image,
@@ -218,7 +218,7 @@ pub(super) fn kind(m: &Media) -> Kind {
 }
 
 /// A tool call's arguments as the object Anthropic and Gemini want.
-pub(super) fn args_object(call: &ir::ToolCall) -> Result<Value, Error> {
+pub(crate) fn args_object(call: &ir::ToolCall) -> Result<Value, Error> {
     if call.arguments.trim().is_empty() {
         return Ok(Value::Object(Map::new()));
     }
@@ -232,7 +232,7 @@ pub(super) fn args_object(call: &ir::ToolCall) -> Result<Value, Error> {
 }
 
 /// The text of a tool result's content, for wires whose results are text only.
-pub(super) fn result_text(r: &ir::ToolResult) -> Result<String, Error> {
+pub(crate) fn result_text(r: &ir::ToolResult) -> Result<String, Error> {
     let mut out = String::new();
     for p in &r.content {
         match p {
@@ -250,19 +250,19 @@ pub(super) fn result_text(r: &ir::ToolResult) -> Result<String, Error> {
 }
 
 /// The tool-result text with an error marker for wires without an error flag.
-pub(super) fn result_text_flagged(r: &ir::ToolResult) -> Result<String, Error> {
+pub(crate) fn result_text_flagged(r: &ir::ToolResult) -> Result<String, Error> {
     let t = result_text(r)?;
     Ok(if r.is_error { format!("Error: {t}") } else { t })
 }
 
 /// All system text in one string (for wires with one slot).
-pub(super) fn system_text(req: &ir::Request) -> Option<String> {
+pub(crate) fn system_text(req: &ir::Request) -> Option<String> {
     let s = req.system.join("\n\n");
     (!s.is_empty()).then_some(s)
 }
 
 /// The turns with consecutive same-role messages merged (Anthropic and Gemini alternate).
-pub(super) fn merged(messages: &[ir::Message]) -> Vec<(Role, Vec<&Part>)> {
+pub(crate) fn merged(messages: &[ir::Message]) -> Vec<(Role, Vec<&Part>)> {
     let mut out: Vec<(Role, Vec<&Part>)> = Vec::new();
     for m in messages {
         match out.last_mut() {
@@ -274,7 +274,7 @@ pub(super) fn merged(messages: &[ir::Message]) -> Vec<(Role, Vec<&Part>)> {
 }
 
 /// A reasoning effort for a token budget (for wires that only take an effort).
-pub(super) fn effort_for_budget(budget: u64) -> &'static str {
+pub(crate) fn effort_for_budget(budget: u64) -> &'static str {
     match budget {
         0 => "none",
         1..=2048 => "low",
@@ -284,14 +284,14 @@ pub(super) fn effort_for_budget(budget: u64) -> &'static str {
 }
 
 /// The effort to send OpenAI wires: the stated one, else one derived from a budget.
-pub(super) fn openai_effort(p: &ir::Params) -> Option<String> {
+pub(crate) fn openai_effort(p: &ir::Params) -> Option<String> {
     p.reasoning_effort
         .clone()
         .or_else(|| p.reasoning_budget.map(|b| effort_for_budget(b).to_owned()))
 }
 
 /// `Unsupported(name)` when `present`.
-pub(super) fn reject(present: bool, name: &str) -> Result<(), Error> {
+pub(crate) fn reject(present: bool, name: &str) -> Result<(), Error> {
     if present {
         Err(unsupported(name))
     } else {
@@ -300,13 +300,13 @@ pub(super) fn reject(present: bool, name: &str) -> Result<(), Error> {
 }
 
 /// Rejects the parameters neither Anthropic nor Responses has.
-pub(super) fn reject_openai_sampling(p: &ir::Params) -> Result<(), Error> {
+pub(crate) fn reject_openai_sampling(p: &ir::Params) -> Result<(), Error> {
     reject(p.seed.is_some(), "seed")?;
     reject(p.presence_penalty.is_some(), "presence_penalty")?;
     reject(p.frequency_penalty.is_some(), "frequency_penalty")
 }
 
 /// Converts a number to a JSON value (non-finite numbers become `null`).
-pub(super) fn num(f: f64) -> Value {
+pub(crate) fn num(f: f64) -> Value {
     serde_json::Number::from_f64(f).map_or(Value::Null, Value::Number)
 }

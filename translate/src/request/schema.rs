@@ -42,7 +42,7 @@ fn format_ok(ty: Option<&str>, format: &str) -> bool {
 
 /// How a tool's parameters go to Gemini: the declaration key and its value, or `None` for a
 /// function without parameters (Gemini rejects an `OBJECT` with no properties).
-pub(super) fn gemini_parameters(schema: &Value) -> Option<(&'static str, Value)> {
+pub(crate) fn gemini_parameters(schema: &Value) -> Option<(&'static str, Value)> {
     let props = schema.get("properties").and_then(Value::as_object);
     let has_props = props.is_some_and(|p| !p.is_empty());
     let other_shape = schema.get("anyOf").is_some() || schema.get("oneOf").is_some();
@@ -72,7 +72,7 @@ fn needs_json_schema(v: &Value) -> bool {
 
 /// `schema` reduced to Gemini's `Schema` keywords; `type:[T,"null"]` and `null` members of
 /// `anyOf` become `nullable`, `const` becomes a one-value `enum`, `oneOf` becomes `anyOf`.
-pub(super) fn sanitize(schema: &Value) -> Value {
+pub(crate) fn sanitize(schema: &Value) -> Value {
     let Value::Object(src) = schema else {
         return Value::Object(Map::new());
     };
@@ -170,7 +170,7 @@ pub(super) fn sanitize(schema: &Value) -> Value {
 }
 
 /// A Gemini `Schema` as JSON Schema: `type` names lower-cased, `nullable` as a `null` type.
-pub(super) fn from_gemini(schema: &Value) -> Value {
+pub(crate) fn from_gemini(schema: &Value) -> Value {
     match schema {
         Value::Object(src) => {
             let mut out = Map::new();

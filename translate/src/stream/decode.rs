@@ -1,9 +1,9 @@
 //! Per-upstream stream decoders: one protocol's SSE events in, IR [`Event`]s out.
 
-mod chat;
-mod gemini;
-mod messages;
-mod responses;
+use crate::chat::decode as chat;
+use crate::gemini::decode as gemini;
+use crate::messages::decode as messages;
+use crate::responses::decode as responses;
 #[cfg(test)]
 mod tests;
 
@@ -71,26 +71,26 @@ impl Decoder {
 }
 
 /// The message of the error an upstream reports when its call arguments interleave.
-pub(super) const INTERLEAVED: &str = "interleaved tool-call arguments: fragments for an earlier call arrived after a later call began";
+pub(crate) const INTERLEAVED: &str = "interleaved tool-call arguments: fragments for an earlier call arrived after a later call began";
 
 /// `v[key]` as a string, if it is one.
-pub(super) fn str_of<'i>(v: &Value<'_, 'i>, key: &str) -> Option<&'i str> {
+pub(crate) fn str_of<'i>(v: &Value<'_, 'i>, key: &str) -> Option<&'i str> {
     v.get(key).and_then(|s| s.into_string())
 }
 
 /// `v[key]` as a non-negative integer (0 when absent or not a number).
-pub(super) fn u64_of(v: &Value<'_, '_>, key: &str) -> u64 {
+pub(crate) fn u64_of(v: &Value<'_, '_>, key: &str) -> u64 {
     v.get(key).and_then(|n| n.as_u64()).unwrap_or(0)
 }
 
 /// `v[key]` when present and not `null`.
-pub(super) fn present<'t, 'i>(v: &Value<'t, 'i>, key: &str) -> Option<Value<'t, 'i>> {
+pub(crate) fn present<'t, 'i>(v: &Value<'t, 'i>, key: &str) -> Option<Value<'t, 'i>> {
     v.get(key).filter(|x| x.as_null().is_none())
 }
 
 /// The kind and message of an error object in any protocol's spelling (`type`, `code`,
 /// `status`, or a numeric HTTP `code`); a bare string is taken as the message.
-pub(super) fn error_of<'i>(err: &Value<'_, 'i>) -> (ErrorKind, &'i str) {
+pub(crate) fn error_of<'i>(err: &Value<'_, 'i>) -> (ErrorKind, &'i str) {
     if let Some(s) = err.into_string() {
         return (ErrorKind::Server, s);
     }

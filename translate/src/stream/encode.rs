@@ -1,9 +1,9 @@
 //! Per-caller stream encoders: IR [`Event`]s in, the caller protocol's frames out.
 
-mod chat;
-mod gemini;
-mod messages;
-mod responses;
+use crate::chat::encode as chat;
+use crate::gemini::encode as gemini;
+use crate::messages::encode as messages;
+use crate::responses::encode as responses;
 #[cfg(test)]
 mod tests;
 
@@ -99,17 +99,17 @@ impl Encoder {
 }
 
 /// Writes `s` as a JSON string literal.
-fn put_str(out: &mut BytesMut, s: &str) {
+pub(crate) fn put_str(out: &mut BytesMut, s: &str) {
     json::push_json_str(out, s);
 }
 
 /// Writes `n` in decimal.
-fn put_u64(out: &mut BytesMut, n: u64) {
+pub(crate) fn put_u64(out: &mut BytesMut, n: u64) {
     json::push_u64(out, n);
 }
 
 /// Writes the head of a named SSE event: `event: <name>\ndata: `.
-fn put_event(out: &mut BytesMut, name: &str) {
+pub(crate) fn put_event(out: &mut BytesMut, name: &str) {
     out.extend_from_slice(b"event: ");
     out.extend_from_slice(name.as_bytes());
     out.extend_from_slice(b"\ndata: ");
@@ -117,7 +117,7 @@ fn put_event(out: &mut BytesMut, name: &str) {
 
 /// Sets `dst` to the id a caller sees: `id` when it already has `prefix`, `prefix` + `id`
 /// otherwise, or a made-up one from `seed` when the upstream gave none. Reuses `dst`'s buffer.
-fn set_id(dst: &mut String, prefix: &str, id: &str, seed: u64) {
+pub(crate) fn set_id(dst: &mut String, prefix: &str, id: &str, seed: u64) {
     dst.clear();
     if id.is_empty() {
         crate::ids::synthesize(prefix, seed, 0, dst);
@@ -131,7 +131,7 @@ fn set_id(dst: &mut String, prefix: &str, id: &str, seed: u64) {
 
 /// The model to report is the caller-facing name from [`Ctx`] (set at `new`); the upstream's
 /// fills in only when that is empty.
-fn fill_model(dst: &mut String, upstream: &str) {
+pub(crate) fn fill_model(dst: &mut String, upstream: &str) {
     if dst.is_empty() {
         dst.push_str(upstream);
     }

@@ -4,7 +4,7 @@
 use serde_json::{Value, json};
 
 use super::*;
-use crate::request::gemini::made_up_id;
+use crate::gemini::request::made_up_id;
 
 /// What each caller's follow-up carries that the others do not.
 struct Source {

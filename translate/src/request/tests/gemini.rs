@@ -4,7 +4,7 @@
 use serde_json::json;
 
 use super::*;
-use crate::request::gemini::made_up_id;
+use crate::gemini::request::made_up_id;
 
 #[test]
 fn gemini_calls_without_ids_get_stable_made_up_ids() {

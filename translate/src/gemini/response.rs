@@ -4,11 +4,11 @@
 
 use serde_json::{Map, Value, json};
 
-use super::{args_object, args_text, caller_id, count, made_up, model, str_at, total};
 use crate::ir::{self, Finish, Part};
+use crate::response::{args_object, args_text, caller_id, count, made_up, model, str_at, total};
 use crate::stream::Ctx;
 
-pub(super) fn decode(v: &Value, ctx: &Ctx<'_>) -> Result<ir::Response, String> {
+pub(crate) fn decode(v: &Value, ctx: &Ctx<'_>) -> Result<ir::Response, String> {
     let candidate = match v.get("candidates") {
         Some(Value::Array(c)) => c.first(),
         None | Some(Value::Null) => None,
@@ -146,7 +146,7 @@ fn finish(reason: &str) -> Finish {
     }
 }
 
-pub(super) fn encode(r: &ir::Response, ctx: &Ctx<'_>) -> Value {
+pub(crate) fn encode(r: &ir::Response, ctx: &Ctx<'_>) -> Value {
     let mut parts = Vec::new();
     for p in &r.parts {
         match p {

@@ -6,9 +6,9 @@
 
 use bytes::BytesMut;
 
-use super::{fill_model, put_event, put_str, put_u64, set_id};
 use crate::ids;
 use crate::ir::{ErrorKind, Finish, Usage};
+use crate::stream::encode::{fill_model, put_event, put_str, put_u64, set_id};
 use crate::stream::{Ctx, Event};
 
 /// The kind of the open content block.
@@ -55,9 +55,9 @@ impl MessagesEncoder {
         }
     }
 
-    /// One event after the shared opening ([`super::Encoder::event`] has started the stream and
+    /// One event after the shared opening ([`crate::stream::encode::Encoder::event`] has started the stream and
     /// checked that it has not ended).
-    pub(super) fn content(&mut self, ev: &Event<'_>, out: &mut BytesMut) {
+    pub(crate) fn content(&mut self, ev: &Event<'_>, out: &mut BytesMut) {
         match *ev {
             Event::Start { .. } => {}
             Event::Text(t) | Event::Refusal(t) => {
@@ -125,7 +125,7 @@ impl MessagesEncoder {
         self.ended
     }
 
-    pub(super) fn start(&mut self, id: &str, model: &str, out: &mut BytesMut) {
+    pub(crate) fn start(&mut self, id: &str, model: &str, out: &mut BytesMut) {
         if self.started {
             return;
         }

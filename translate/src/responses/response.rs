@@ -3,13 +3,13 @@
 
 use serde_json::{Map, Value, json};
 
-use super::{
+use crate::ir::{self, Finish, Part};
+use crate::response::{
     args_text, as_count, caller_id, count, created, made_up, model, safe_id, str_at, total,
 };
-use crate::ir::{self, Finish, Part};
 use crate::stream::Ctx;
 
-pub(super) fn decode(v: &Value, ctx: &Ctx<'_>) -> Result<ir::Response, String> {
+pub(crate) fn decode(v: &Value, ctx: &Ctx<'_>) -> Result<ir::Response, String> {
     let output = v
         .get("output")
         .and_then(Value::as_array)
@@ -139,7 +139,7 @@ fn push(parts: &mut Vec<Part>, s: &str, f: fn(String) -> Part) {
     }
 }
 
-pub(super) fn encode(r: &ir::Response, ctx: &Ctx<'_>) -> Value {
+pub(crate) fn encode(r: &ir::Response, ctx: &Ctx<'_>) -> Value {
     let (status, incomplete) = match r.finish {
         Finish::Stop | Finish::ToolCalls | Finish::Other => ("completed", Value::Null),
         Finish::Length => ("incomplete", json!({"reason": "max_output_tokens"})),

@@ -5,23 +5,23 @@ use std::collections::HashMap;
 
 use serde_json::{Map, Value, json};
 
-use super::Error;
-use super::common::{
+use crate::ids;
+use crate::ir::{self, Media, MediaSource, Message, Part, Role, ToolCall, ToolResult};
+use crate::request::Error;
+use crate::request::common::{
     Obj, args_object, as_obj, get, infer_mime, invalid, merged, num, opt_array, opt_bool, opt_f64,
     opt_i64, opt_str, opt_u64, push_text, req_str, result_text, stop_list, unsupported,
 };
-use super::schema::{from_gemini, gemini_parameters};
-use crate::ids;
-use crate::ir::{self, Media, MediaSource, Message, Part, Role, ToolCall, ToolResult};
+use crate::request::schema::{from_gemini, gemini_parameters};
 
 /// Google's documented value that lets a function call without a real signature through (E28).
-pub(super) const SKIP_SIGNATURE: &str = "skip_thought_signature_validator";
+pub(crate) const SKIP_SIGNATURE: &str = "skip_thought_signature_validator";
 /// Seed of the ids made up for Gemini calls without one (stable across turns: the n-th call of
 /// a conversation always gets the same id).
 const ID_SEED: u64 = 0x6765_6d69_6e69;
 
 /// The id made up for the `n`-th function call of a conversation that had none.
-pub(super) fn made_up_id(n: u64) -> String {
+pub(crate) fn made_up_id(n: u64) -> String {
     let mut s = String::new();
     ids::synthesize("call_", ID_SEED, n, &mut s);
     s
@@ -39,7 +39,7 @@ struct Pending {
     answered: bool,
 }
 
-pub(super) fn decode(obj: Map<String, Value>, stream: bool) -> Result<ir::Request, Error> {
+pub(crate) fn decode(obj: Map<String, Value>, stream: bool) -> Result<ir::Request, Error> {
     let mut req = ir::Request {
         stream,
         ..ir::Request::default()
@@ -400,7 +400,7 @@ fn decode_config(p: &mut ir::Params, gc: &Obj) -> Result<(), Error> {
     Ok(())
 }
 
-pub(super) fn encode(req: &ir::Request) -> Result<Value, Error> {
+pub(crate) fn encode(req: &ir::Request) -> Result<Value, Error> {
     let mut out = Map::new();
     if !req.system.is_empty() {
         let parts: Vec<Value> = req.system.iter().map(|s| json!({"text": s})).collect();

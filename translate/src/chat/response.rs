@@ -2,11 +2,13 @@
 
 use serde_json::{Map, Value, json};
 
-use super::{args_text, as_count, caller_id, count, created, made_up, model, str_at, total};
 use crate::ir::{self, Finish, Part};
+use crate::response::{
+    args_text, as_count, caller_id, count, created, made_up, model, str_at, total,
+};
 use crate::stream::Ctx;
 
-pub(super) fn decode(v: &Value, ctx: &Ctx<'_>) -> Result<ir::Response, String> {
+pub(crate) fn decode(v: &Value, ctx: &Ctx<'_>) -> Result<ir::Response, String> {
     let choices = v
         .get("choices")
         .and_then(Value::as_array)
@@ -119,7 +121,7 @@ fn push_refusal(parts: &mut Vec<Part>, s: &str) {
     }
 }
 
-pub(super) fn encode(r: &ir::Response, ctx: &Ctx<'_>) -> Value {
+pub(crate) fn encode(r: &ir::Response, ctx: &Ctx<'_>) -> Value {
     let (mut text, mut refusal, mut reasoning) = (String::new(), String::new(), String::new());
     let mut calls = Vec::new();
     for p in &r.parts {

@@ -2,20 +2,20 @@
 
 use serde_json::{Map, Value, json};
 
-use super::Error;
-use super::chat::choice_from_str;
-use super::common::{
+use crate::chat::request::choice_from_str;
+use crate::ids::wire_safe;
+use crate::ir::{self, Media, MediaSource, Message, Part, Role, ToolCall, ToolResult};
+use crate::request::Error;
+use crate::request::common::{
     Kind, as_obj, get, infer_mime, invalid, kind, media_from_url, num, openai_effort, opt_array,
     opt_bool, opt_f64, opt_obj, opt_str, opt_u64, push_text, reject, reject_openai_sampling,
     req_str, result_text_flagged, system_text, unsupported, url_of,
 };
-use crate::ids::wire_safe;
-use crate::ir::{self, Media, MediaSource, Message, Part, Role, ToolCall, ToolResult};
 
 /// Responses rejects `max_output_tokens` below this.
 const MIN_OUTPUT_TOKENS: u64 = 16;
 
-pub(super) fn decode(obj: Map<String, Value>) -> Result<ir::Request, Error> {
+pub(crate) fn decode(obj: Map<String, Value>) -> Result<ir::Request, Error> {
     let mut req = ir::Request::default();
     if get(&obj, &["previous_response_id"]).is_some() {
         return Err(unsupported("previous_response_id"));
@@ -300,7 +300,7 @@ fn decode_part(parts: &mut Vec<Part>, p: &Value, path: &str) -> Result<(), Error
     Ok(())
 }
 
-pub(super) fn encode(req: &ir::Request, model: &str, stream: bool) -> Result<Value, Error> {
+pub(crate) fn encode(req: &ir::Request, model: &str, stream: bool) -> Result<Value, Error> {
     let p = &req.params;
     reject(!p.stop.is_empty(), "stop")?;
     reject_openai_sampling(p)?;
@@ -358,7 +358,7 @@ pub(super) fn encode(req: &ir::Request, model: &str, stream: bool) -> Result<Val
         out.insert("top_p".into(), num(t));
     }
     if p.top_k.is_some() {
-        return Err(super::common::unsupported("top_k"));
+        return Err(crate::request::common::unsupported("top_k"));
     }
     if let Some(e) = openai_effort(p) {
         out.insert("reasoning".into(), json!({"effort": e}));

@@ -10,10 +10,10 @@
 
 use bytes::{BufMut, BytesMut};
 
-use super::{fill_model, put_event, put_str, put_u64, set_id};
 use crate::ids;
 use crate::ir::{ErrorKind, Finish, Usage};
 use crate::json::push_json_str;
+use crate::stream::encode::{fill_model, put_event, put_str, put_u64, set_id};
 use crate::stream::{Ctx, Event};
 
 /// The open output item.
@@ -89,9 +89,9 @@ impl ResponsesEncoder {
         }
     }
 
-    /// One event after the shared opening ([`super::Encoder::event`] has started the stream and
+    /// One event after the shared opening ([`crate::stream::encode::Encoder::event`] has started the stream and
     /// checked that it has not ended).
-    pub(super) fn content(&mut self, ev: &Event<'_>, out: &mut BytesMut) {
+    pub(crate) fn content(&mut self, ev: &Event<'_>, out: &mut BytesMut) {
         match *ev {
             Event::Start { .. } | Event::ReasoningSignature(_) => {}
             Event::Text(t) => self.part_delta(out, Part::Text, t),
@@ -163,7 +163,7 @@ impl ResponsesEncoder {
         self.ended
     }
 
-    pub(super) fn start(&mut self, id: &str, model: &str, out: &mut BytesMut) {
+    pub(crate) fn start(&mut self, id: &str, model: &str, out: &mut BytesMut) {
         if self.started {
             return;
         }

@@ -8,10 +8,10 @@
 use simd_json::prelude::*;
 use simd_json::tape::Value;
 
-use super::{INTERLEAVED, error_of, present, str_of};
 use crate::ids;
 use crate::ir::{ErrorKind, Finish, Usage};
 use crate::json::Scratch;
+use crate::stream::decode::{INTERLEAVED, error_of, present, str_of};
 use crate::stream::{Ctx, Event, Malformed};
 
 /// The most content blocks one message may have (a guard against absurd indices).

@@ -10,9 +10,9 @@
 
 use bytes::BytesMut;
 
-use super::{fill_model, put_str, put_u64};
 use crate::ir::{ErrorKind, Finish, Usage};
 use crate::json::PooledScratch;
+use crate::stream::encode::{fill_model, put_str, put_u64};
 use crate::stream::{Ctx, Event};
 
 #[derive(Debug)]
@@ -59,9 +59,9 @@ impl GeminiEncoder {
         }
     }
 
-    /// One event after the shared opening ([`super::Encoder::event`] has started the stream and
+    /// One event after the shared opening ([`crate::stream::encode::Encoder::event`] has started the stream and
     /// checked that it has not ended).
-    pub(super) fn content(&mut self, ev: &Event<'_>, out: &mut BytesMut) {
+    pub(crate) fn content(&mut self, ev: &Event<'_>, out: &mut BytesMut) {
         match *ev {
             Event::Start { .. } | Event::ReasoningSignature(_) => {}
             Event::Text(t) | Event::Refusal(t) => {
@@ -126,7 +126,7 @@ impl GeminiEncoder {
     }
 
     /// Gemini has no opening frame: only remember the ids.
-    pub(super) fn start(&mut self, id: &str, model: &str) {
+    pub(crate) fn start(&mut self, id: &str, model: &str) {
         if self.started {
             return;
         }

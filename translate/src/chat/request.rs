@@ -2,15 +2,15 @@
 
 use serde_json::{Map, Value, json};
 
-use super::Error;
-use super::common::{
+use crate::ir::{self, Media, MediaSource, Message, Part, Role, ToolCall, ToolResult};
+use crate::request::Error;
+use crate::request::common::{
     Kind, Obj, as_obj, get, invalid, kind, media_from_url, num, opt_array, opt_bool, opt_f64,
     opt_i64, opt_obj, opt_str, opt_u64, push_text, req_str, result_text_flagged, stop_list,
     system_text, unsupported, url_of,
 };
-use crate::ir::{self, Media, MediaSource, Message, Part, Role, ToolCall, ToolResult};
 
-pub(super) fn decode(obj: Map<String, Value>) -> Result<ir::Request, Error> {
+pub(crate) fn decode(obj: Map<String, Value>) -> Result<ir::Request, Error> {
     let mut req = ir::Request::default();
     let messages = opt_array(obj.get("messages"), "messages")?
         .ok_or_else(|| invalid("`messages` is required"))?;
@@ -270,7 +270,7 @@ fn decode_tool(t: &Value, i: usize) -> Result<ir::Tool, Error> {
 }
 
 /// Chat and Responses share the string forms.
-pub(super) fn choice_from_str(s: &str, path: &str) -> Result<ir::ToolChoice, Error> {
+pub(crate) fn choice_from_str(s: &str, path: &str) -> Result<ir::ToolChoice, Error> {
     Ok(match s {
         "auto" => ir::ToolChoice::Auto,
         "required" => ir::ToolChoice::Required,
@@ -355,7 +355,7 @@ fn decode_params(obj: &Obj, p: &mut ir::Params) -> Result<(), Error> {
     Ok(())
 }
 
-pub(super) fn encode(req: &ir::Request, model: &str, stream: bool) -> Result<Value, Error> {
+pub(crate) fn encode(req: &ir::Request, model: &str, stream: bool) -> Result<Value, Error> {
     let mut out = Map::new();
     out.insert("model".into(), model.into());
     let mut messages = Vec::new();
@@ -419,7 +419,7 @@ fn encode_params(out: &mut Map<String, Value>, p: &ir::Params) -> Result<(), Err
         out.insert("top_p".into(), num(t));
     }
     if p.top_k.is_some() {
-        return Err(super::common::unsupported("top_k"));
+        return Err(crate::request::common::unsupported("top_k"));
     }
     if !p.stop.is_empty() {
         out.insert("stop".into(), p.stop.clone().into());
@@ -457,7 +457,7 @@ fn encode_params(out: &mut Map<String, Value>, p: &ir::Params) -> Result<(), Err
         };
         out.insert("response_format".into(), v);
     }
-    if let Some(e) = super::common::openai_effort(p) {
+    if let Some(e) = crate::request::common::openai_effort(p) {
         out.insert("reasoning_effort".into(), e.into());
     }
     if let Some(u) = &p.user {

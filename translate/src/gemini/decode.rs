@@ -11,10 +11,10 @@ use std::ops::Range;
 use simd_json::prelude::*;
 use simd_json::tape::Value;
 
-use super::{error_of, present, str_of, u64_of};
 use crate::ids;
 use crate::ir::{Finish, Usage};
 use crate::json::{self, Scratch};
+use crate::stream::decode::{error_of, present, str_of, u64_of};
 use crate::stream::{Ctx, Event, Malformed};
 
 #[derive(Debug, Default)]

@@ -3,11 +3,11 @@
 
 use serde_json::{Map, Value, json};
 
-use super::{args_object, args_text, caller_id, count, made_up, model, safe_id, str_at};
 use crate::ir::{self, Finish, Part};
+use crate::response::{args_object, args_text, caller_id, count, made_up, model, safe_id, str_at};
 use crate::stream::Ctx;
 
-pub(super) fn decode(v: &Value, ctx: &Ctx<'_>) -> Result<ir::Response, String> {
+pub(crate) fn decode(v: &Value, ctx: &Ctx<'_>) -> Result<ir::Response, String> {
     let content = v
         .get("content")
         .and_then(Value::as_array)
@@ -94,7 +94,7 @@ pub(super) fn decode(v: &Value, ctx: &Ctx<'_>) -> Result<ir::Response, String> {
     })
 }
 
-pub(super) fn encode(r: &ir::Response, ctx: &Ctx<'_>) -> Value {
+pub(crate) fn encode(r: &ir::Response, ctx: &Ctx<'_>) -> Value {
     let mut content = Vec::new();
     for p in &r.parts {
         match p {

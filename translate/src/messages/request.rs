@@ -2,21 +2,21 @@
 
 use serde_json::{Map, Value, json};
 
-use super::Error;
-use super::common::{
+use crate::ids::wire_safe;
+use crate::ir::{self, Media, MediaSource, Message, Part, Role, ToolCall, ToolResult};
+use crate::request::Error;
+use crate::request::common::{
     Kind, Obj, args_object, as_obj, get, invalid, kind, merged, num, opt_array, opt_bool, opt_f64,
     opt_obj, opt_str, opt_u64, push_text, reject_openai_sampling, req_str, stop_list, system_text,
     unsupported,
 };
-use crate::ids::wire_safe;
-use crate::ir::{self, Media, MediaSource, Message, Part, Role, ToolCall, ToolResult};
 
 /// `max_tokens` when the caller gave none (Anthropic requires one, E22).
-pub(super) const DEFAULT_MAX_TOKENS: u64 = 4096;
+pub(crate) const DEFAULT_MAX_TOKENS: u64 = 4096;
 /// The smallest thinking budget Anthropic accepts.
 const MIN_THINKING_BUDGET: u64 = 1024;
 
-pub(super) fn decode(obj: Map<String, Value>) -> Result<ir::Request, Error> {
+pub(crate) fn decode(obj: Map<String, Value>) -> Result<ir::Request, Error> {
     let mut req = ir::Request::default();
     match obj.get("system") {
         None | Some(Value::Null) => {}
@@ -255,7 +255,7 @@ fn decode_block(parts: &mut Vec<Part>, b: &Value, path: &str) -> Result<(), Erro
     Ok(())
 }
 
-pub(super) fn encode(req: &ir::Request, model: &str, stream: bool) -> Result<Value, Error> {
+pub(crate) fn encode(req: &ir::Request, model: &str, stream: bool) -> Result<Value, Error> {
     let p = &req.params;
     reject_openai_sampling(p)?;
     let mut out = Map::new();

@@ -4,8 +4,8 @@
 
 use bytes::BytesMut;
 
-use super::{fill_model, put_str, put_u64, set_id};
 use crate::ir::{ErrorKind, Finish, Usage};
+use crate::stream::encode::{fill_model, put_str, put_u64, set_id};
 use crate::stream::{Ctx, Event};
 
 #[derive(Debug)]
@@ -41,9 +41,9 @@ impl ChatEncoder {
         }
     }
 
-    /// One event after the shared opening ([`super::Encoder::event`] has started the stream and
+    /// One event after the shared opening ([`crate::stream::encode::Encoder::event`] has started the stream and
     /// checked that it has not ended).
-    pub(super) fn content(&mut self, ev: &Event<'_>, out: &mut BytesMut) {
+    pub(crate) fn content(&mut self, ev: &Event<'_>, out: &mut BytesMut) {
         match *ev {
             Event::Start { .. } | Event::ReasoningSignature(_) => {}
             Event::Text(t) => self.delta(out, b"{\"content\":", t, b"}"),
@@ -97,7 +97,7 @@ impl ChatEncoder {
         self.ended
     }
 
-    pub(super) fn start(&mut self, id: &str, model: &str, out: &mut BytesMut) {
+    pub(crate) fn start(&mut self, id: &str, model: &str, out: &mut BytesMut) {
         if self.started {
             return;
         }

@@ -1,0 +1,8 @@
+//! Gemini `generateContent` / `streamGenerateContent`: every way this wire protocol spells
+//! things — contents and parts, whole answers, `data:`-only streams and JSON-array streams —
+//! lives here.
+
+pub(crate) mod decode;
+pub(crate) mod encode;
+pub(crate) mod request;
+pub(crate) mod response;

@@ -4,5 +4,7 @@
 
 pub(crate) mod decode;
 pub(crate) mod encode;
+pub(crate) mod frames;
 pub(crate) mod request;
 pub(crate) mod response;
+pub(crate) mod wire;

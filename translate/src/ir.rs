@@ -217,15 +217,28 @@ impl Usage {
     }
 }
 
-/// What kind of failure an upstream reported, independent of how its protocol spells it.
+/// What went wrong, independent of how a protocol spells it: an upstream's error read from
+/// any envelope, or the router's own refusal. Each protocol's home names the kinds its own way
+/// (`openai::error_type`, `messages::wire::error_type`, `gemini::wire::error_status`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum ErrorKind {
     InvalidRequest,
     Authentication,
     Permission,
     NotFound,
+    /// The router's endpoints take POST (405).
+    MethodNotAllowed,
+    /// The caller's request body stopped arriving (408).
+    RequestTimeout,
+    PayloadTooLarge,
+    UriTooLong,
+    HeadersTooLarge,
     RateLimited,
+    /// The upstream is overloaded, or the router is at capacity / every endpoint cools down.
     Overloaded,
+    /// No usable answer from the upstream: refused connections, a cut or malformed stream.
+    BadGateway,
+    /// No answer in time.
     Timeout,
     Server,
 }
@@ -237,8 +250,13 @@ impl ErrorKind {
             401 => ErrorKind::Authentication,
             403 => ErrorKind::Permission,
             404 => ErrorKind::NotFound,
+            405 => ErrorKind::MethodNotAllowed,
             408 | 504 => ErrorKind::Timeout,
+            413 => ErrorKind::PayloadTooLarge,
+            414 => ErrorKind::UriTooLong,
+            431 => ErrorKind::HeadersTooLarge,
             429 => ErrorKind::RateLimited,
+            502 => ErrorKind::BadGateway,
             503 | 529 => ErrorKind::Overloaded,
             400..500 => ErrorKind::InvalidRequest,
             _ => ErrorKind::Server,
@@ -252,71 +270,25 @@ impl ErrorKind {
             ErrorKind::Authentication => 401,
             ErrorKind::Permission => 403,
             ErrorKind::NotFound => 404,
+            ErrorKind::MethodNotAllowed => 405,
+            ErrorKind::RequestTimeout => 408,
+            ErrorKind::PayloadTooLarge => 413,
+            ErrorKind::UriTooLong => 414,
+            ErrorKind::HeadersTooLarge => 431,
             ErrorKind::RateLimited => 429,
+            ErrorKind::Server => 500,
+            ErrorKind::BadGateway => 502,
             ErrorKind::Overloaded => 503,
             ErrorKind::Timeout => 504,
-            ErrorKind::Server => 500,
         }
     }
 
-    /// OpenAI `error.type`.
-    pub fn openai_type(self) -> &'static str {
-        match self {
-            ErrorKind::InvalidRequest | ErrorKind::NotFound | ErrorKind::Permission => {
-                "invalid_request_error"
-            }
-            ErrorKind::Authentication => "authentication_error",
-            ErrorKind::RateLimited => "rate_limit_error",
-            ErrorKind::Overloaded | ErrorKind::Timeout | ErrorKind::Server => "server_error",
-        }
-    }
-
-    /// Anthropic `error.type`.
-    pub fn anthropic_type(self) -> &'static str {
-        match self {
-            ErrorKind::InvalidRequest => "invalid_request_error",
-            ErrorKind::Authentication => "authentication_error",
-            ErrorKind::Permission => "permission_error",
-            ErrorKind::NotFound => "not_found_error",
-            ErrorKind::RateLimited => "rate_limit_error",
-            ErrorKind::Overloaded => "overloaded_error",
-            ErrorKind::Timeout => "timeout_error",
-            ErrorKind::Server => "api_error",
-        }
-    }
-
-    /// Gemini `error.status`.
-    pub fn gemini_status(self) -> &'static str {
-        match self {
-            ErrorKind::InvalidRequest => "INVALID_ARGUMENT",
-            ErrorKind::Authentication => "UNAUTHENTICATED",
-            ErrorKind::Permission => "PERMISSION_DENIED",
-            ErrorKind::NotFound => "NOT_FOUND",
-            ErrorKind::RateLimited => "RESOURCE_EXHAUSTED",
-            ErrorKind::Overloaded => "UNAVAILABLE",
-            ErrorKind::Timeout => "DEADLINE_EXCEEDED",
-            ErrorKind::Server => "INTERNAL",
-        }
-    }
-
-    /// The kind an Anthropic `error.type`, OpenAI `error.type`/`code` or Gemini `error.status`
-    /// names, if recognised.
+    /// The kind an OpenAI `error.type`/`code`, an Anthropic `error.type` or a Gemini
+    /// `error.status` names, if recognised.
     pub fn from_name(name: &str) -> Option<ErrorKind> {
-        Some(match name {
-            "invalid_request_error" | "INVALID_ARGUMENT" | "FAILED_PRECONDITION" => {
-                ErrorKind::InvalidRequest
-            }
-            "authentication_error" | "UNAUTHENTICATED" => ErrorKind::Authentication,
-            "permission_error" | "PERMISSION_DENIED" => ErrorKind::Permission,
-            "not_found_error" | "NOT_FOUND" => ErrorKind::NotFound,
-            "rate_limit_error" | "rate_limit_exceeded" | "RESOURCE_EXHAUSTED" => {
-                ErrorKind::RateLimited
-            }
-            "overloaded_error" | "UNAVAILABLE" => ErrorKind::Overloaded,
-            "timeout_error" | "DEADLINE_EXCEEDED" => ErrorKind::Timeout,
-            "api_error" | "server_error" | "INTERNAL" => ErrorKind::Server,
-            _ => return None,
-        })
+        crate::openai::kind_from_name(name)
+            .or_else(|| crate::messages::wire::kind_from_name(name))
+            .or_else(|| crate::gemini::wire::kind_from_name(name))
     }
 }
 

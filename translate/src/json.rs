@@ -261,6 +261,48 @@ pub fn push_u64<B: BufMut>(out: &mut B, mut n: u64) {
     out.put_slice(&buf[i..]);
 }
 
+/// Read access shared by `serde_json` values (whole answers, parsed once per call) and simd-json
+/// tape values (stream events), so each protocol reads a field such as its usage object with
+/// one function whichever parser produced it.
+pub trait Fields: Copy {
+    /// `self[key]`, when present and not `null`.
+    fn member(self, key: &str) -> Option<Self>;
+    /// A non-negative integer, also from a non-negative float (some SDK types use floats).
+    fn count(self) -> Option<u64>;
+    /// `self[key]` as a count; 0 when absent or not a count.
+    fn count_at(self, key: &str) -> u64 {
+        self.member(key).and_then(Self::count).unwrap_or(0)
+    }
+    /// `self[outer][key]` as a count; 0 when either is absent.
+    fn count_in(self, outer: &str, key: &str) -> u64 {
+        self.member(outer).map_or(0, |o| o.count_at(key))
+    }
+}
+
+impl Fields for &serde_json::Value {
+    fn member(self, key: &str) -> Option<Self> {
+        self.get(key).filter(|v| !v.is_null())
+    }
+
+    fn count(self) -> Option<u64> {
+        self.as_u64()
+            .or_else(|| self.as_f64().filter(|f| *f >= 0.0).map(|f| f as u64))
+    }
+}
+
+impl Fields for Value<'_, '_> {
+    fn member(self, key: &str) -> Option<Self> {
+        use simd_json::prelude::*;
+        self.get(key).filter(|v| v.as_null().is_none())
+    }
+
+    fn count(self) -> Option<u64> {
+        use simd_json::prelude::*;
+        self.as_u64()
+            .or_else(|| self.as_f64().filter(|f| *f >= 0.0).map(|f| f as u64))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -18,8 +18,10 @@ mod messages;
 pub mod names;
 pub mod request;
 pub mod response;
+mod openai;
 mod responses;
 pub mod sse;
 pub mod stream;
+pub mod wire;
 
 pub use compiler::table::Protocol;

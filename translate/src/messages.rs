@@ -3,5 +3,7 @@
 
 pub(crate) mod decode;
 pub(crate) mod encode;
+pub(crate) mod frames;
 pub(crate) mod request;
 pub(crate) mod response;
+pub(crate) mod wire;

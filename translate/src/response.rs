@@ -75,7 +75,7 @@ pub fn decode_error(status: u16, body: &[u8]) -> ir::ErrorInfo {
         ["type", "status", "code"]
             .iter()
             .filter_map(|k| e.get(*k).and_then(Value::as_str))
-            .find_map(kind_from_name)
+            .find_map(ir::ErrorKind::from_name)
     });
     let by_status = ir::ErrorKind::from_status(status);
     let generic =
@@ -91,32 +91,10 @@ pub fn decode_error(status: u16, body: &[u8]) -> ir::ErrorInfo {
     ir::ErrorInfo { kind, message }
 }
 
-/// [`ir::ErrorKind::from_name`] plus OpenAI `code`s that name a kind.
-fn kind_from_name(name: &str) -> Option<ir::ErrorKind> {
-    ir::ErrorKind::from_name(name).or(match name {
-        "invalid_api_key" => Some(ir::ErrorKind::Authentication),
-        "insufficient_quota" => Some(ir::ErrorKind::RateLimited),
-        "model_not_found" => Some(ir::ErrorKind::NotFound),
-        "request_too_large" => Some(ir::ErrorKind::InvalidRequest),
-        _ => None,
-    })
-}
 
-/// Writes `err` as the caller protocol's HTTP error body (protocols.md §1.1–§1.4 "Errors").
+/// Writes `err` as the caller protocol's HTTP error body, for an answer with `status`.
 pub fn encode_error(caller: Protocol, status: u16, err: &ir::ErrorInfo) -> Vec<u8> {
-    let v = match caller {
-        Protocol::ChatCompletions | Protocol::Responses => json!({
-            "error": {"message": err.message, "type": err.kind.openai_type(), "param": null, "code": null}
-        }),
-        Protocol::Messages => json!({
-            "type": "error",
-            "error": {"type": err.kind.anthropic_type(), "message": err.message}
-        }),
-        Protocol::GenerateContent => json!({
-            "error": {"code": status, "message": err.message, "status": err.kind.gemini_status()}
-        }),
-    };
-    serde_json::to_vec(&v).unwrap_or_default()
+    crate::wire::error_body(caller, err.kind, status, &err.message, None)
 }
 
 // ---- helpers shared by the four codecs ----
@@ -160,15 +138,15 @@ pub(crate) fn model<'a>(r: &'a ir::Response, ctx: &Ctx<'a>) -> &'a str {
     }
 }
 
-/// Input plus output tokens, saturating (counts come from the upstream and may be absurd).
-pub(crate) fn total(u: &ir::Usage) -> u64 {
-    u.input.saturating_add(u.output)
+/// A usage object written by a protocol's one usage writer (shared with its stream encoder),
+/// as a value for the whole answer. Once per non-streaming answer.
+pub(crate) fn usage_value(write: impl FnOnce(&mut Vec<u8>)) -> Value {
+    let mut out = Vec::with_capacity(160);
+    write(&mut out);
+    serde_json::from_slice(&out).unwrap_or(Value::Null)
 }
 
-/// A token count at `v[key]` (0 when absent or not a count).
-pub(crate) fn count(v: Option<&Value>, key: &str) -> u64 {
-    v.and_then(|v| v.get(key)).and_then(as_count).unwrap_or(0)
-}
+
 
 /// A non-negative integer, also from a float (`created_at` is a float in the SDK types).
 pub(crate) fn as_count(v: &Value) -> Option<u64> {

@@ -13,10 +13,11 @@
 use simd_json::prelude::*;
 use simd_json::tape::Value;
 
+use super::wire;
 use crate::ids;
-use crate::ir::{ErrorKind, Finish, Usage};
+use crate::ir::ErrorKind;
 use crate::json::Scratch;
-use crate::stream::decode::{INTERLEAVED, error_of, present, str_of, u64_of};
+use crate::stream::decode::{INTERLEAVED, error_of, present, str_of};
 use crate::stream::{Ctx, Event, Malformed};
 
 /// Key for the deprecated single `function_call` delta.
@@ -184,7 +185,7 @@ impl ChatDecoder {
             }
         }
         if let Some(u) = present(v, "usage") {
-            emit(Event::Usage(usage(&u)));
+            emit(Event::Usage(wire::usage(u)));
         }
         Ok(())
     }
@@ -250,7 +251,7 @@ impl ChatDecoder {
             self.release(true, emit);
             if !self.finished {
                 self.finished = true;
-                emit(Event::Finish(finish(reason)));
+                emit(Event::Finish(wire::finish_from(reason)));
             }
         }
         Ok(())
@@ -384,33 +385,6 @@ impl ChatDecoder {
     }
 }
 
-/// protocols.md §2.6.
-fn finish(reason: &str) -> Finish {
-    match reason {
-        "stop" => Finish::Stop,
-        "length" => Finish::Length,
-        "tool_calls" | "function_call" => Finish::ToolCalls,
-        "content_filter" => Finish::ContentFilter,
-        _ => Finish::Other,
-    }
-}
-
-/// protocols.md §2.7: Chat usage is already inclusive.
-fn usage(u: &Value<'_, '_>) -> Usage {
-    let prompt = present(u, "prompt_tokens_details");
-    let completion = present(u, "completion_tokens_details");
-    Usage {
-        input: u64_of(u, "prompt_tokens"),
-        output: u64_of(u, "completion_tokens"),
-        cache_read: prompt.as_ref().map_or(0, |p| u64_of(p, "cached_tokens")),
-        cache_write: prompt
-            .as_ref()
-            .map_or(0, |p| u64_of(p, "cache_write_tokens")),
-        reasoning: completion
-            .as_ref()
-            .map_or(0, |c| u64_of(c, "reasoning_tokens")),
-    }
-}
 
 /// A non-empty string member; `null`/absent/empty is `None`, another type is malformed.
 fn text_of<'i>(v: &Value<'_, 'i>, key: &str) -> Result<Option<&'i str>, Malformed> {

@@ -4,6 +4,7 @@
 
 use bytes::BytesMut;
 
+use super::{frames, wire};
 use crate::ir::{ErrorKind, Finish, Usage};
 use crate::stream::encode::{fill_model, put_str, put_u64, set_id};
 use crate::stream::{Ctx, Event};
@@ -86,11 +87,7 @@ impl ChatEncoder {
             return;
         }
         self.ended = true;
-        out.extend_from_slice(b"data: {\"error\":{\"message\":");
-        put_str(out, message);
-        out.extend_from_slice(b",\"type\":");
-        put_str(out, kind.openai_type());
-        out.extend_from_slice(b",\"param\":null,\"code\":null}}\n\n");
+        frames::stream_error(out, kind, message);
     }
 
     pub(crate) fn ended(&self) -> bool {
@@ -111,31 +108,16 @@ impl ChatEncoder {
 
     fn end(&mut self, out: &mut BytesMut) {
         self.ended = true;
-        let finish = match self.finish.settle(self.calls > 0) {
-            Finish::Length => "length",
-            Finish::ToolCalls => "tool_calls",
-            Finish::ContentFilter => "content_filter",
-            Finish::Stop | Finish::Other => "stop",
-        };
+        let finish = wire::finish_name(self.finish.settle(self.calls > 0));
         self.open(out);
         out.extend_from_slice(b"{}");
         self.close(out, Some(finish));
         if self.include_usage {
             let u = self.usage;
             self.head(out);
-            out.extend_from_slice(b"],\"usage\":{\"prompt_tokens\":");
-            put_u64(out, u.input);
-            out.extend_from_slice(b",\"completion_tokens\":");
-            put_u64(out, u.output);
-            out.extend_from_slice(b",\"total_tokens\":");
-            put_u64(out, u.total());
-            out.extend_from_slice(b",\"prompt_tokens_details\":{\"cached_tokens\":");
-            put_u64(out, u.cache_read);
-            out.extend_from_slice(b",\"cache_write_tokens\":");
-            put_u64(out, u.cache_write);
-            out.extend_from_slice(b"},\"completion_tokens_details\":{\"reasoning_tokens\":");
-            put_u64(out, u.reasoning);
-            out.extend_from_slice(b"}}}\n\n");
+            out.extend_from_slice(b"],\"usage\":");
+            wire::write_usage(out, &u);
+            out.extend_from_slice(b"}\n\n");
         }
         out.extend_from_slice(b"data: [DONE]\n\n");
     }

@@ -3,9 +3,8 @@
 use serde_json::{Map, Value, json};
 
 use crate::ir::{self, Finish, Part};
-use crate::response::{
-    args_text, as_count, caller_id, count, created, made_up, model, str_at, total,
-};
+use super::wire;
+use crate::response::{args_text, as_count, caller_id, created, made_up, model, str_at, usage_value};
 use crate::stream::Ctx;
 
 pub(crate) fn decode(v: &Value, ctx: &Ctx<'_>) -> Result<ir::Response, String> {
@@ -74,30 +73,11 @@ pub(crate) fn decode(v: &Value, ctx: &Ctx<'_>) -> Result<ir::Response, String> {
         }
         Some(_) => return Err("`message.tool_calls` is not an array".into()),
     }
-    let finish = match choice.get("finish_reason").and_then(Value::as_str) {
-        None | Some("stop") => Finish::Stop,
-        Some("length") => Finish::Length,
-        Some("tool_calls" | "function_call") => Finish::ToolCalls,
-        Some("content_filter") => Finish::ContentFilter,
-        Some(_) => Finish::Other,
-    };
-    let u = v.get("usage");
-    let usage = ir::Usage {
-        input: count(u, "prompt_tokens"),
-        output: count(u, "completion_tokens"),
-        cache_read: count(
-            u.and_then(|u| u.get("prompt_tokens_details")),
-            "cached_tokens",
-        ),
-        cache_write: count(
-            u.and_then(|u| u.get("prompt_tokens_details")),
-            "cache_write_tokens",
-        ),
-        reasoning: count(
-            u.and_then(|u| u.get("completion_tokens_details")),
-            "reasoning_tokens",
-        ),
-    };
+    let finish = choice
+        .get("finish_reason")
+        .and_then(Value::as_str)
+        .map_or(Finish::Stop, wire::finish_from);
+    let usage = v.get("usage").map(wire::usage).unwrap_or_default();
     Ok(ir::Response {
         id: str_at(v, "id").to_owned(),
         model: str_at(v, "model").to_owned(),
@@ -155,12 +135,7 @@ pub(crate) fn encode(r: &ir::Response, ctx: &Ctx<'_>) -> Value {
     if !reasoning.is_empty() {
         message.insert("reasoning_content".into(), reasoning.into());
     }
-    let finish = match r.finish {
-        Finish::Stop | Finish::Other => "stop",
-        Finish::Length => "length",
-        Finish::ToolCalls => "tool_calls",
-        Finish::ContentFilter => "content_filter",
-    };
+    let finish = wire::finish_name(r.finish);
     json!({
         "id": caller_id(&r.id, "chatcmpl-", ctx),
         "object": "chat.completion",
@@ -172,17 +147,7 @@ pub(crate) fn encode(r: &ir::Response, ctx: &Ctx<'_>) -> Value {
             "logprobs": null,
             "finish_reason": finish,
         }],
-        "usage": usage(&r.usage),
+        "usage": usage_value(|o| wire::write_usage(o, &r.usage)),
     })
 }
 
-/// Chat `usage` (inclusive, like the IR).
-fn usage(u: &ir::Usage) -> Value {
-    json!({
-        "prompt_tokens": u.input,
-        "completion_tokens": u.output,
-        "total_tokens": total(u),
-        "prompt_tokens_details": {"cached_tokens": u.cache_read, "cache_write_tokens": u.cache_write},
-        "completion_tokens_details": {"reasoning_tokens": u.reasoning},
-    })
-}

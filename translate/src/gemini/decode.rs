@@ -11,10 +11,11 @@ use std::ops::Range;
 use simd_json::prelude::*;
 use simd_json::tape::Value;
 
+use super::wire;
 use crate::ids;
-use crate::ir::{Finish, Usage};
+use crate::ir::Finish;
 use crate::json::{self, Scratch};
-use crate::stream::decode::{error_of, present, str_of, u64_of};
+use crate::stream::decode::{error_of, present, str_of};
 use crate::stream::{Ctx, Event, Malformed};
 
 #[derive(Debug, Default)]
@@ -102,15 +103,7 @@ impl GeminiDecoder {
             emit(Event::Finish(Finish::ContentFilter));
         }
         if let Some(u) = present(v, "usageMetadata") {
-            let thoughts = u64_of(&u, "thoughtsTokenCount");
-            emit(Event::Usage(Usage {
-                input: u64_of(&u, "promptTokenCount")
-                    .saturating_add(u64_of(&u, "toolUsePromptTokenCount")),
-                output: u64_of(&u, "candidatesTokenCount").saturating_add(thoughts),
-                cache_read: u64_of(&u, "cachedContentTokenCount"),
-                cache_write: 0,
-                reasoning: thoughts,
-            }));
+            emit(Event::Usage(wire::usage(u)));
         }
         Ok(())
     }
@@ -138,9 +131,11 @@ impl GeminiDecoder {
         }
         if let Some(r) = present(c, "finishReason") {
             let r = r.into_string().ok_or(Malformed)?;
-            if !self.finished {
+            if let Some(f) = wire::finish_from(r)
+                && !self.finished
+            {
                 self.finished = true;
-                emit(Event::Finish(finish(r)));
+                emit(Event::Finish(f));
             }
         }
         Ok(())
@@ -171,23 +166,6 @@ impl GeminiDecoder {
     }
 }
 
-/// protocols.md §2.6 (the encoder's tool-call latch turns `STOP` after a call into ToolCalls).
-fn finish(reason: &str) -> Finish {
-    match reason {
-        "STOP" => Finish::Stop,
-        "MAX_TOKENS" => Finish::Length,
-        "SAFETY"
-        | "RECITATION"
-        | "BLOCKLIST"
-        | "PROHIBITED_CONTENT"
-        | "SPII"
-        | "LANGUAGE"
-        | "IMAGE_SAFETY"
-        | "IMAGE_PROHIBITED_CONTENT"
-        | "IMAGE_RECITATION" => Finish::ContentFilter,
-        _ => Finish::Other,
-    }
-}
 
 /// The raw text of `candidates[0].content.parts[part].functionCall.args` in already-validated
 /// JSON, so the arguments pass on exactly as the upstream wrote them.

@@ -10,9 +10,11 @@
 
 use bytes::BytesMut;
 
+use super::frames::{self, Framing};
+use super::wire;
 use crate::ir::{ErrorKind, Finish, Usage};
 use crate::json::PooledScratch;
-use crate::stream::encode::{fill_model, put_str, put_u64};
+use crate::stream::encode::{fill_model, put_str};
 use crate::stream::{Ctx, Event};
 
 #[derive(Debug)]
@@ -21,10 +23,8 @@ pub(crate) struct GeminiEncoder {
     id: String,
     model: String,
     seed: u64,
-    json_array: bool,
+    framing: Framing,
     started: bool,
-    /// Whether an array element has been written (the next one is preceded by a comma).
-    written: bool,
     /// A call is buffered in `call_id`/`call_name`/`args`.
     pending: bool,
     call_id: String,
@@ -44,9 +44,8 @@ impl GeminiEncoder {
             id: String::with_capacity(32),
             model: ctx.model.to_owned(),
             seed: ctx.seed,
-            json_array: ctx.json_array,
+            framing: Framing::new(ctx.json_array),
             started: false,
-            written: false,
             pending: false,
             call_id: String::new(),
             call_name: String::new(),
@@ -103,18 +102,7 @@ impl GeminiEncoder {
         }
         self.ended = true;
         self.failed = true;
-        self.open(out);
-        out.extend_from_slice(b"{\"error\":{\"code\":");
-        put_u64(out, u64::from(kind.status()));
-        out.extend_from_slice(b",\"message\":");
-        put_str(out, message);
-        out.extend_from_slice(b",\"status\":");
-        put_str(out, kind.gemini_status());
-        out.extend_from_slice(b"}}");
-        self.close(out);
-        if self.json_array {
-            out.extend_from_slice(b"]");
-        }
+        frames::stream_error(out, &mut self.framing, kind, message);
     }
 
     pub(crate) fn failed(&self) -> bool {
@@ -145,12 +133,7 @@ impl GeminiEncoder {
             return;
         };
         self.ended = true;
-        let finish = match self.finish.settle(self.called) {
-            Finish::Stop | Finish::ToolCalls => "STOP",
-            Finish::Length => "MAX_TOKENS",
-            Finish::ContentFilter => "SAFETY",
-            Finish::Other => "OTHER",
-        };
+        let finish = wire::finish_name(self.finish.settle(self.called));
         self.chunk_head(out);
         if call {
             self.call_part(out);
@@ -160,25 +143,10 @@ impl GeminiEncoder {
         out.extend_from_slice(b"]},\"finishReason\":");
         put_str(out, finish);
         let u = self.usage;
-        out.extend_from_slice(b",\"index\":0}],\"usageMetadata\":{\"promptTokenCount\":");
-        put_u64(out, u.input);
-        out.extend_from_slice(b",\"candidatesTokenCount\":");
-        put_u64(out, u.output.saturating_sub(u.reasoning));
-        if u.reasoning > 0 {
-            out.extend_from_slice(b",\"thoughtsTokenCount\":");
-            put_u64(out, u.reasoning);
-        }
-        out.extend_from_slice(b",\"totalTokenCount\":");
-        put_u64(out, u.total());
-        if u.cache_read > 0 {
-            out.extend_from_slice(b",\"cachedContentTokenCount\":");
-            put_u64(out, u.cache_read);
-        }
-        out.extend_from_slice(b"}");
+        out.extend_from_slice(b",\"index\":0}],\"usageMetadata\":");
+        wire::write_usage(out, &u);
         self.chunk_tail(out);
-        if self.json_array {
-            out.extend_from_slice(b"]");
-        }
+        self.framing.finish(out);
     }
 
     /// Emits the buffered call (if any) as its own chunk. `false` when its arguments were
@@ -278,19 +246,10 @@ impl GeminiEncoder {
 
     /// `data: `, or the array's `[` / `,\r\n` separator.
     fn open(&mut self, out: &mut BytesMut) {
-        if !self.json_array {
-            out.extend_from_slice(b"data: ");
-        } else if self.written {
-            out.extend_from_slice(b",\r\n");
-        } else {
-            out.extend_from_slice(b"[");
-        }
-        self.written = true;
+        self.framing.open(out);
     }
 
     fn close(&self, out: &mut BytesMut) {
-        if !self.json_array {
-            out.extend_from_slice(b"\n\n");
-        }
+        self.framing.close(out);
     }
 }

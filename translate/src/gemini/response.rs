@@ -5,7 +5,8 @@
 use serde_json::{Map, Value, json};
 
 use crate::ir::{self, Finish, Part};
-use crate::response::{args_object, args_text, caller_id, count, made_up, model, str_at, total};
+use super::wire;
+use crate::response::{args_object, args_text, caller_id, made_up, model, str_at, usage_value};
 use crate::stream::Ctx;
 
 pub(crate) fn decode(v: &Value, ctx: &Ctx<'_>) -> Result<ir::Response, String> {
@@ -46,30 +47,10 @@ pub(crate) fn decode(v: &Value, ctx: &Ctx<'_>) -> Result<ir::Response, String> {
             for p in list {
                 decode_part(p, ctx, &mut calls, &mut parts)?;
             }
-            finish(str_at(c, "finishReason"))
+            wire::finish_from(str_at(c, "finishReason")).unwrap_or(Finish::Stop)
         }
     };
-    let u = v.get("usageMetadata");
-    let (prompt, candidates, thoughts, total) = (
-        count(u, "promptTokenCount").saturating_add(count(u, "toolUsePromptTokenCount")),
-        count(u, "candidatesTokenCount"),
-        count(u, "thoughtsTokenCount"),
-        count(u, "totalTokenCount"),
-    );
-    // Whether `candidatesTokenCount` includes thoughts has varied; when prompt + candidates
-    // already make the total, it does (LiteLLM `is_candidate_token_count_inclusive`).
-    let inclusive = thoughts > 0 && total > 0 && prompt.saturating_add(candidates) == total;
-    let usage = ir::Usage {
-        input: prompt,
-        output: if inclusive {
-            candidates
-        } else {
-            candidates.saturating_add(thoughts)
-        },
-        cache_read: count(u, "cachedContentTokenCount"),
-        cache_write: 0,
-        reasoning: thoughts,
-    };
+    let usage = v.get("usageMetadata").map(wire::usage).unwrap_or_default();
     Ok(ir::Response {
         id: str_at(v, "responseId").to_owned(),
         model: str_at(v, "modelVersion").to_owned(),
@@ -129,22 +110,6 @@ fn decode_part(
     Ok(())
 }
 
-fn finish(reason: &str) -> Finish {
-    match reason {
-        "" | "STOP" => Finish::Stop,
-        "MAX_TOKENS" => Finish::Length,
-        "SAFETY"
-        | "RECITATION"
-        | "BLOCKLIST"
-        | "PROHIBITED_CONTENT"
-        | "SPII"
-        | "IMAGE_SAFETY"
-        | "IMAGE_PROHIBITED_CONTENT"
-        | "IMAGE_RECITATION"
-        | "LANGUAGE" => Finish::ContentFilter,
-        _ => Finish::Other,
-    }
-}
 
 pub(crate) fn encode(r: &ir::Response, ctx: &Ctx<'_>) -> Value {
     let mut parts = Vec::new();
@@ -178,10 +143,7 @@ pub(crate) fn encode(r: &ir::Response, ctx: &Ctx<'_>) -> Value {
     let finish = match r.finish {
         // An OpenAI refusal ends with `stop`; this wire says it in the finish reason (E37).
         Finish::Stop if refused => "SAFETY",
-        Finish::Stop | Finish::ToolCalls => "STOP",
-        Finish::Length => "MAX_TOKENS",
-        Finish::ContentFilter => "SAFETY",
-        Finish::Other => "OTHER",
+        f => wire::finish_name(f),
     };
     json!({
         "candidates": [{
@@ -189,26 +151,9 @@ pub(crate) fn encode(r: &ir::Response, ctx: &Ctx<'_>) -> Value {
             "finishReason": finish,
             "index": 0,
         }],
-        "usageMetadata": usage(&r.usage),
+        "usageMetadata": usage_value(|o| wire::write_usage(o, &r.usage)),
         "modelVersion": model(r, ctx),
         "responseId": caller_id(&r.id, "", ctx),
     })
 }
 
-/// Gemini `usageMetadata`: `candidatesTokenCount` excludes thoughts.
-fn usage(u: &ir::Usage) -> Value {
-    let mut o = Map::new();
-    o.insert("promptTokenCount".into(), u.input.into());
-    o.insert(
-        "candidatesTokenCount".into(),
-        u.output.saturating_sub(u.reasoning).into(),
-    );
-    o.insert("totalTokenCount".into(), total(u).into());
-    if u.reasoning > 0 {
-        o.insert("thoughtsTokenCount".into(), u.reasoning.into());
-    }
-    if u.cache_read > 0 {
-        o.insert("cachedContentTokenCount".into(), u.cache_read.into());
-    }
-    Value::Object(o)
-}

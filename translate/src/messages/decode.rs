@@ -8,6 +8,7 @@
 use simd_json::prelude::*;
 use simd_json::tape::Value;
 
+use super::wire;
 use crate::ids;
 use crate::ir::{ErrorKind, Finish, Usage};
 use crate::json::Scratch;
@@ -96,7 +97,7 @@ impl MessagesDecoder {
                     emit,
                 );
                 if let Some(u) = present(&m, "usage") {
-                    self.assign_usage(&u);
+                    self.assign_usage(u);
                     emit(Event::Usage(self.usage));
                 }
             }
@@ -150,10 +151,10 @@ impl MessagesDecoder {
                     && !self.finished
                 {
                     self.finished = true;
-                    emit(Event::Finish(finish(r)));
+                    emit(Event::Finish(wire::finish_from(r)));
                 }
                 if let Some(u) = present(v, "usage") {
-                    self.assign_usage(&u);
+                    self.assign_usage(u);
                     emit(Event::Usage(self.usage));
                 }
             }
@@ -239,44 +240,9 @@ impl MessagesDecoder {
         Ok(())
     }
 
-    /// Assigns the fields `u` carries (protocols.md E3); input is made inclusive.
-    fn assign_usage(&mut self, u: &Value<'_, '_>) {
-        let get = |k| u.get(k).and_then(|n: Value<'_, '_>| n.as_u64());
-        let input = get("input_tokens");
-        let read = get("cache_read_input_tokens");
-        let write = get("cache_creation_input_tokens");
-        let prev_uncached = self.usage.uncached_input();
-        if let Some(r) = read {
-            self.usage.cache_read = r;
-        }
-        if let Some(w) = write {
-            self.usage.cache_write = w;
-        }
-        if input.is_some() || read.is_some() || write.is_some() {
-            self.usage.input = input
-                .unwrap_or(prev_uncached)
-                .saturating_add(self.usage.cache_read)
-                .saturating_add(self.usage.cache_write);
-        }
-        if let Some(o) = get("output_tokens") {
-            self.usage.output = o;
-        }
-        if let Some(t) = present(u, "output_tokens_details")
-            .and_then(|d| d.get("thinking_tokens"))
-            .and_then(|n| n.as_u64())
-        {
-            self.usage.reasoning = t;
-        }
+    /// Assigns the fields `u` carries (docs/translation-cases.md E3).
+    fn assign_usage(&mut self, u: Value<'_, '_>) {
+        wire::UsageFields::read(u).apply(&mut self.usage);
     }
 }
 
-/// protocols.md §2.6.
-fn finish(reason: &str) -> Finish {
-    match reason {
-        "end_turn" | "stop_sequence" => Finish::Stop,
-        "max_tokens" | "model_context_window_exceeded" => Finish::Length,
-        "tool_use" => Finish::ToolCalls,
-        "refusal" => Finish::ContentFilter,
-        _ => Finish::Other,
-    }
-}

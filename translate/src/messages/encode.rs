@@ -6,6 +6,7 @@
 
 use bytes::BytesMut;
 
+use super::{frames, wire};
 use crate::ids;
 use crate::ir::{ErrorKind, Finish, Usage};
 use crate::stream::encode::{fill_model, put_event, put_str, put_u64, set_id};
@@ -113,12 +114,7 @@ impl MessagesEncoder {
             return;
         }
         self.ended = true;
-        put_event(out, "error");
-        out.extend_from_slice(b"{\"type\":\"error\",\"error\":{\"type\":");
-        put_str(out, kind.anthropic_type());
-        out.extend_from_slice(b",\"message\":");
-        put_str(out, message);
-        out.extend_from_slice(b"}}\n\n");
+        frames::stream_error(out, kind, message);
     }
 
     pub(crate) fn ended(&self) -> bool {
@@ -148,25 +144,14 @@ impl MessagesEncoder {
         self.ended = true;
         self.thinking.clear();
         self.close(out);
-        let stop = match self.finish.settle(self.called) {
-            Finish::Length => "max_tokens",
-            Finish::ToolCalls => "tool_use",
-            Finish::ContentFilter => "refusal",
-            Finish::Stop | Finish::Other => "end_turn",
-        };
+        let stop = wire::finish_name(self.finish.settle(self.called));
         let u = self.usage;
         put_event(out, "message_delta");
         out.extend_from_slice(b"{\"type\":\"message_delta\",\"delta\":{\"stop_reason\":");
         put_str(out, stop);
-        out.extend_from_slice(b",\"stop_sequence\":null},\"usage\":{\"input_tokens\":");
-        put_u64(out, u.uncached_input());
-        out.extend_from_slice(b",\"output_tokens\":");
-        put_u64(out, u.output);
-        out.extend_from_slice(b",\"cache_read_input_tokens\":");
-        put_u64(out, u.cache_read);
-        out.extend_from_slice(b",\"cache_creation_input_tokens\":");
-        put_u64(out, u.cache_write);
-        out.extend_from_slice(b"}}\n\n");
+        out.extend_from_slice(b",\"stop_sequence\":null},\"usage\":");
+        wire::write_usage(out, &u);
+        out.extend_from_slice(b"}\n\n");
         put_event(out, "message_stop");
         out.extend_from_slice(b"{\"type\":\"message_stop\"}\n\n");
     }

@@ -1,10 +1,13 @@
 //! Anthropic Messages whole answers to and from the IR (protocols.md §1.3, §4.3): usage is
 //! exclusive of cache tokens on this wire, thinking is only ever Anthropic's own (E27).
 
-use serde_json::{Map, Value, json};
+use serde_json::{Value, json};
 
 use crate::ir::{self, Finish, Part};
-use crate::response::{args_object, args_text, caller_id, count, made_up, model, safe_id, str_at};
+use super::wire;
+use crate::response::{
+    args_object, args_text, caller_id, made_up, model, safe_id, str_at, usage_value,
+};
 use crate::stream::Ctx;
 
 pub(crate) fn decode(v: &Value, ctx: &Ctx<'_>) -> Result<ir::Response, String> {
@@ -56,30 +59,14 @@ pub(crate) fn decode(v: &Value, ctx: &Ctx<'_>) -> Result<ir::Response, String> {
             _ => {}
         }
     }
-    let finish = match v.get("stop_reason").and_then(Value::as_str) {
-        None | Some("end_turn" | "stop_sequence") => Finish::Stop,
-        Some("max_tokens" | "model_context_window_exceeded") => Finish::Length,
-        Some("tool_use") => Finish::ToolCalls,
-        Some("refusal") => Finish::ContentFilter,
-        Some(_) => Finish::Other,
-    };
-    let u = v.get("usage");
-    let (cache_read, cache_write) = (
-        count(u, "cache_read_input_tokens"),
-        count(u, "cache_creation_input_tokens"),
-    );
-    let usage = ir::Usage {
-        input: count(u, "input_tokens")
-            .saturating_add(cache_read)
-            .saturating_add(cache_write),
-        output: count(u, "output_tokens"),
-        cache_read,
-        cache_write,
-        reasoning: count(
-            u.and_then(|u| u.get("output_tokens_details")),
-            "thinking_tokens",
-        ),
-    };
+    let finish = v
+        .get("stop_reason")
+        .and_then(Value::as_str)
+        .map_or(Finish::Stop, wire::finish_from);
+    let mut usage = ir::Usage::default();
+    if let Some(u) = v.get("usage") {
+        wire::UsageFields::read(u).apply(&mut usage);
+    }
     Ok(ir::Response {
         id: str_at(v, "id").to_owned(),
         model: str_at(v, "model").to_owned(),
@@ -126,10 +113,7 @@ pub(crate) fn encode(r: &ir::Response, ctx: &Ctx<'_>) -> Value {
         // An OpenAI refusal ends with `stop`; this wire says it in the stop reason (E37).
         (Finish::Stop, _) if refused => ("refusal", Value::Null),
         (Finish::Stop, Some(s)) => ("stop_sequence", Value::String(s.clone())),
-        (Finish::Stop | Finish::Other, _) => ("end_turn", Value::Null),
-        (Finish::Length, _) => ("max_tokens", Value::Null),
-        (Finish::ToolCalls, _) => ("tool_use", Value::Null),
-        (Finish::ContentFilter, _) => ("refusal", Value::Null),
+        (f, _) => (wire::finish_name(f), Value::Null),
     };
     json!({
         "id": caller_id(&r.id, "msg_", ctx),
@@ -139,22 +123,7 @@ pub(crate) fn encode(r: &ir::Response, ctx: &Ctx<'_>) -> Value {
         "content": content,
         "stop_reason": stop_reason,
         "stop_sequence": stop_sequence,
-        "usage": usage(&r.usage),
+        "usage": usage_value(|o| wire::write_usage(o, &r.usage)),
     })
 }
 
-/// Anthropic `usage`: `input_tokens` excludes cache reads and writes.
-fn usage(u: &ir::Usage) -> Value {
-    let mut o = Map::new();
-    o.insert("input_tokens".into(), u.uncached_input().into());
-    o.insert("cache_creation_input_tokens".into(), u.cache_write.into());
-    o.insert("cache_read_input_tokens".into(), u.cache_read.into());
-    o.insert("output_tokens".into(), u.output.into());
-    if u.reasoning > 0 {
-        o.insert(
-            "output_tokens_details".into(),
-            json!({"thinking_tokens": u.reasoning}),
-        );
-    }
-    Value::Object(o)
-}

@@ -8,10 +8,11 @@
 use simd_json::prelude::*;
 use simd_json::tape::Value;
 
+use super::wire;
 use crate::ids;
-use crate::ir::{ErrorKind, Finish, Usage};
+use crate::ir::{ErrorKind, Finish};
 use crate::json::Scratch;
-use crate::stream::decode::{INTERLEAVED, error_of, present, str_of, u64_of};
+use crate::stream::decode::{INTERLEAVED, error_of, present, str_of};
 use crate::stream::{Ctx, Event, Malformed};
 
 #[derive(Debug, Default)]
@@ -182,18 +183,15 @@ impl ResponsesDecoder {
             b"response.completed" | b"response.incomplete" => {
                 let r = response.ok_or(Malformed)?;
                 if let Some(u) = present(&r, "usage") {
-                    emit(Event::Usage(usage(&u)));
+                    emit(Event::Usage(wire::usage(u)));
                 }
-                let finish = if kind == b"response.completed" {
-                    Finish::Stop
+                let status = if kind == b"response.completed" {
+                    "completed"
                 } else {
-                    let reason =
-                        present(&r, "incomplete_details").and_then(|d| str_of(&d, "reason"));
-                    match reason {
-                        Some("content_filter") => Finish::ContentFilter,
-                        _ => Finish::Length,
-                    }
+                    "incomplete"
                 };
+                let reason = present(&r, "incomplete_details").and_then(|d| str_of(&d, "reason"));
+                let finish = wire::finish_from(status, reason).unwrap_or(Finish::Other);
                 emit(Event::Finish(finish));
                 self.done = true;
                 emit(Event::End);
@@ -260,17 +258,3 @@ impl ResponsesDecoder {
     }
 }
 
-/// protocols.md §2.7: Responses usage is already inclusive.
-fn usage(u: &Value<'_, '_>) -> Usage {
-    let input = present(u, "input_tokens_details");
-    let output = present(u, "output_tokens_details");
-    Usage {
-        input: u64_of(u, "input_tokens"),
-        output: u64_of(u, "output_tokens"),
-        cache_read: input.as_ref().map_or(0, |d| u64_of(d, "cached_tokens")),
-        cache_write: input
-            .as_ref()
-            .map_or(0, |d| u64_of(d, "cache_write_tokens")),
-        reasoning: output.as_ref().map_or(0, |d| u64_of(d, "reasoning_tokens")),
-    }
-}

@@ -10,10 +10,11 @@
 
 use bytes::{BufMut, BytesMut};
 
+use super::{frames, wire};
 use crate::ids;
 use crate::ir::{ErrorKind, Finish, Usage};
 use crate::json::push_json_str;
-use crate::stream::encode::{fill_model, put_event, put_str, put_u64, set_id};
+use crate::stream::encode::{fill_model, put_str, put_u64, set_id};
 use crate::stream::{Ctx, Event};
 
 /// The open output item.
@@ -148,15 +149,19 @@ impl ResponsesEncoder {
         if !self.started {
             set_id(&mut self.id, "resp_", "", self.seed);
         }
-        let code = match kind {
-            ErrorKind::RateLimited => "rate_limit_exceeded",
-            ErrorKind::InvalidRequest => "invalid_prompt",
-            _ => "server_error",
-        };
-        self.head(out, "response.failed");
-        out.extend_from_slice(b",\"response\":");
-        self.snapshot(out, "failed", None, Some((code, message)), false);
-        out.extend_from_slice(b"}\n\n");
+        frames::failed(
+            out,
+            &frames::Failed {
+                seq: self.seq,
+                id: &self.id,
+                created_at: self.created,
+                model: &self.model,
+                output: &self.output,
+            },
+            kind,
+            message,
+        );
+        self.seq += 1;
     }
 
     pub(crate) fn ended(&self) -> bool {
@@ -173,7 +178,7 @@ impl ResponsesEncoder {
         for ty in ["response.created", "response.in_progress"] {
             self.head(out, ty);
             out.extend_from_slice(b",\"response\":");
-            self.snapshot(out, "in_progress", None, None, false);
+            self.snapshot(out, "in_progress", None, false);
             out.extend_from_slice(b"}\n\n");
         }
     }
@@ -181,20 +186,15 @@ impl ResponsesEncoder {
     fn end(&mut self, out: &mut BytesMut) {
         self.close_item(out);
         self.ended = true;
-        let (ty, status, reason) = match self.finish.settle(self.called) {
-            Finish::Length => (
-                "response.incomplete",
-                "incomplete",
-                Some("max_output_tokens"),
-            ),
-            Finish::ContentFilter => ("response.incomplete", "incomplete", Some("content_filter")),
-            Finish::Stop | Finish::ToolCalls | Finish::Other => {
-                ("response.completed", "completed", None)
-            }
+        let (status, reason) = wire::finish_status(self.finish.settle(self.called));
+        let ty = if reason.is_some() {
+            "response.incomplete"
+        } else {
+            "response.completed"
         };
         self.head(out, ty);
         out.extend_from_slice(b",\"response\":");
-        self.snapshot(out, status, reason, None, true);
+        self.snapshot(out, status, reason, true);
         out.extend_from_slice(b"}\n\n");
     }
 
@@ -358,11 +358,7 @@ impl ResponsesEncoder {
 
     /// `event: <ty>\ndata: {"type":<ty>,"sequence_number":n` (the caller finishes the object).
     fn head(&mut self, out: &mut BytesMut, ty: &str) {
-        put_event(out, ty);
-        out.extend_from_slice(b"{\"type\":");
-        put_str(out, ty);
-        out.extend_from_slice(b",\"sequence_number\":");
-        put_u64(out, self.seq);
+        frames::event_head(out, ty, self.seq);
         self.seq += 1;
     }
 
@@ -381,74 +377,22 @@ impl ResponsesEncoder {
         put_u64(out, self.parts_done);
     }
 
-    /// The Response object: `status`, optional incomplete reason or error, the finished items
-    /// (`output`) and usage only for terminal events.
-    fn snapshot(
-        &self,
-        out: &mut BytesMut,
-        status: &str,
-        incomplete: Option<&str>,
-        error: Option<(&str, &str)>,
-        terminal: bool,
-    ) {
-        out.extend_from_slice(b"{\"id\":");
-        put_str(out, &self.id);
-        out.extend_from_slice(b",\"object\":\"response\",\"created_at\":");
-        put_u64(out, self.created);
-        out.extend_from_slice(b",\"status\":");
-        put_str(out, status);
-        out.extend_from_slice(b",\"error\":");
-        match error {
-            Some((code, message)) => {
-                out.extend_from_slice(b"{\"code\":");
-                put_str(out, code);
-                out.extend_from_slice(b",\"message\":");
-                put_str(out, message);
-                out.extend_from_slice(b"}");
-            }
-            None => out.extend_from_slice(b"null"),
-        }
-        out.extend_from_slice(b",\"incomplete_details\":");
-        match incomplete {
-            Some(reason) => {
-                out.extend_from_slice(b"{\"reason\":");
-                put_str(out, reason);
-                out.extend_from_slice(b"}");
-            }
-            None => out.extend_from_slice(b"null"),
-        }
-        out.extend_from_slice(b",\"instructions\":null,\"max_output_tokens\":null,\"model\":");
-        put_str(out, &self.model);
-        out.extend_from_slice(b",\"output\":[");
-        if terminal || error.is_some() {
-            out.extend_from_slice(&self.output);
-        }
-        out.extend_from_slice(
-            b"],\"parallel_tool_calls\":true,\"previous_response_id\":null,\
-              \"reasoning\":{\"effort\":null,\"summary\":null},\"store\":false,\
-              \"temperature\":null,\"text\":{\"format\":{\"type\":\"text\"}},\
-              \"tool_choice\":\"auto\",\"tools\":[],\"top_p\":null,\
-              \"truncation\":\"disabled\",\"usage\":",
+    /// The Response object: `status`, the optional incomplete reason, and — for terminal
+    /// events only — the finished items and usage.
+    fn snapshot(&self, out: &mut BytesMut, status: &str, incomplete: Option<&str>, terminal: bool) {
+        frames::snapshot(
+            out,
+            &frames::Snapshot {
+                id: &self.id,
+                created_at: self.created,
+                model: &self.model,
+                status,
+                incomplete,
+                error: None,
+                output: if terminal { &self.output } else { b"" },
+                usage: terminal.then_some(&self.usage),
+            },
         );
-        if terminal {
-            let u = self.usage;
-            out.extend_from_slice(b"{\"input_tokens\":");
-            put_u64(out, u.input);
-            out.extend_from_slice(b",\"input_tokens_details\":{\"cached_tokens\":");
-            put_u64(out, u.cache_read);
-            out.extend_from_slice(b",\"cache_write_tokens\":");
-            put_u64(out, u.cache_write);
-            out.extend_from_slice(b"},\"output_tokens\":");
-            put_u64(out, u.output);
-            out.extend_from_slice(b",\"output_tokens_details\":{\"reasoning_tokens\":");
-            put_u64(out, u.reasoning);
-            out.extend_from_slice(b"},\"total_tokens\":");
-            put_u64(out, u.total());
-            out.extend_from_slice(b"}");
-        } else {
-            out.extend_from_slice(b"null");
-        }
-        out.extend_from_slice(b",\"user\":null,\"metadata\":{}}");
     }
 }
 

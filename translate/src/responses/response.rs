@@ -4,8 +4,9 @@
 use serde_json::{Map, Value, json};
 
 use crate::ir::{self, Finish, Part};
+use super::wire;
 use crate::response::{
-    args_text, as_count, caller_id, count, created, made_up, model, safe_id, str_at, total,
+    args_text, as_count, caller_id, created, made_up, model, safe_id, str_at, usage_value,
 };
 use crate::stream::Ctx;
 
@@ -82,46 +83,21 @@ pub(crate) fn decode(v: &Value, ctx: &Ctx<'_>) -> Result<ir::Response, String> {
             _ => {}
         }
     }
-    let finish = match str_at(v, "status") {
-        "" | "completed" => Finish::Stop,
-        "incomplete" => {
-            let reason = v
-                .get("incomplete_details")
-                .map(|d| str_at(d, "reason"))
-                .unwrap_or("");
-            match reason {
-                "max_output_tokens" => Finish::Length,
-                "content_filter" => Finish::ContentFilter,
-                _ => Finish::Other,
-            }
-        }
-        s @ ("failed" | "cancelled") => {
-            let msg = v
-                .get("error")
-                .map(|e| str_at(e, "message"))
-                .filter(|m| !m.is_empty())
-                .unwrap_or("no error given");
-            return Err(format!("the upstream response is {s}: {msg}"));
-        }
-        _ => Finish::Other,
-    };
-    let u = v.get("usage");
-    let usage = ir::Usage {
-        input: count(u, "input_tokens"),
-        output: count(u, "output_tokens"),
-        cache_read: count(
-            u.and_then(|u| u.get("input_tokens_details")),
-            "cached_tokens",
-        ),
-        cache_write: count(
-            u.and_then(|u| u.get("input_tokens_details")),
-            "cache_write_tokens",
-        ),
-        reasoning: count(
-            u.and_then(|u| u.get("output_tokens_details")),
-            "reasoning_tokens",
-        ),
-    };
+    let status = str_at(v, "status");
+    if matches!(status, "failed" | "cancelled") {
+        let msg = v
+            .get("error")
+            .map(|e| str_at(e, "message"))
+            .filter(|m| !m.is_empty())
+            .unwrap_or("no error given");
+        return Err(format!("the upstream response is {status}: {msg}"));
+    }
+    let reason = v
+        .get("incomplete_details")
+        .map(|d| str_at(d, "reason"))
+        .filter(|r| !r.is_empty());
+    let finish = wire::finish_from(status, reason).unwrap_or(Finish::Other);
+    let usage = v.get("usage").map(wire::usage).unwrap_or_default();
     Ok(ir::Response {
         id: str_at(v, "id").to_owned(),
         model: str_at(v, "model").to_owned(),
@@ -140,11 +116,8 @@ fn push(parts: &mut Vec<Part>, s: &str, f: fn(String) -> Part) {
 }
 
 pub(crate) fn encode(r: &ir::Response, ctx: &Ctx<'_>) -> Value {
-    let (status, incomplete) = match r.finish {
-        Finish::Stop | Finish::ToolCalls | Finish::Other => ("completed", Value::Null),
-        Finish::Length => ("incomplete", json!({"reason": "max_output_tokens"})),
-        Finish::ContentFilter => ("incomplete", json!({"reason": "content_filter"})),
-    };
+    let (status, incomplete) = wire::finish_status(r.finish);
+    let incomplete = incomplete.map_or(Value::Null, |reason| json!({ "reason": reason }));
     let mut output: Vec<Value> = Vec::new();
     // Consecutive text and refusal parts share one message item.
     let mut content: Vec<Value> = Vec::new();
@@ -203,18 +176,8 @@ pub(crate) fn encode(r: &ir::Response, ctx: &Ctx<'_>) -> Value {
     o.insert("parallel_tool_calls".into(), true.into());
     o.insert("tool_choice".into(), "auto".into());
     o.insert("tools".into(), json!([]));
-    o.insert("usage".into(), usage(&r.usage));
+    o.insert("usage".into(), usage_value(|o| wire::write_usage(o, &r.usage)));
     o.insert("metadata".into(), json!({}));
     Value::Object(o)
 }
 
-/// Responses `usage` (inclusive, like the IR; openai ≥ 2.45 requires `cache_write_tokens`).
-fn usage(u: &ir::Usage) -> Value {
-    json!({
-        "input_tokens": u.input,
-        "input_tokens_details": {"cached_tokens": u.cache_read, "cache_write_tokens": u.cache_write},
-        "output_tokens": u.output,
-        "output_tokens_details": {"reasoning_tokens": u.reasoning},
-        "total_tokens": total(u),
-    })
-}

@@ -78,10 +78,6 @@ pub(crate) fn str_of<'i>(v: &Value<'_, 'i>, key: &str) -> Option<&'i str> {
     v.get(key).and_then(|s| s.into_string())
 }
 
-/// `v[key]` as a non-negative integer (0 when absent or not a number).
-pub(crate) fn u64_of(v: &Value<'_, '_>, key: &str) -> u64 {
-    v.get(key).and_then(|n| n.as_u64()).unwrap_or(0)
-}
 
 /// `v[key]` when present and not `null`.
 pub(crate) fn present<'t, 'i>(v: &Value<'t, 'i>, key: &str) -> Option<Value<'t, 'i>> {

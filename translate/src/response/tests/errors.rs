@@ -47,7 +47,7 @@ fn every_error_envelope_is_read() {
             br#"[{"error":{"code":404,"message":"no model","status":"NOT_FOUND"}}]"#,
             info(ErrorKind::NotFound, "no model"),
         ),
-        (502, br#"{"error":"gateway down"}"#, info(ErrorKind::Server, "gateway down")),
+        (502, br#"{"error":"gateway down"}"#, info(ErrorKind::BadGateway, "gateway down")),
         (422, br#"{"detail":"missing field"}"#, info(ErrorKind::InvalidRequest, "missing field")),
         (503, b"  upstream connect error  ", info(ErrorKind::Overloaded, "upstream connect error")),
     ];

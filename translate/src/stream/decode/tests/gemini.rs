@@ -119,7 +119,6 @@ fn gemini_finish_reasons() {
         ("IMAGE_RECITATION", Finish::ContentFilter),
         ("MALFORMED_FUNCTION_CALL", Finish::Other),
         ("OTHER", Finish::Other),
-        ("FINISH_REASON_UNSPECIFIED", Finish::Other),
     ] {
         let chunk = parts("[]", &format!(r#","finishReason":"{reason}""#));
         assert_eq!(
@@ -127,6 +126,16 @@ fn gemini_finish_reasons() {
             [start("r", "g"), Ev::Finish(finish), Ev::End],
             "{reason}"
         );
+    }
+}
+
+/// An empty or unspecified reason is no finish: the stream has not ended, so its end of body
+/// is a cut (the passthrough classifier and whole answers read the same map).
+#[test]
+fn gemini_unspecified_finish_reason_is_not_an_end() {
+    for reason in ["", "FINISH_REASON_UNSPECIFIED"] {
+        let chunk = parts(r#"[{"text":"hi"}]"#, &format!(r#","finishReason":"{reason}""#));
+        assert_eq!(gemini(&[&chunk]), [start("r", "g"), text("hi")], "{reason:?}");
     }
 }
 

@@ -1,0 +1,51 @@
+//! Each protocol's own spelling of what the router says for itself, dispatched by protocol:
+//! error answers, the keep-alive of a silent stream, and the `GET /v1/models` list. The data
+//! plane's errors and the translators' use these same functions, so a passthrough route and a
+//! translated route can never tell a caller the same thing in two ways.
+
+use compiler::table::Protocol;
+
+use crate::ir::ErrorKind;
+use crate::{chat, gemini, messages, openai};
+
+/// The body of an error answer in `caller`'s envelope. `status` is the HTTP status sent
+/// (Gemini repeats it as `error.code`); `code` is the OpenAI `error.code` (e.g.
+/// `model_not_found`), ignored by the other envelopes.
+pub fn error_body(
+    caller: Protocol,
+    kind: ErrorKind,
+    status: u16,
+    message: &str,
+    code: Option<&str>,
+) -> Vec<u8> {
+    let mut out = Vec::with_capacity(96 + message.len());
+    match caller {
+        Protocol::ChatCompletions | Protocol::Responses => {
+            openai::error_body(&mut out, kind, message, code);
+        }
+        Protocol::Messages => messages::wire::error_body(&mut out, kind, message),
+        Protocol::GenerateContent => gemini::wire::error_body(&mut out, kind, status, message),
+    }
+    out
+}
+
+/// The frame a silent committed stream gets so intermediaries keep it open: an SSE comment
+/// for the OpenAI wires, Anthropic's `ping` event, and nothing for Gemini, whose SDK rejects
+/// anything but `data:` lines (docs/translation-cases.md E30, E31).
+pub fn keepalive(caller: Protocol) -> Option<&'static [u8]> {
+    match caller {
+        Protocol::ChatCompletions | Protocol::Responses => Some(chat::frames::KEEPALIVE),
+        Protocol::Messages => Some(messages::frames::KEEPALIVE),
+        Protocol::GenerateContent => None,
+    }
+}
+
+/// `GET /v1/models` in a caller's dialect (the protocol stands for its family: Chat
+/// Completions for OpenAI, Messages for Anthropic, generateContent for Gemini).
+pub fn models_list(dialect: Protocol, names: &[&str]) -> Vec<u8> {
+    match dialect {
+        Protocol::ChatCompletions | Protocol::Responses => openai::models_list(names),
+        Protocol::Messages => messages::wire::models_list(names),
+        Protocol::GenerateContent => gemini::wire::models_list(names),
+    }
+}

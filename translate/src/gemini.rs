@@ -2,6 +2,7 @@
 //! things — contents and parts, whole answers, `data:`-only streams and JSON-array streams —
 //! lives here.
 
+pub(crate) mod classify;
 pub(crate) mod decode;
 pub(crate) mod encode;
 pub(crate) mod frames;

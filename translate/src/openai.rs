@@ -34,9 +34,7 @@ pub(crate) fn kind_from_name(name: &str) -> Option<ErrorKind> {
         "permission_error" => ErrorKind::Permission,
         "not_found_error" | "model_not_found" => ErrorKind::NotFound,
         // 429 bodies say `requests`/`tokens` as the type and these as the code.
-        "rate_limit_error" | "rate_limit_exceeded" | "insufficient_quota" => {
-            ErrorKind::RateLimited
-        }
+        "rate_limit_error" | "rate_limit_exceeded" | "insufficient_quota" => ErrorKind::RateLimited,
         "server_error" => ErrorKind::Server,
         _ => return None,
     })

@@ -91,7 +91,6 @@ pub fn decode_error(status: u16, body: &[u8]) -> ir::ErrorInfo {
     ir::ErrorInfo { kind, message }
 }
 
-
 /// Writes `err` as the caller protocol's HTTP error body, for an answer with `status`.
 pub fn encode_error(caller: Protocol, status: u16, err: &ir::ErrorInfo) -> Vec<u8> {
     crate::wire::error_body(caller, err.kind, status, &err.message, None)
@@ -145,8 +144,6 @@ pub(crate) fn usage_value(write: impl FnOnce(&mut Vec<u8>)) -> Value {
     write(&mut out);
     serde_json::from_slice(&out).unwrap_or(Value::Null)
 }
-
-
 
 /// A non-negative integer, also from a float (`created_at` is a float in the SDK types).
 pub(crate) fn as_count(v: &Value) -> Option<u64> {

@@ -208,7 +208,7 @@ impl Translator {
         if step == Step::Continue {
             // A decoder that neither ended nor failed at end of input was cut.
             return self.settle_error(
-                ErrorKind::Server,
+                ErrorKind::BadGateway,
                 "the upstream stream ended before it completed".into(),
             );
         }
@@ -216,10 +216,10 @@ impl Translator {
     }
 
     /// After commit: ends the caller's stream with its protocol's terminal error frame (a cut,
-    /// an idle timeout, an I/O error).
-    pub fn fail(&mut self, message: &str) {
+    /// an idle timeout, an I/O error), the same frame a passthrough stream gets for `kind`.
+    pub fn fail(&mut self, kind: ErrorKind, message: &str) {
         if !self.done {
-            self.encoder.fail(ErrorKind::Server, message, &mut self.out);
+            self.encoder.fail(kind, message, &mut self.out);
             self.done = true;
             self.failed = true;
         }
@@ -238,7 +238,7 @@ impl Translator {
             if !self.committed {
                 return Step::Malformed;
             }
-            self.fail("the upstream sent a malformed event");
+            self.fail(ErrorKind::BadGateway, "the upstream sent a malformed event");
             return Step::Done;
         }
         if self.encoder.ended() {

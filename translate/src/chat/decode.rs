@@ -385,7 +385,6 @@ impl ChatDecoder {
     }
 }
 
-
 /// A non-empty string member; `null`/absent/empty is `None`, another type is malformed.
 fn text_of<'i>(v: &Value<'_, 'i>, key: &str) -> Result<Option<&'i str>, Malformed> {
     match present(v, key) {

@@ -2,9 +2,11 @@
 
 use serde_json::{Map, Value, json};
 
-use crate::ir::{self, Finish, Part};
 use super::wire;
-use crate::response::{args_text, as_count, caller_id, created, made_up, model, str_at, usage_value};
+use crate::ir::{self, Finish, Part};
+use crate::response::{
+    args_text, as_count, caller_id, created, made_up, model, str_at, usage_value,
+};
 use crate::stream::Ctx;
 
 pub(crate) fn decode(v: &Value, ctx: &Ctx<'_>) -> Result<ir::Response, String> {
@@ -150,4 +152,3 @@ pub(crate) fn encode(r: &ir::Response, ctx: &Ctx<'_>) -> Value {
         "usage": usage_value(|o| wire::write_usage(o, &r.usage)),
     })
 }
-

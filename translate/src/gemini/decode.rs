@@ -166,7 +166,6 @@ impl GeminiDecoder {
     }
 }
 
-
 /// The raw text of `candidates[0].content.parts[part].functionCall.args` in already-validated
 /// JSON, so the arguments pass on exactly as the upstream wrote them.
 fn raw_args(data: &[u8], part: usize) -> Option<&str> {

@@ -4,8 +4,8 @@
 
 use serde_json::{Map, Value, json};
 
-use crate::ir::{self, Finish, Part};
 use super::wire;
+use crate::ir::{self, Finish, Part};
 use crate::response::{args_object, args_text, caller_id, made_up, model, str_at, usage_value};
 use crate::stream::Ctx;
 
@@ -110,7 +110,6 @@ fn decode_part(
     Ok(())
 }
 
-
 pub(crate) fn encode(r: &ir::Response, ctx: &Ctx<'_>) -> Value {
     let mut parts = Vec::new();
     for p in &r.parts {
@@ -156,4 +155,3 @@ pub(crate) fn encode(r: &ir::Response, ctx: &Ctx<'_>) -> Value {
         "responseId": caller_id(&r.id, "", ctx),
     })
 }
-

@@ -245,4 +245,3 @@ impl MessagesDecoder {
         wire::UsageFields::read(u).apply(&mut self.usage);
     }
 }
-

@@ -3,8 +3,8 @@
 
 use serde_json::{Value, json};
 
-use crate::ir::{self, Finish, Part};
 use super::wire;
+use crate::ir::{self, Finish, Part};
 use crate::response::{
     args_object, args_text, caller_id, made_up, model, safe_id, str_at, usage_value,
 };
@@ -126,4 +126,3 @@ pub(crate) fn encode(r: &ir::Response, ctx: &Ctx<'_>) -> Value {
         "usage": usage_value(|o| wire::write_usage(o, &r.usage)),
     })
 }
-

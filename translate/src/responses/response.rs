@@ -3,8 +3,8 @@
 
 use serde_json::{Map, Value, json};
 
-use crate::ir::{self, Finish, Part};
 use super::wire;
+use crate::ir::{self, Finish, Part};
 use crate::response::{
     args_text, as_count, caller_id, created, made_up, model, safe_id, str_at, usage_value,
 };
@@ -176,8 +176,10 @@ pub(crate) fn encode(r: &ir::Response, ctx: &Ctx<'_>) -> Value {
     o.insert("parallel_tool_calls".into(), true.into());
     o.insert("tool_choice".into(), "auto".into());
     o.insert("tools".into(), json!([]));
-    o.insert("usage".into(), usage_value(|o| wire::write_usage(o, &r.usage)));
+    o.insert(
+        "usage".into(),
+        usage_value(|o| wire::write_usage(o, &r.usage)),
+    );
     o.insert("metadata".into(), json!({}));
     Value::Object(o)
 }
-

@@ -78,7 +78,6 @@ pub(crate) fn str_of<'i>(v: &Value<'_, 'i>, key: &str) -> Option<&'i str> {
     v.get(key).and_then(|s| s.into_string())
 }
 
-
 /// `v[key]` when present and not `null`.
 pub(crate) fn present<'t, 'i>(v: &Value<'t, 'i>, key: &str) -> Option<Value<'t, 'i>> {
     v.get(key).filter(|x| x.as_null().is_none())

@@ -189,7 +189,7 @@ impl Driver {
         if self.stopped() || !self.t.committed() {
             return;
         }
-        self.t.fail(message);
+        self.t.fail(translate::ir::ErrorKind::BadGateway, message);
         self.take();
         if !self.t.done() || !self.t.failed() {
             self.problems
@@ -227,7 +227,8 @@ impl Driver {
                 self.problems
                     .push("eof after done did not return Done".to_owned());
             }
-            self.t.fail("late failure");
+            self.t
+                .fail(translate::ir::ErrorKind::BadGateway, "late failure");
             if let Some(b) = self.t.take() {
                 self.problems.push(format!(
                     "output after done: {:?}",

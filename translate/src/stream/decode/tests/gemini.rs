@@ -134,8 +134,15 @@ fn gemini_finish_reasons() {
 #[test]
 fn gemini_unspecified_finish_reason_is_not_an_end() {
     for reason in ["", "FINISH_REASON_UNSPECIFIED"] {
-        let chunk = parts(r#"[{"text":"hi"}]"#, &format!(r#","finishReason":"{reason}""#));
-        assert_eq!(gemini(&[&chunk]), [start("r", "g"), text("hi")], "{reason:?}");
+        let chunk = parts(
+            r#"[{"text":"hi"}]"#,
+            &format!(r#","finishReason":"{reason}""#),
+        );
+        assert_eq!(
+            gemini(&[&chunk]),
+            [start("r", "g"), text("hi")],
+            "{reason:?}"
+        );
     }
 }
 

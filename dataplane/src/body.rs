@@ -1,4 +1,4 @@
-//! The response body type: a whole buffer, or a [`Relay`] streaming an upstream through.
+//! The response body type: a whole buffer, or a [`Committed`] stream relaying an upstream.
 //! The error type is `Infallible`: failures inside a stream become the caller protocol's
 //! terminal error frame, never a transport error handed to hyper.
 
@@ -9,7 +9,7 @@ use std::task::{Context, Poll};
 use bytes::{Bytes, BytesMut};
 use http_body::{Frame, SizeHint};
 
-use crate::relay::Relay;
+use crate::relay::Committed;
 
 #[derive(Debug)]
 #[allow(
@@ -18,7 +18,7 @@ use crate::relay::Relay;
 )]
 pub(crate) enum Body {
     Full(Option<Bytes>),
-    Relay(Relay),
+    Stream(Committed),
 }
 
 impl Body {
@@ -37,7 +37,7 @@ impl http_body::Body for Body {
     ) -> Poll<Option<Result<Frame<Bytes>, Infallible>>> {
         match self.get_mut() {
             Body::Full(b) => Poll::Ready(b.take().map(|b| Ok(Frame::data(b)))),
-            Body::Relay(r) => r.poll_frame(cx).map(|o| o.map(|b| Ok(Frame::data(b)))),
+            Body::Stream(r) => r.poll_frame(cx).map(|o| o.map(|b| Ok(Frame::data(b)))),
         }
     }
 
@@ -48,7 +48,7 @@ impl http_body::Body for Body {
     fn size_hint(&self) -> SizeHint {
         match self {
             Body::Full(b) => SizeHint::with_exact(b.as_ref().map_or(0, |b| b.len() as u64)),
-            Body::Relay(_) => SizeHint::default(),
+            Body::Stream(_) => SizeHint::default(),
         }
     }
 }

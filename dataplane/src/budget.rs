@@ -1,11 +1,13 @@
 //! The retry budget: failovers are limited to a share of recent traffic, so an upstream outage
 //! cannot multiply the load the router sends (Finagle's budget: 20 % of requests plus a floor
-//! of 10 retries a second, reliability.md §2.4).
+//! of 10 retries a second; docs/reliability.md, retry budget).
 //!
 //! Every request deposits 0.2 of a retry; every failover withdraws one. The floor refills
 //! continuously. The balance is capped so a quiet hour does not bank an unlimited burst.
+//! Lock-free: a deposit is one atomic add per request; a withdrawal (only on failover) a
+//! compare-and-swap or two.
 
-use std::sync::Mutex;
+use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
 use std::time::Instant;
 
 /// Milli-retries per request.
@@ -17,13 +19,11 @@ const CAP: i64 = 100 * RETRY;
 
 #[derive(Debug)]
 pub(crate) struct RetryBudget {
-    state: Mutex<State>,
-}
-
-#[derive(Debug)]
-struct State {
-    balance: i64,
-    refilled: Instant,
+    origin: Instant,
+    /// Milli-retries available.
+    balance: AtomicI64,
+    /// Milliseconds since `origin` up to which the floor has been paid in.
+    refilled_ms: AtomicU64,
 }
 
 impl Default for RetryBudget {
@@ -35,38 +35,50 @@ impl Default for RetryBudget {
 impl RetryBudget {
     fn new(now: Instant) -> RetryBudget {
         RetryBudget {
-            state: Mutex::new(State {
-                balance: FLOOR_PER_SEC,
-                refilled: now,
-            }),
+            origin: now,
+            balance: AtomicI64::new(FLOOR_PER_SEC),
+            refilled_ms: AtomicU64::new(0),
         }
-    }
-
-    fn lock(&self) -> std::sync::MutexGuard<'_, State> {
-        self.state.lock().unwrap_or_else(|e| e.into_inner())
     }
 
     /// A request arrived.
     pub(crate) fn deposit(&self) {
-        let mut s = self.lock();
-        s.balance = (s.balance + DEPOSIT).min(CAP);
+        self.add(DEPOSIT);
+    }
+
+    fn add(&self, milli: i64) {
+        // The cap is approximate under races (two adds may both pass `min`): by one deposit.
+        let _ = self
+            .balance
+            .fetch_update(Ordering::AcqRel, Ordering::Acquire, |b| {
+                Some(b.saturating_add(milli).min(CAP))
+            });
     }
 
     /// Whether one more attempt after a failure is allowed now; takes it if so.
     pub(crate) fn withdraw(&self, now: Instant) -> bool {
-        let mut s = self.lock();
-        let elapsed = now.saturating_duration_since(s.refilled);
-        let refill = (elapsed.as_millis() as i64).saturating_mul(FLOOR_PER_SEC) / 1000;
-        if refill > 0 {
-            s.balance = (s.balance + refill).min(CAP);
-            s.refilled = now;
+        let now_ms = u64::try_from(now.saturating_duration_since(self.origin).as_millis())
+            .unwrap_or(u64::MAX);
+        let last = self.refilled_ms.load(Ordering::Acquire);
+        let elapsed = now_ms.saturating_sub(last);
+        let refill = i64::try_from(elapsed)
+            .unwrap_or(i64::MAX)
+            .saturating_mul(FLOOR_PER_SEC)
+            / 1000;
+        // Whoever moves the mark pays the floor in; a loser's interval was paid by the winner.
+        if refill > 0
+            && self
+                .refilled_ms
+                .compare_exchange(last, now_ms, Ordering::AcqRel, Ordering::Acquire)
+                .is_ok()
+        {
+            self.add(refill);
         }
-        if s.balance >= RETRY {
-            s.balance -= RETRY;
-            true
-        } else {
-            false
-        }
+        self.balance
+            .fetch_update(Ordering::AcqRel, Ordering::Acquire, |b| {
+                (b >= RETRY).then_some(b - RETRY)
+            })
+            .is_ok()
     }
 }
 
@@ -108,5 +120,18 @@ mod tests {
             b.deposit();
         }
         assert_eq!((0..200).filter(|_| b.withdraw(t0)).count(), 100);
+    }
+
+    #[test]
+    fn concurrent_withdrawals_never_overdraw() {
+        let b = std::sync::Arc::new(RetryBudget::new(Instant::now()));
+        let t0 = b.origin;
+        let granted: usize = std::thread::scope(|s| {
+            let hs: Vec<_> = (0..4)
+                .map(|_| s.spawn(|| (0..100).filter(|_| b.withdraw(t0)).count()))
+                .collect();
+            hs.into_iter().map(|h| h.join().unwrap()).sum()
+        });
+        assert_eq!(granted, 10, "the floor's first second, however many threads ask");
     }
 }

@@ -30,6 +30,25 @@ pub(crate) struct Call<'a> {
     pub(crate) json_array: bool,
 }
 
+impl Endpoint<'_> {
+    /// The same endpoint, owning the model its path names.
+    pub(crate) fn into_owned(self) -> Endpoint<'static> {
+        match self {
+            Endpoint::Call(c) => Endpoint::Call(Call {
+                path_model: c.path_model.map(|m| Cow::Owned(m.into_owned())),
+                protocol: c.protocol,
+                path_stream: c.path_stream,
+                json_array: c.json_array,
+            }),
+            Endpoint::Models => Endpoint::Models,
+            Endpoint::Health => Endpoint::Health,
+            Endpoint::Ready => Endpoint::Ready,
+            Endpoint::WrongMethod(p) => Endpoint::WrongMethod(p),
+            Endpoint::NotFound => Endpoint::NotFound,
+        }
+    }
+}
+
 impl<'a> Endpoint<'a> {
     pub(crate) fn detect(method: &Method, path: &'a str, query: Option<&str>) -> Endpoint<'a> {
         let post = method == Method::POST;

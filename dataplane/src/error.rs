@@ -1,208 +1,159 @@
-//! Errors the data plane answers with, rendered in the caller protocol's own error envelope.
-//!
-//! Every failure a caller can see goes through [`ApiError::into_response`]: the status code, the
-//! vendor's `type`/`status` string and, for throttling, a `Retry-After` header. The shapes follow
-//! `protocols.md` §1: OpenAI `{"error":{message,type,param,code}}`, Anthropic
-//! `{"type":"error","error":{type,message}}`, Gemini `{"error":{code,message,status}}`.
+//! The one error type of the proxy path: what went wrong ([`ErrorKind`], the same vocabulary
+//! the translators use), where it came from ([`Source`]: the caller, an upstream, the router
+//! itself), whether the failover loop may try the next endpoint (`retryable` — the only thing
+//! the loop reads), the upstream's status, and — when an upstream answered — that answer
+//! itself. It is rendered once, at the handler's edge, in the caller's own protocol
+//! (`respond.rs`); nothing in between formats an error.
 
 use std::borrow::Cow;
+use std::fmt;
+use std::time::Duration;
 
 use bytes::Bytes;
-use compiler::table::Protocol;
-use http::{HeaderValue, Response, StatusCode, header};
-use serde_json::json;
+use http::{StatusCode, response};
+use translate::ir::ErrorKind;
 
-use crate::body::Body;
-
-/// Which error envelope a caller understands.
+/// Where a failure came from.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(crate) enum Shape {
-    /// Chat Completions and Responses.
-    OpenAi,
-    Anthropic,
-    Gemini,
+pub(crate) enum Source {
+    /// The caller's request (bad body, unknown model, over a limit).
+    Client,
+    /// An upstream endpoint (refused, timed out, answered an error, broke its stream).
+    Upstream,
+    /// The router (at capacity, an endpoint it cannot build a request for).
+    Internal,
 }
 
-impl From<Protocol> for Shape {
-    fn from(p: Protocol) -> Shape {
-        match p {
-            Protocol::ChatCompletions | Protocol::Responses => Shape::OpenAi,
-            Protocol::Messages => Shape::Anthropic,
-            Protocol::GenerateContent => Shape::Gemini,
-        }
-    }
+/// An upstream's own error answer, already in the caller's shape (its status, content type
+/// and body); sent as it is when it is the final answer.
+#[derive(Debug)]
+pub(crate) struct Answer {
+    pub(crate) head: response::Parts,
+    pub(crate) body: Bytes,
 }
 
-/// What went wrong, independent of how a protocol spells it.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(crate) enum Kind {
-    InvalidRequest,
-    Unauthenticated,
-    NotFound,
-    MethodNotAllowed,
-    RequestTimeout,
-    PayloadTooLarge,
-    UriTooLong,
-    HeadersTooLarge,
-    /// The router itself is at capacity, or every endpoint is cooling down.
-    Overloaded,
-    /// No endpoint gave a usable answer.
-    BadGateway,
-    GatewayTimeout,
-}
-
-impl Kind {
-    pub(crate) fn status(self) -> StatusCode {
-        match self {
-            Kind::InvalidRequest => StatusCode::BAD_REQUEST,
-            Kind::Unauthenticated => StatusCode::UNAUTHORIZED,
-            Kind::NotFound => StatusCode::NOT_FOUND,
-            Kind::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
-            Kind::RequestTimeout => StatusCode::REQUEST_TIMEOUT,
-            Kind::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
-            Kind::UriTooLong => StatusCode::URI_TOO_LONG,
-            Kind::HeadersTooLarge => StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE,
-            Kind::Overloaded => StatusCode::SERVICE_UNAVAILABLE,
-            Kind::BadGateway => StatusCode::BAD_GATEWAY,
-            Kind::GatewayTimeout => StatusCode::GATEWAY_TIMEOUT,
-        }
-    }
-
-    fn openai_type(self) -> &'static str {
-        match self {
-            Kind::Unauthenticated => "authentication_error",
-            Kind::NotFound => "not_found_error",
-            Kind::Overloaded | Kind::BadGateway | Kind::GatewayTimeout => "server_error",
-            _ => "invalid_request_error",
-        }
-    }
-
-    fn anthropic_type(self) -> &'static str {
-        match self {
-            Kind::Unauthenticated => "authentication_error",
-            Kind::NotFound => "not_found_error",
-            Kind::PayloadTooLarge => "request_too_large",
-            Kind::Overloaded => "overloaded_error",
-            Kind::BadGateway | Kind::GatewayTimeout => "api_error",
-            _ => "invalid_request_error",
-        }
-    }
-
-    fn gemini_status(self) -> &'static str {
-        match self {
-            Kind::Unauthenticated => "UNAUTHENTICATED",
-            Kind::NotFound => "NOT_FOUND",
-            Kind::Overloaded => "UNAVAILABLE",
-            Kind::BadGateway => "UNAVAILABLE",
-            Kind::GatewayTimeout | Kind::RequestTimeout => "DEADLINE_EXCEEDED",
-            Kind::PayloadTooLarge | Kind::HeadersTooLarge | Kind::UriTooLong => "INVALID_ARGUMENT",
-            Kind::MethodNotAllowed => "INVALID_ARGUMENT",
-            Kind::InvalidRequest => "INVALID_ARGUMENT",
-        }
-    }
-}
-
-/// An error for the caller, before any response byte was sent.
-#[derive(Clone, Debug)]
-pub(crate) struct ApiError {
-    pub(crate) kind: Kind,
+#[derive(Debug)]
+pub(crate) struct ProxyError {
+    pub(crate) kind: ErrorKind,
+    pub(crate) source: Source,
+    /// The next endpoint may be tried.
+    pub(crate) retryable: bool,
+    pub(crate) upstream_status: Option<StatusCode>,
     pub(crate) message: Cow<'static, str>,
-    /// The OpenAI `code` (e.g. `model_not_found`).
+    /// OpenAI's `error.code` (e.g. `model_not_found`).
     pub(crate) code: Option<&'static str>,
-    /// Seconds, sent as `Retry-After`.
-    pub(crate) retry_after: Option<u64>,
+    /// Sent as `Retry-After` (whole seconds, at least 1).
+    pub(crate) retry_after: Option<Duration>,
+    /// Boxed: only error answers carry one, and the error moves through every attempt.
+    pub(crate) answer: Option<Box<Answer>>,
 }
 
-impl ApiError {
-    pub(crate) fn new(kind: Kind, message: impl Into<Cow<'static, str>>) -> ApiError {
-        ApiError {
+impl ProxyError {
+    fn new(kind: ErrorKind, source: Source, retryable: bool, message: Cow<'static, str>) -> Self {
+        ProxyError {
             kind,
-            message: message.into(),
+            source,
+            retryable,
+            upstream_status: None,
+            message,
             code: None,
             retry_after: None,
+            answer: None,
         }
     }
 
-    pub(crate) fn with_code(mut self, code: &'static str) -> ApiError {
+    /// The caller's request is at fault: answered as is, never failed over.
+    pub(crate) fn client(kind: ErrorKind, message: impl Into<Cow<'static, str>>) -> Self {
+        Self::new(kind, Source::Client, false, message.into())
+    }
+
+    /// An upstream failed in a way another endpoint may not (connect error, timeout, 5xx, a
+    /// broken stream): the next endpoint is tried.
+    pub(crate) fn upstream(kind: ErrorKind, message: impl Into<Cow<'static, str>>) -> Self {
+        Self::new(kind, Source::Upstream, true, message.into())
+    }
+
+    /// The router's own state: at capacity, or this endpoint cannot be used (retryable: the
+    /// next endpoint may do).
+    pub(crate) fn internal(kind: ErrorKind, message: impl Into<Cow<'static, str>>) -> Self {
+        Self::new(kind, Source::Internal, false, message.into())
+    }
+
+    /// An upstream's error answer: retryable for 408, 429 and 5xx (docs/reliability.md,
+    /// failover), otherwise the answer the caller gets.
+    pub(crate) fn answered(head: response::Parts, body: Bytes, kind: ErrorKind) -> Self {
+        let status = head.status;
+        let retryable = status == StatusCode::REQUEST_TIMEOUT
+            || status == StatusCode::TOO_MANY_REQUESTS
+            || status.is_server_error();
+        let mut e = Self::new(kind, Source::Upstream, retryable, Cow::Borrowed(""));
+        e.upstream_status = Some(status);
+        e.answer = Some(Box::new(Answer { head, body }));
+        e
+    }
+
+    pub(crate) fn retryable(mut self, yes: bool) -> Self {
+        self.retryable = yes;
+        self
+    }
+
+    pub(crate) fn with_code(mut self, code: &'static str) -> Self {
         self.code = Some(code);
         self
     }
 
-    pub(crate) fn with_retry_after(mut self, secs: u64) -> ApiError {
-        self.retry_after = Some(secs);
+    pub(crate) fn with_retry_after(mut self, wait: Duration) -> Self {
+        self.retry_after = Some(wait);
         self
     }
 
-    /// The JSON body in `shape`.
-    pub(crate) fn body(&self, shape: Shape) -> Bytes {
-        let v = match shape {
-            Shape::OpenAi => json!({"error": {
-                "message": self.message,
-                "type": self.kind.openai_type(),
-                "param": null,
-                "code": self.code,
-            }}),
-            Shape::Anthropic => json!({
-                "type": "error",
-                "error": {"type": self.kind.anthropic_type(), "message": self.message},
-            }),
-            Shape::Gemini => json!({"error": {
-                "code": self.kind.status().as_u16(),
-                "message": self.message,
-                "status": self.kind.gemini_status(),
-            }}),
-        };
-        Bytes::from(v.to_string())
-    }
-
-    pub(crate) fn into_response(self, shape: Shape) -> Response<Body> {
-        let mut res = Response::new(Body::full(self.body(shape)));
-        *res.status_mut() = self.kind.status();
-        let h = res.headers_mut();
-        h.insert(header::CONTENT_TYPE, json_content_type());
-        if let Some(secs) = self.retry_after {
-            h.insert(header::RETRY_AFTER, HeaderValue::from(secs));
+    /// The HTTP status the caller gets.
+    pub(crate) fn status(&self) -> StatusCode {
+        match &self.answer {
+            Some(a) => a.head.status,
+            None => StatusCode::from_u16(self.kind.status())
+                .unwrap_or(StatusCode::INTERNAL_SERVER_ERROR),
         }
-        if self.kind == Kind::MethodNotAllowed {
-            h.insert(header::ALLOW, HeaderValue::from_static("POST"));
-        }
-        res
     }
 }
 
-pub(crate) fn json_content_type() -> HeaderValue {
-    HeaderValue::from_static("application/json")
+/// One line for logs: never an upstream body (bodies can be large, and are the caller's).
+impl fmt::Display for ProxyError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match (&self.answer, self.upstream_status) {
+            (Some(_), Some(s)) => write!(f, "upstream answered {s}"),
+            _ => f.write_str(&self.message),
+        }
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    fn parse(b: &Bytes) -> serde_json::Value {
-        serde_json::from_slice(b).unwrap()
+    fn head(status: u16) -> response::Parts {
+        let mut r = http::Response::new(());
+        *r.status_mut() = StatusCode::from_u16(status).unwrap();
+        r.into_parts().0
     }
 
     #[test]
-    fn each_shape_is_the_vendors_envelope() {
-        let e = ApiError::new(Kind::NotFound, "unknown model `x`").with_code("model_not_found");
-        let o = parse(&e.body(Shape::OpenAi));
-        assert_eq!(o["error"]["message"], "unknown model `x`");
-        assert_eq!(o["error"]["code"], "model_not_found");
-        assert!(o["error"]["param"].is_null());
-        let a = parse(&e.body(Shape::Anthropic));
-        assert_eq!(a["type"], "error");
-        assert_eq!(a["error"]["type"], "not_found_error");
-        let g = parse(&e.body(Shape::Gemini));
-        assert_eq!(g["error"]["code"], 404);
-        assert_eq!(g["error"]["status"], "NOT_FOUND");
+    fn upstream_answers_are_retryable_exactly_for_408_429_and_5xx() {
+        for (s, retry) in [(400, false), (401, false), (404, false), (408, true), (422, false), (429, true), (500, true), (503, true), (529, true)] {
+            let e = ProxyError::answered(head(s), Bytes::new(), ErrorKind::from_status(s));
+            assert_eq!(e.retryable, retry, "{s}");
+            assert_eq!(e.status().as_u16(), s);
+            assert_eq!(e.to_string(), format!("upstream answered {}", e.status()));
+        }
     }
 
     #[test]
-    fn throttling_sets_retry_after() {
-        let r = ApiError::new(Kind::Overloaded, "busy")
-            .with_retry_after(2)
-            .into_response(Shape::Anthropic);
-        assert_eq!(r.status(), 503);
-        assert_eq!(r.headers()[header::RETRY_AFTER], "2");
+    fn router_errors_take_their_kinds_status() {
+        let e = ProxyError::client(ErrorKind::PayloadTooLarge, "too big");
+        assert_eq!(e.status(), StatusCode::PAYLOAD_TOO_LARGE);
+        assert_eq!((e.source, e.retryable), (Source::Client, false));
+        let e = ProxyError::upstream(ErrorKind::BadGateway, "cut");
+        assert_eq!((e.source, e.retryable), (Source::Upstream, true));
+        assert_eq!(e.status(), StatusCode::BAD_GATEWAY);
     }
 }

@@ -1,11 +1,13 @@
-//! The failover loop: try a route's endpoints in order until one commits.
+//! The failover loop: try a route's endpoints in order until one answers.
 //!
-//! Retryable (next endpoint): connect errors, no response before `first_byte`, 408, 429 (its
-//! `Retry-After` cools that endpoint down), 5xx, a malformed 2xx body, and — for streams —
-//! an error event, a malformed event or a cut before the first content event. Other upstream
-//! statuses are the answer and go back to the caller as they are. Attempts are bounded by
-//! `failover.max_attempts` and by the process-wide retry budget (`budget.rs`); endpoints whose
-//! breaker is open are skipped.
+//! Each endpoint is one attempt (`attempt.rs`); the loop reads only whether its error is
+//! retryable. Retryable: connect errors, no response before `first_byte`, 408, 429 (its
+//! `Retry-After` cools that endpoint down), 5xx, a malformed 2xx body, and — for streams — an
+//! error event, a malformed event or a cut before the first content event; also an endpoint
+//! the request cannot be built or translated for. Anything else is the answer. Attempts are
+//! bounded by `failover.max_attempts` and by the process-wide retry budget (`budget.rs`);
+//! endpoints whose breaker is open are skipped. The final error is returned, not rendered:
+//! the handler renders it once, in the caller's shape.
 
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
@@ -13,35 +15,28 @@ use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 use compiler::table::{HopRef, Protocol, Route, Strategy};
-use http::{HeaderMap, HeaderName, HeaderValue, Response, StatusCode, header, response};
-use http_body_util::BodyExt;
-use hyper::body::Incoming;
+use http::{HeaderMap, Response};
 use smallvec::SmallVec;
-
-use crate::body::{Body, Gather};
-use crate::breaker::{Admission, EndpointKey, Probe};
-use crate::endpoint::Call;
-use crate::error::{ApiError, Kind, Shape, json_content_type};
-use crate::json::PooledScratch;
-use crate::prepared::LoadedTable;
-use crate::relay::{Outcome, Relay};
-use crate::request::{RequestInfo, passthrough_body};
-use crate::server::{InFlight, Shared};
-use crate::upstream::{self, BuildError, Forward};
+use translate::ir::{self, ErrorKind};
 use translate::names::NameMap;
-use translate::stream::{self, Translator};
-use translate::{ir, request, response as answer};
+use translate::request;
 
-/// Largest upstream body read whole (non-streaming answers, error bodies).
-const MAX_UPSTREAM_BODY: usize = 64 << 20;
-/// Longest `Retry-After` honoured.
-const MAX_RETRY_AFTER: Duration = Duration::from_secs(300);
+use crate::attempt::{self, Call, Translation};
+use crate::body::Body;
+use crate::breaker::{EndpointKey, Ticket};
+use crate::endpoint;
+use crate::error::{ProxyError, Source};
+use crate::prepared::LoadedTable;
+use crate::request::{RequestInfo, passthrough_body};
+use crate::respond::served_by;
+use crate::shared::{InFlight, Shared};
+use crate::upstream::{self, BuildError, Forward};
 
 pub(crate) struct Ctx<'a> {
     pub(crate) shared: &'a Arc<Shared>,
     pub(crate) table: &'a LoadedTable,
     pub(crate) route: Route<'a>,
-    pub(crate) call: &'a Call<'a>,
+    pub(crate) call: &'a endpoint::Call<'a>,
     pub(crate) info: &'a RequestInfo<'a>,
     pub(crate) body: &'a Bytes,
     /// The caller's headers; the map is reused for the first upstream request.
@@ -49,58 +44,24 @@ pub(crate) struct Ctx<'a> {
     pub(crate) slot: Option<InFlight>,
 }
 
-/// Why the last endpoint tried did not answer.
-#[derive(Debug)]
-enum Failure {
-    /// An upstream status worth retrying; its body is already in the caller's shape.
-    Status {
-        head: response::Parts,
-        body: Bytes,
-        retry_after: Option<Duration>,
-    },
-    Timeout(String),
-    Upstream(String),
-    /// Every endpoint is cooling down; the shortest wait.
-    Open(Duration),
-    Config(String),
-    /// The request uses a feature the endpoint's protocol cannot express.
-    Unsupported(String),
+/// The last reason the chain did not answer.
+enum Last {
+    Error(ProxyError),
+    /// Every endpoint tried so far was cooling down; the shortest wait.
+    Cooling(Duration),
 }
 
-impl std::fmt::Display for Failure {
-    /// One line for logs: a status and no body (bodies can be large).
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self {
-            Failure::Status { head, .. } => write!(f, "upstream answered {}", head.status),
-            Failure::Timeout(m)
-            | Failure::Upstream(m)
-            | Failure::Config(m)
-            | Failure::Unsupported(m) => f.write_str(m),
-            Failure::Open(w) => write!(f, "cooling down for {}s", w.as_secs()),
-        }
-    }
-}
-
-#[allow(
-    clippy::large_enum_variant,
-    reason = "returned once per attempt; boxing would cost an allocation per request"
-)]
-enum Attempt {
-    Done(Response<Body>),
-    Retry(Failure),
-}
-
-pub(crate) async fn run(mut ctx: Ctx<'_>) -> Response<Body> {
-    let shape = Shape::from(ctx.call.protocol);
+pub(crate) async fn run(mut ctx: Ctx<'_>) -> Result<Response<Body>, ProxyError> {
     let hops: SmallVec<[HopRef<'_>; 8]> = ctx.route.hops().collect();
     let start = first_hop(&ctx, &hops);
-    let settings = ctx.table.server();
-    let max_attempts = settings.max_attempts.max(1);
+    let prepared = &ctx.table.prepared;
+    let max_attempts = ctx.table.server().max_attempts.max(1);
     let mut attempts = 0;
-    let mut last: Option<Failure> = None;
+    let mut last: Option<Last> = None;
     let mut slot = ctx.slot.take();
     let forward = Forward::from_caller(&ctx.caller);
     let mut spare_headers = Some(std::mem::take(&mut ctx.caller));
+    let inbound = ctx.call.protocol;
     // The caller's request in the IR, decoded the first time an endpoint needs a translation.
     let mut ir: Option<Result<ir::Request, request::Error>> = None;
     let (created, seed) = stamp();
@@ -110,54 +71,54 @@ pub(crate) async fn run(mut ctx: Ctx<'_>) -> Response<Body> {
             break;
         }
         let hop = hops[(start + k) % hops.len()];
-        let inbound = ctx.call.protocol;
         let (upstream_proto, _) = hop.protocols().0.choose(Some(inbound));
         let translating = upstream_proto != inbound;
-        let key = EndpointKey::new(&hop.provider.name, hop.upstream_model);
-        let breakers = &ctx.shared.breakers;
-        // Only the half-open probe needs a guard (it releases the slot if the caller leaves).
-        let mut probe = match breakers.admit(key, Instant::now()) {
-            Admission::Yes => None,
-            Admission::Probe => Some(Probe::new(breakers, key)),
-            Admission::No(wait) => {
-                let wait = match &last {
-                    Some(Failure::Open(w)) => wait.min(*w),
-                    _ => wait,
-                };
-                last = Some(Failure::Open(wait));
+        let undeclared;
+        let breaker = match prepared.target(&hop) {
+            Some(t) => Some(&t.breaker),
+            None => {
+                let key = EndpointKey::new(&hop.provider.name, hop.upstream_model);
+                undeclared = ctx.shared.breakers.undeclared(key);
+                undeclared.as_ref()
+            }
+        };
+        let ticket = match Ticket::admit(breaker, prepared.policy, Instant::now()) {
+            Ok(t) => t,
+            Err(wait) => {
+                last = Some(match last {
+                    Some(Last::Cooling(w)) => Last::Cooling(wait.min(w)),
+                    _ => Last::Cooling(wait),
+                });
                 continue;
             }
         };
         let ask_usage = !translating && inbound == Protocol::ChatCompletions && ctx.info.stream;
-        let mut names = NameMap::default();
-        let body = if translating {
+        let (body, translation) = if translating {
             let req = ir.get_or_insert_with(|| request::decode(inbound, ctx.body, ctx.info.stream));
             match translated_body(req, upstream_proto, &hop, ctx.info.stream) {
-                Ok((b, n)) => {
-                    names = n;
-                    b
-                }
-                Err(Untranslated::Invalid(m)) => {
-                    return ApiError::new(Kind::InvalidRequest, m).into_response(shape);
-                }
-                Err(Untranslated::Unsupported(m)) => {
-                    last = Some(Failure::Unsupported(m));
+                Ok((b, names)) => (
+                    b,
+                    Some(Translation {
+                        upstream: upstream_proto,
+                        model: hop.upstream_model,
+                        created,
+                        seed,
+                        names,
+                    }),
+                ),
+                Err(e) if e.retryable => {
+                    last = Some(Last::Error(e));
                     continue;
                 }
+                Err(e) => return Err(e),
             }
         } else {
-            passthrough_body(ctx.body, ctx.info, hop.upstream_model, ask_usage)
+            (
+                passthrough_body(ctx.body, ctx.info, hop.upstream_model, ask_usage),
+                None,
+            )
         };
-        let tr = translating.then_some(Translation {
-            upstream: upstream_proto,
-            caller: inbound,
-            model: hop.upstream_model,
-            created,
-            seed,
-            names,
-        });
         let headers = spare_headers.take().unwrap_or_default();
-        let prepared = &ctx.table.prepared;
         let req = match upstream::build(
             &hop,
             prepared,
@@ -169,7 +130,7 @@ pub(crate) async fn run(mut ctx: Ctx<'_>) -> Response<Body> {
         ) {
             Ok(r) => r,
             Err(e) => {
-                last = Some(Failure::Config(build_error(&hop, e)));
+                last = Some(Last::Error(build_error(&hop, e)));
                 continue;
             }
         };
@@ -178,39 +139,39 @@ pub(crate) async fn run(mut ctx: Ctx<'_>) -> Response<Body> {
             break;
         }
         attempts += 1;
-        let outcome = attempt(&ctx, &hop, req, ask_usage, tr, key, &mut slot).await;
-        if let Some(p) = &mut probe {
-            p.disarm();
-        }
-        match outcome {
-            Attempt::Done(mut res) => {
-                breakers.success(key);
+        let call = Call {
+            caller: inbound,
+            stream: ctx.info.stream,
+            json_array: ctx.call.json_array,
+            include_usage: ctx.info.include_usage,
+            ask_usage,
+            translation,
+        };
+        let provider = prepared.provider(&hop);
+        match attempt::run(&call, &hop, provider, req, ticket, &mut slot).await {
+            Ok(mut res) => {
                 served_by(res.headers_mut(), ctx.table, &hop);
-                return res;
+                return Ok(res);
             }
-            Attempt::Retry(f) => {
-                let retry_after = match &f {
-                    Failure::Status { retry_after, .. } => *retry_after,
-                    _ => None,
-                };
-                breakers.failure(
-                    key,
-                    Instant::now(),
-                    settings.breaker_failures,
-                    settings.breaker_cooldown,
-                    retry_after,
-                );
+            Err(e) if e.retryable => {
                 tracing::info!(
                     provider = &*hop.provider.name,
                     model = hop.upstream_model,
-                    failure = %f,
+                    failure = %e,
                     "endpoint failed; trying the next one"
                 );
-                last = Some(f);
+                last = Some(Last::Error(e));
+            }
+            Err(mut e) => {
+                // The upstream's own answer (a 400, 401, …): it says which endpoint gave it.
+                if let Some(a) = &mut e.answer {
+                    served_by(&mut a.head.headers, ctx.table, &hop);
+                }
+                return Err(e);
             }
         }
     }
-    exhausted(last, shape)
+    Err(exhausted(last))
 }
 
 /// Where the chain starts: the head for `priority`, rotating for `round_robin`, drawn by
@@ -239,310 +200,56 @@ fn first_hop(ctx: &Ctx<'_>, hops: &[HopRef<'_>]) -> usize {
     }
 }
 
-async fn attempt(
-    ctx: &Ctx<'_>,
-    hop: &HopRef<'_>,
-    req: http::Request<http_body_util::Full<Bytes>>,
-    ask_usage: bool,
-    tr: Option<Translation<'_>>,
-    key: EndpointKey,
-    slot: &mut Option<InFlight>,
-) -> Attempt {
-    let t = hop.provider.timeouts;
-    let started = Instant::now();
-    let first_byte = started + t.first_byte;
-    let client = ctx
-        .shared
-        .clients
-        .get(t.connect, hop.provider.allow_private);
-    let res = match tokio::time::timeout_at(first_byte.into(), client.request(req)).await {
-        Err(_) => {
-            return Attempt::Retry(Failure::Timeout(format!(
-                "no response within {}s",
-                t.first_byte.as_secs()
-            )));
-        }
-        Ok(Err(e)) => {
-            let what = if e.is_connect() {
-                "could not connect"
-            } else {
-                "the request failed"
-            };
-            return Attempt::Retry(Failure::Upstream(format!("{what}: {}", error_chain(&e))));
-        }
-        Ok(Ok(r)) => r,
-    };
-    let (mut head, body) = res.into_parts();
-    if !head.status.is_success() {
-        let retry_after = retry_after(&head.headers);
-        let mut body = read_all(body, started + t.total).await.unwrap_or_default();
-        if let Some(tr) = &tr {
-            // The upstream's error envelope, in the caller's.
-            let status = head.status.as_u16();
-            let err = answer::decode_error(status, &body);
-            body = Bytes::from(answer::encode_error(tr.caller, status, &err));
-            head.headers
-                .insert(header::CONTENT_TYPE, json_content_type());
-        }
-        if retryable(head.status) {
-            return Attempt::Retry(Failure::Status {
-                head,
-                body,
-                retry_after,
-            });
-        }
-        return Attempt::Done(respond_with(head, body, None));
-    }
-    if ctx.info.stream {
-        let is_sse = head
-            .headers
-            .get(header::CONTENT_TYPE)
-            .and_then(|v| v.to_str().ok())
-            .is_some_and(|v| v.starts_with("text/event-stream"));
-        if !is_sse {
-            return Attempt::Retry(Failure::Upstream(
-                "the upstream answered a stream request without an event stream".into(),
-            ));
-        }
-        let mut relay = match &tr {
-            Some(tr) => {
-                let tctx = tr.ctx(ctx);
-                let mut translator = Translator::new(tr.upstream, tr.caller, &tctx);
-                translator.restore_names(tr.names.clone());
-                Relay::translating(body, translator, tr.caller, t.idle)
-            }
-            None => Relay::new(
-                body,
-                ctx.call.protocol,
-                ask_usage && !ctx.info.include_usage,
-                ctx.call.json_array,
-                hop.upstream_model,
-                t.idle,
-            ),
-        };
-        if let Err(f) = relay.until_commit(first_byte).await {
-            return Attempt::Retry(if f.timeout {
-                Failure::Timeout(f.message)
-            } else {
-                Failure::Upstream(f.message)
-            });
-        }
-        let settings = ctx.table.server();
-        relay.set_outcome(Outcome {
-            breakers: Arc::clone(&ctx.shared.breakers),
-            key,
-            threshold: settings.breaker_failures,
-            cooldown: settings.breaker_cooldown,
-        });
-        if let Some(s) = slot.take() {
-            relay.hold_slot(s);
-        }
-        let ct = if ctx.call.json_array {
-            json_content_type()
-        } else {
-            HeaderValue::from_static("text/event-stream")
-        };
-        reset_head(&mut head);
-        head.headers.insert(header::CONTENT_TYPE, ct);
-        head.headers
-            .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-cache"));
-        return Attempt::Done(Response::from_parts(head, Body::Relay(relay)));
-    }
-    let Some(body) = read_all(body, started + t.total).await else {
-        return Attempt::Retry(Failure::Timeout(
-            "the upstream answer did not complete in time".into(),
-        ));
-    };
-    if !well_formed(&body) {
-        return Attempt::Retry(Failure::Upstream(
-            "the upstream answered 2xx with a malformed body".into(),
-        ));
-    }
-    if let Some(tr) = &tr {
-        let tctx = tr.ctx(ctx);
-        match answer::decode(tr.upstream, &body, &tctx) {
-            Ok(mut r) => {
-                tr.names.restore_response(&mut r);
-                head.headers
-                    .insert(header::CONTENT_TYPE, json_content_type());
-                let out = answer::encode(tr.caller, &r, &tctx);
-                return Attempt::Done(respond_with(head, Bytes::from(out), None));
-            }
-            Err(m) => {
-                return Attempt::Retry(Failure::Upstream(format!(
-                    "the upstream's answer is not a valid `{}` response: {m}",
-                    tr.upstream.as_str()
-                )));
-            }
-        }
-    }
-    Attempt::Done(respond_with(head, body, None))
-}
-
-/// The upstream's response head, emptied for reuse: its header map keeps its allocation.
-fn reset_head(head: &mut response::Parts) {
-    head.headers.clear();
-    head.extensions.clear();
-    head.version = http::Version::HTTP_11;
-}
-
-/// The caller's answer built on the upstream's head: its status and content type, nothing else.
-fn respond_with(
-    mut head: response::Parts,
-    body: Bytes,
-    retry_after: Option<Duration>,
-) -> Response<Body> {
-    let content_type = head.headers.remove(header::CONTENT_TYPE);
-    reset_head(&mut head);
-    head.headers.insert(
-        header::CONTENT_TYPE,
-        content_type.unwrap_or_else(json_content_type),
-    );
-    if let Some(ra) = retry_after {
-        head.headers
-            .insert(header::RETRY_AFTER, HeaderValue::from(ra.as_secs().max(1)));
-    }
-    Response::from_parts(head, Body::full(body))
-}
-
-const X_PROVIDER: HeaderName = HeaderName::from_static("x-bitrouter-provider");
-const X_MODEL: HeaderName = HeaderName::from_static("x-bitrouter-model");
-
-/// Adds the headers naming what served the request.
-fn served_by(h: &mut HeaderMap, table: &LoadedTable, hop: &HopRef<'_>) {
-    if let Some(v) = &table.prepared.provider(hop).name {
-        h.insert(X_PROVIDER, v.clone());
-    }
-    let model = table
-        .prepared
-        .target(hop)
-        .and_then(|t| t.model.clone())
-        .or_else(|| HeaderValue::from_str(hop.upstream_model).ok());
-    if let Some(v) = model {
-        h.insert(X_MODEL, v);
-    }
-}
-
-fn retryable(s: StatusCode) -> bool {
-    s == StatusCode::REQUEST_TIMEOUT || s == StatusCode::TOO_MANY_REQUESTS || s.is_server_error()
-}
-
-/// A 2xx answer must be a JSON object without an `error` member.
-fn well_formed(body: &[u8]) -> bool {
-    let mut s = PooledScratch::take();
-    s.get()
-        .parse(body, |v| {
-            use simd_json::prelude::*;
-            v.is_object() && v.get("error").is_none_or(|e| e.is_null())
-        })
-        .unwrap_or(false)
-}
-
-fn retry_after(h: &HeaderMap) -> Option<Duration> {
-    let v = h.get(header::RETRY_AFTER)?.to_str().ok()?;
-    let secs: f64 = v.trim().parse().ok()?;
-    (secs.is_finite() && secs >= 0.0).then(|| Duration::from_secs_f64(secs).min(MAX_RETRY_AFTER))
-}
-
-/// Reads a whole upstream body, bounded in size and time; one buffer copy only when it came in
-/// several frames.
-async fn read_all(mut body: Incoming, deadline: Instant) -> Option<Bytes> {
-    let read = async {
-        let mut gathered = Gather::default();
-        while let Some(frame) = body.frame().await {
-            let Ok(data) = frame.ok()?.into_data() else {
-                continue;
-            };
-            if gathered.len() + data.len() > MAX_UPSTREAM_BODY {
-                return None;
-            }
-            gathered.push(data, 0);
-        }
-        Some(gathered.finish())
-    };
-    tokio::time::timeout_at(deadline.into(), read)
-        .await
-        .ok()
-        .flatten()
-}
-
-fn exhausted(last: Option<Failure>, shape: Shape) -> Response<Body> {
-    let err = match last {
-        Some(Failure::Status {
-            head,
-            body,
-            retry_after,
-        }) => return respond_with(head, body, retry_after),
-        Some(Failure::Timeout(m)) => ApiError::new(
-            Kind::GatewayTimeout,
-            format!("no endpoint answered in time; last: {m}"),
-        ),
-        Some(Failure::Upstream(m)) => {
-            ApiError::new(Kind::BadGateway, format!("no endpoint answered; last: {m}"))
-        }
-        Some(Failure::Open(wait)) => ApiError::new(
-            Kind::Overloaded,
+/// The chain's final error: the last endpoint's, worded for the whole chain.
+fn exhausted(last: Option<Last>) -> ProxyError {
+    match last {
+        None => ProxyError::internal(ErrorKind::BadGateway, "the model has no endpoint to try"),
+        Some(Last::Cooling(wait)) => ProxyError::internal(
+            ErrorKind::Overloaded,
             "every endpoint for this model is cooling down after failures",
         )
-        .with_retry_after(wait.as_secs().max(1)),
-        Some(Failure::Config(m)) => ApiError::new(Kind::BadGateway, m),
-        Some(Failure::Unsupported(m)) => ApiError::new(Kind::InvalidRequest, m),
-        None => ApiError::new(Kind::BadGateway, "the model has no endpoint to try"),
-    };
-    err.into_response(shape)
-}
-
-/// A translated call: which protocols, and what the caller is told.
-#[derive(Debug)]
-struct Translation<'a> {
-    upstream: Protocol,
-    caller: Protocol,
-    model: &'a str,
-    created: u64,
-    seed: u64,
-    /// Tool names renamed for the upstream, restored in the answer.
-    names: NameMap,
-}
-
-impl<'a> Translation<'a> {
-    fn ctx(&self, ctx: &Ctx<'_>) -> stream::Ctx<'a> {
-        stream::Ctx {
-            model: self.model,
-            include_usage: ctx.info.include_usage,
-            json_array: ctx.call.json_array,
-            created: self.created,
-            seed: self.seed,
+        .with_retry_after(wait),
+        Some(Last::Error(mut e)) => {
+            if e.answer.is_none() && e.source == Source::Upstream {
+                e.message = match e.kind {
+                    ErrorKind::Timeout => {
+                        format!("no endpoint answered in time; last: {}", e.message).into()
+                    }
+                    _ => format!("no endpoint answered; last: {}", e.message).into(),
+                };
+            }
+            e
         }
     }
 }
 
-enum Untranslated {
-    /// Not a valid request of the caller's protocol: a 400 whatever the endpoint.
-    Invalid(String),
-    /// This endpoint's protocol cannot carry the request; another endpoint may.
-    Unsupported(String),
-}
-
-/// The caller's request rendered in the endpoint's protocol.
+/// The caller's request rendered in the endpoint's protocol. An invalid request is the
+/// caller's error whatever the endpoint; a feature this endpoint's protocol cannot express is
+/// retryable (another endpoint may take it).
 fn translated_body(
     req: &Result<ir::Request, request::Error>,
     upstream: Protocol,
     hop: &HopRef<'_>,
     stream: bool,
-) -> Result<(Bytes, NameMap), Untranslated> {
+) -> Result<(Bytes, NameMap), ProxyError> {
     let unsupported = |m: &str| {
-        Untranslated::Unsupported(format!(
-            "{m} cannot be expressed in `{}`, the protocol provider `{}` speaks for this model",
-            upstream.as_str(),
-            hop.provider.name
-        ))
+        ProxyError::client(
+            ErrorKind::InvalidRequest,
+            format!(
+                "{m} cannot be expressed in `{}`, the protocol provider `{}` speaks for this model",
+                upstream.as_str(),
+                hop.provider.name
+            ),
+        )
+        .retryable(true)
     };
+    let invalid = |m: String| ProxyError::client(ErrorKind::InvalidRequest, m);
     match req {
-        Err(request::Error::Invalid(m)) => Err(Untranslated::Invalid(m.clone())),
+        Err(request::Error::Invalid(m)) => Err(invalid(m.clone())),
         Err(request::Error::Unsupported(m)) => Err(unsupported(m)),
         Ok(r) => match request::encode_named(upstream, r, hop.upstream_model, stream) {
             Ok((b, names)) => Ok((Bytes::from(b), names)),
-            Err(request::Error::Invalid(m)) => Err(Untranslated::Invalid(m)),
+            Err(request::Error::Invalid(m)) => Err(invalid(m)),
             Err(request::Error::Unsupported(m)) => Err(unsupported(&m)),
         },
     }
@@ -559,25 +266,15 @@ fn stamp() -> (u64, u64) {
     (now.as_secs(), h.finish())
 }
 
-fn build_error(hop: &HopRef<'_>, e: BuildError) -> String {
+/// An endpoint the router cannot build a request for: try the next one.
+fn build_error(hop: &HopRef<'_>, e: BuildError) -> ProxyError {
     let p = &hop.provider.name;
-    match e {
+    let m = match e {
         BuildError::MissingKey(var) => {
             format!("provider `{p}` has no API key: set `{var}` and reload")
         }
         BuildError::BadUrl => format!("provider `{p}` has an upstream URL that is not valid"),
         BuildError::BadHeader(h) => format!("provider `{p}` has a header `{h}` that is not valid"),
-    }
-}
-
-/// An error and its sources on one line (hyper-util's top-level message is generic).
-fn error_chain(e: &(dyn std::error::Error + 'static)) -> String {
-    let mut s = e.to_string();
-    let mut cur = e.source();
-    while let Some(c) = cur {
-        s.push_str(": ");
-        s.push_str(&c.to_string());
-        cur = c.source();
-    }
-    s
+    };
+    ProxyError::internal(ErrorKind::BadGateway, m).retryable(true)
 }

@@ -10,8 +10,9 @@
 use bytes::Bytes;
 use compiler::table::Protocol;
 
-use crate::error::Kind;
-use crate::inspect::Inspector;
+use translate::ir::ErrorKind;
+use translate::passthrough::Inspector;
+
 use crate::json::PooledScratch;
 use crate::request::{inspect, passthrough_body};
 use crate::sse::Splitter;
@@ -24,7 +25,7 @@ pub fn check(data: &[u8]) -> Vec<String> {
     for p in Protocol::ALL {
         let path_model = (p == Protocol::GenerateContent).then(|| "gemini-x".into());
         match inspect(scratch.get(), p, &body, path_model, false) {
-            Err(e) if e.kind != Kind::InvalidRequest => {
+            Err(e) if e.kind != ErrorKind::InvalidRequest => {
                 problems.push(format!("{p:?}: refused with {:?}, not 400", e.kind));
             }
             Err(_) => {}
@@ -63,13 +64,16 @@ pub fn check(data: &[u8]) -> Vec<String> {
         problems.push("SSE events depend on chunk boundaries".into());
     }
     for p in Protocol::ALL {
-        let mut i = Inspector::new(p, true, "m");
-        for e in &whole {
-            let _ = i.classify(e, scratch.get(), true);
-            let _ = i.classify(e, scratch.get(), false);
+        for json_array in [false, true] {
+            let mut i = Inspector::new(p, true, json_array, "m");
+            for e in &whole {
+                let _ = i.classify(e, scratch.get(), true);
+                let _ = i.classify(e, scratch.get(), false);
+                let _ = i.forward(e.clone());
+            }
+            let _ = i.terminal_error(ErrorKind::BadGateway, "x");
+            let _ = i.finish();
         }
-        let _ = i.terminal_error("x", false);
-        let _ = i.terminal_error("x", true);
     }
     problems
 }

@@ -7,89 +7,91 @@ use std::sync::atomic::Ordering;
 use std::time::Duration;
 
 use bytes::Bytes;
-use compiler::table::{LookupError, RoutingTable};
+use compiler::table::{LookupError, Protocol, RoutingTable};
 use http::{HeaderMap, Request, Response, StatusCode, header};
 use http_body_util::BodyExt;
 use hyper::body::Incoming;
 use serde_json::json;
+use translate::ir::ErrorKind;
 
 use crate::body::{Body, Gather};
-use crate::endpoint::{Call, Endpoint};
-use crate::error::{ApiError, Kind, Shape, json_content_type};
+use crate::endpoint::Endpoint;
+use crate::error::ProxyError;
 use crate::failover;
 use crate::json::PooledScratch;
 use crate::request;
-use crate::server::{InFlight, Shared};
+use crate::respond::{self, json_ok};
+use crate::shared::{InFlight, Shared};
 
 /// Longest request target accepted (414 beyond).
 const MAX_URI: usize = 8 * 1024;
 
+/// One request, answered in the caller's protocol whatever happens: every error is rendered
+/// here, once.
 pub(crate) async fn handle(shared: &Arc<Shared>, req: Request<Incoming>) -> Response<Body> {
     let path = req.uri().path();
     let endpoint = Endpoint::detect(req.method(), path, req.uri().query());
-    let shape = shape_for(&endpoint, path, req.headers());
+    let dialect = dialect(&endpoint, path, req.headers());
+    // Owned before the request moves on (a Gemini model named in the path).
+    let endpoint = endpoint.into_owned();
+    match serve(shared, req, endpoint, dialect).await {
+        Ok(res) => res,
+        Err(e) => respond::error(e, dialect),
+    }
+}
+
+async fn serve(
+    shared: &Arc<Shared>,
+    req: Request<Incoming>,
+    endpoint: Endpoint<'static>,
+    dialect: Protocol,
+) -> Result<Response<Body>, ProxyError> {
     let table = shared.tables.load();
     let settings = table.server();
-
-    if let Some(e) = check_head(&req, settings.max_headers, settings.max_header_size) {
-        return e.into_response(shape);
-    }
+    check_head(&req, settings.max_headers, settings.max_header_size)?;
     let call = match endpoint {
-        Endpoint::Health => return json_ok(Bytes::from_static(b"{\"status\":\"ok\"}")),
-        Endpoint::Ready => return ready(shared, &table),
+        Endpoint::Health => return Ok(json_ok(Bytes::from_static(b"{\"status\":\"ok\"}"))),
+        Endpoint::Ready => return Ok(ready(shared, &table)),
         Endpoint::NotFound => {
-            return ApiError::new(Kind::NotFound, format!("no endpoint at `{path}`"))
-                .into_response(shape);
+            let path = req.uri().path();
+            return Err(ProxyError::client(
+                ErrorKind::NotFound,
+                format!("no endpoint at `{path}`"),
+            ));
         }
         Endpoint::WrongMethod(_) => {
-            return ApiError::new(Kind::MethodNotAllowed, "this endpoint takes POST")
-                .into_response(shape);
+            return Err(ProxyError::client(
+                ErrorKind::MethodNotAllowed,
+                "this endpoint takes POST",
+            ));
         }
         Endpoint::Models => {
-            if let Err(e) = authenticate(req.headers(), req.uri().query(), settings.skip_auth) {
-                return e.into_response(shape);
-            }
-            return models(&table, shape);
+            authenticate(req.headers(), req.uri().query(), settings.skip_auth)?;
+            return Ok(respond::models(&table, dialect));
         }
         Endpoint::Call(call) => call,
     };
     let Some(slot) = InFlight::acquire(shared, settings.max_in_flight) else {
-        return ApiError::new(
-            Kind::Overloaded,
+        return Err(ProxyError::internal(
+            ErrorKind::Overloaded,
             "the router is at its in-flight request limit",
         )
-        .with_retry_after(1)
-        .into_response(shape);
+        .with_retry_after(Duration::from_secs(1)));
     };
-    if let Err(e) = authenticate(req.headers(), req.uri().query(), settings.skip_auth) {
-        return e.into_response(shape);
-    }
-    let call = Call {
-        path_model: call.path_model.map(|m| m.into_owned().into()),
-        ..call
-    };
+    authenticate(req.headers(), req.uri().query(), settings.skip_auth)?;
     let (parts, body) = req.into_parts();
     let limit = settings.max_body_size;
-    let body = match read_body(body, &parts.headers, limit, settings.header_read_timeout).await {
-        Ok(b) => b,
-        Err(e) => return e.into_response(shape),
-    };
+    let body = read_body(body, &parts.headers, limit, settings.header_read_timeout).await?;
     let mut scratch = PooledScratch::take();
-    let info = match request::inspect(
+    let info = request::inspect(
         scratch.get(),
         call.protocol,
         &body,
         call.path_model.clone(),
         call.path_stream,
-    ) {
-        Ok(i) => i,
-        Err(e) => return e.into_response(shape),
-    };
+    )?;
     drop(scratch);
-    let route = match table.route(&info.model) {
-        Ok(r) => r,
-        Err(e) => return lookup_error(&table, e).into_response(shape),
-    };
+    let route = table.route(&info.model).map_err(|e| lookup_error(&table, e))?;
     failover::run(failover::Ctx {
         shared,
         table: &table,
@@ -103,47 +105,53 @@ pub(crate) async fn handle(shared: &Arc<Shared>, req: Request<Incoming>) -> Resp
     .await
 }
 
-fn shape_for(endpoint: &Endpoint<'_>, path: &str, headers: &HeaderMap) -> Shape {
+/// Which protocol's shape the caller reads: the endpoint's, else guessed from the path and
+/// headers (a Gemini path or key header, `anthropic-version`), else OpenAI's.
+fn dialect(endpoint: &Endpoint<'_>, path: &str, headers: &HeaderMap) -> Protocol {
     match endpoint {
-        Endpoint::Call(c) => c.protocol.into(),
-        Endpoint::WrongMethod(p) => (*p).into(),
+        Endpoint::Call(c) => c.protocol,
+        Endpoint::WrongMethod(p) => *p,
         _ if path.starts_with("/v1beta/") || headers.contains_key("x-goog-api-key") => {
-            Shape::Gemini
+            Protocol::GenerateContent
         }
-        _ if headers.contains_key("anthropic-version") => Shape::Anthropic,
-        _ => Shape::OpenAi,
+        _ if headers.contains_key("anthropic-version") => Protocol::Messages,
+        _ => Protocol::ChatCompletions,
     }
 }
 
 /// Header count and size, URI length: the configured limits, answered in the caller's shape
 /// (hyper's own, looser caps answer a bare 431 beyond them).
-fn check_head(req: &Request<Incoming>, max_headers: u32, max_size: u64) -> Option<ApiError> {
+fn check_head(req: &Request<Incoming>, max_headers: u32, max_size: u64) -> Result<(), ProxyError> {
     let h = req.headers();
     if h.len() > max_headers as usize {
-        return Some(ApiError::new(
-            Kind::HeadersTooLarge,
+        return Err(ProxyError::client(
+            ErrorKind::HeadersTooLarge,
             format!("too many request headers (limit {max_headers})"),
         ));
     }
     let size: usize = h.iter().map(|(k, v)| k.as_str().len() + v.len() + 4).sum();
     if size as u64 > max_size {
-        return Some(ApiError::new(
-            Kind::HeadersTooLarge,
+        return Err(ProxyError::client(
+            ErrorKind::HeadersTooLarge,
             format!("request headers are too large (limit {max_size} bytes)"),
         ));
     }
     let uri_len = req.uri().path_and_query().map_or(0, |p| p.as_str().len());
     if uri_len > MAX_URI {
-        return Some(ApiError::new(
-            Kind::UriTooLong,
+        return Err(ProxyError::client(
+            ErrorKind::UriTooLong,
             format!("the request URI is too long (limit {MAX_URI} bytes)"),
         ));
     }
-    None
+    Ok(())
 }
 
 /// Until the auth issue adds keys, `skip_auth: false` refuses every call.
-fn authenticate(headers: &HeaderMap, query: Option<&str>, skip_auth: bool) -> Result<(), ApiError> {
+fn authenticate(
+    headers: &HeaderMap,
+    query: Option<&str>,
+    skip_auth: bool,
+) -> Result<(), ProxyError> {
     if skip_auth {
         return Ok(());
     }
@@ -157,7 +165,7 @@ fn authenticate(headers: &HeaderMap, query: Option<&str>, skip_auth: bool) -> Re
     } else {
         "missing API key: send `Authorization: Bearer <key>`, `x-api-key` or `x-goog-api-key`"
     };
-    Err(ApiError::new(Kind::Unauthenticated, msg).with_code("invalid_api_key"))
+    Err(ProxyError::client(ErrorKind::Authentication, msg).with_code("invalid_api_key"))
 }
 
 /// Reads the request body up to `limit` bytes, refusing early on a larger `Content-Length`
@@ -167,10 +175,10 @@ async fn read_body(
     headers: &HeaderMap,
     limit: u64,
     idle: Duration,
-) -> Result<Bytes, ApiError> {
+) -> Result<Bytes, ProxyError> {
     let too_large = || {
-        ApiError::new(
-            Kind::PayloadTooLarge,
+        ProxyError::client(
+            ErrorKind::PayloadTooLarge,
             format!("the request body is larger than the limit of {limit} bytes"),
         )
     };
@@ -185,15 +193,15 @@ async fn read_body(
     loop {
         let frame = match tokio::time::timeout(idle, body.frame()).await {
             Err(_) => {
-                return Err(ApiError::new(
-                    Kind::RequestTimeout,
+                return Err(ProxyError::client(
+                    ErrorKind::RequestTimeout,
                     "the request body stopped arriving",
                 ));
             }
             Ok(None) => break,
             Ok(Some(Err(e))) => {
-                return Err(ApiError::new(
-                    Kind::InvalidRequest,
+                return Err(ProxyError::client(
+                    ErrorKind::InvalidRequest,
                     format!("could not read the request body: {e}"),
                 ));
             }
@@ -210,7 +218,7 @@ async fn read_body(
     Ok(gathered.finish())
 }
 
-fn lookup_error(table: &RoutingTable, e: LookupError<'_>) -> ApiError {
+fn lookup_error(table: &RoutingTable, e: LookupError<'_>) -> ProxyError {
     let msg = match e {
         LookupError::UnknownModel { name } => match table.suggest(name) {
             Some(s) => format!("unknown model `{name}`; did you mean `{s}`?"),
@@ -222,14 +230,7 @@ fn lookup_error(table: &RoutingTable, e: LookupError<'_>) -> ApiError {
         },
         e @ LookupError::NoEndpoints { .. } => e.to_string(),
     };
-    ApiError::new(Kind::NotFound, msg).with_code("model_not_found")
-}
-
-fn json_ok(body: Bytes) -> Response<Body> {
-    let mut r = Response::new(Body::full(body));
-    r.headers_mut()
-        .insert(header::CONTENT_TYPE, json_content_type());
-    r
+    ProxyError::client(ErrorKind::NotFound, msg).with_code("model_not_found")
 }
 
 fn ready(shared: &Shared, table: &RoutingTable) -> Response<Body> {
@@ -243,32 +244,4 @@ fn ready(shared: &Shared, table: &RoutingTable) -> Response<Body> {
                "models": table.routable_model_count()})
         .to_string(),
     ))
-}
-
-/// `GET /v1/models` in the caller's dialect: OpenAI by default, Anthropic when the caller sends
-/// `anthropic-version`, Gemini for `/v1beta/models` or `x-goog-api-key`.
-fn models(table: &RoutingTable, shape: Shape) -> Response<Body> {
-    let mut names: Vec<&str> = table
-        .virtual_models()
-        .iter()
-        .map(|m| &*m.name)
-        .chain(table.declared_models().iter().map(|d| &*d.id))
-        .collect();
-    names.sort_unstable();
-    names.dedup();
-    let v = match shape {
-        Shape::Gemini => json!({"models": names.iter().map(|n| json!({
-            "name": format!("models/{n}"), "displayName": n,
-            "supportedGenerationMethods": ["generateContent", "streamGenerateContent"],
-        })).collect::<Vec<_>>()}),
-        Shape::Anthropic => json!({
-            "data": names.iter().map(|n| json!({"type": "model", "id": n, "display_name": n,
-                "created_at": "1970-01-01T00:00:00Z"})).collect::<Vec<_>>(),
-            "has_more": false, "first_id": names.first(), "last_id": names.last(),
-        }),
-        _ => json!({"object": "list", "data": names.iter().map(|n| json!({
-            "id": n, "object": "model", "created": 0, "owned_by": "bitrouter",
-        })).collect::<Vec<_>>()}),
-    };
-    json_ok(Bytes::from(v.to_string()))
 }

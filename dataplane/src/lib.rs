@@ -17,20 +17,23 @@
 //!    into the caller's protocol on the way.
 //! 7. Dropping the response (client gone) drops the upstream call: no detached work remains.
 
+mod attempt;
 mod body;
 mod breaker;
 mod budget;
+mod client;
 mod endpoint;
 mod error;
 mod failover;
 #[doc(hidden)]
 pub mod fuzzing;
 mod handler;
-mod inspect;
 mod prepared;
 mod relay;
 mod request;
+mod respond;
 mod server;
+mod shared;
 mod table_handle;
 mod upstream;
 
@@ -38,4 +41,3 @@ use translate::{json, sse};
 
 pub use prepared::LoadedTable;
 pub use server::{DRAIN_TIMEOUT, Server};
-pub use table_handle::TableHandle;

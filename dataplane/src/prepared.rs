@@ -1,13 +1,19 @@
-//! Per-table values the hot path would otherwise rebuild on every request: header values for
-//! credentials, provider headers and the `x-bitrouter-*` answer headers, and parsed upstream
-//! URIs. Built once when a table is published and kept beside it ([`LoadedTable`]); cloning a
-//! prepared value is a reference-count increment.
+//! Per-table values the hot path would otherwise rebuild or look up on every request: header
+//! values for credentials, provider headers and the `x-bitrouter-*` answer headers, parsed
+//! upstream URIs, each provider's upstream client and each target's breaker. Built once when a
+//! table is published and kept beside it ([`LoadedTable`]); cloning a prepared value is a
+//! reference-count increment.
 
 use std::ops::Deref;
+
+use std::sync::Arc;
 
 use compiler::table::{Credential, HopRef, Protocol, RoutingTable};
 use http::{HeaderName, HeaderValue, Uri};
 use smallvec::SmallVec;
+
+use crate::breaker::{Breaker, Breakers, EndpointKey, Policy};
+use crate::client::{Client, Clients};
 
 /// A routing table and what the data plane prepared from it.
 #[derive(Debug)]
@@ -17,8 +23,10 @@ pub struct LoadedTable {
 }
 
 impl LoadedTable {
-    pub fn new(table: RoutingTable) -> LoadedTable {
-        let prepared = Prepared::new(&table);
+    /// Prepares `table` for serving: clients come from (and stay in) `clients`, breakers from
+    /// `breakers`, so both outlive the table.
+    pub(crate) fn new(table: RoutingTable, clients: &Clients, breakers: &Breakers) -> LoadedTable {
+        let prepared = Prepared::new(&table, clients, breakers);
         LoadedTable { table, prepared }
     }
 
@@ -39,6 +47,8 @@ impl Deref for LoadedTable {
 pub(crate) struct Prepared {
     providers: Box<[PreparedProvider]>,
     targets: Box<[PreparedTarget]>,
+    /// `server.failover`'s breaker thresholds.
+    pub(crate) policy: Policy,
 }
 
 #[derive(Debug)]
@@ -50,11 +60,15 @@ pub(crate) struct PreparedProvider {
     pub(crate) key: Option<HeaderValue>,
     /// The provider's extra headers, or the name of the first one that is not a valid header.
     pub(crate) headers: Result<Box<[(HeaderName, HeaderValue)]>, Box<str>>,
+    /// The pooled client for the provider's connect timeout and `allow_private`.
+    pub(crate) client: Client,
 }
 
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub(crate) struct PreparedTarget {
     pub(crate) model: Option<HeaderValue>,
+    /// The endpoint's breaker (provider + upstream model), shared with every table that has it.
+    pub(crate) breaker: Arc<Breaker>,
     uris: SmallVec<[(Protocol, bool, Uri); 2]>,
     /// `Host` for those URIs (set here so the client does not format one per request).
     pub(crate) host: Option<HeaderValue>,
@@ -89,7 +103,7 @@ fn host_header(u: &Uri) -> Option<HeaderValue> {
 }
 
 impl Prepared {
-    fn new(table: &RoutingTable) -> Prepared {
+    fn new(table: &RoutingTable, clients: &Clients, breakers: &Breakers) -> Prepared {
         let providers = table
             .providers()
             .iter()
@@ -112,6 +126,7 @@ impl Prepared {
                     bearer: key.and_then(|k| sensitive(&format!("Bearer {k}"))),
                     key: key.and_then(sensitive),
                     headers,
+                    client: clients.get(p.timeouts.connect, p.allow_private),
                 }
             })
             .collect();
@@ -131,12 +146,21 @@ impl Prepared {
                 let host = uris.first().and_then(|(_, _, u)| host_header(u));
                 PreparedTarget {
                     model: HeaderValue::from_str(&t.upstream).ok(),
+                    breaker: breakers.get_or_insert(EndpointKey::new(&provider.name, &t.upstream)),
                     uris,
                     host,
                 }
             })
             .collect();
-        Prepared { providers, targets }
+        let settings = table.server();
+        Prepared {
+            providers,
+            targets,
+            policy: Policy {
+                threshold: settings.breaker_failures,
+                cooldown: settings.breaker_cooldown,
+            },
+        }
     }
 
     pub(crate) fn provider(&self, hop: &HopRef<'_>) -> &PreparedProvider {

@@ -1,24 +1,26 @@
-//! A streaming upstream response on its way to the caller, before and after the commit point.
+//! A streaming upstream response on its way to the caller, as two types: a [`Pending`] stream
+//! before the commit point and a [`Committed`] one after it.
 //!
-//! Before commit ([`Relay::until_commit`], awaited inside the request future): events are read
-//! and classified; lifecycle frames are held back; an error event, a malformed event, a cut or
-//! a timeout is returned as a retryable failure and nothing has reached the caller. The first
-//! content event commits: the held frames and it are released together. After commit
-//! ([`Relay::poll_frame`], driven by hyper as the response body): events pass through as the
-//! upstream's own bytes; a cut, an idle timeout or an oversized event ends the stream with the
-//! caller protocol's terminal error frame. Dropping the relay drops the upstream body, which
-//! closes the upstream connection: client disconnect cancels the upstream call. A committed
-//! stream the upstream leaves silent gets the caller protocol's keep-alive frame every
-//! `KEEPALIVE` (none for Gemini).
+//! [`Pending::commit`] (awaited inside the request future) reads and classifies events;
+//! lifecycle frames are held back; an error event, a malformed event, a cut or a timeout is a
+//! retryable failure and nothing has reached the caller. The first content event commits: the
+//! pending stream becomes a [`Committed`] one that owns the attempt's breaker [`Ticket`] and
+//! the request's in-flight slot ([`Owner`]), with the held frames and the committing event
+//! queued. From there hyper polls it as the response body ([`Committed::poll_frame`]): events
+//! pass through as the upstream's own bytes (or translated); a cut, an idle timeout or an
+//! oversized event ends it with the caller protocol's terminal error frame. When the stream
+//! ends — and only then — its one outcome goes to the breaker and the slot is freed. Dropping
+//! it (the client left) drops the upstream body, which closes the upstream connection, and
+//! records nothing. A committed stream the upstream leaves silent gets the caller protocol's
+//! keep-alive every `KEEPALIVE` (none for Gemini).
 //!
-//! A relay runs in one of two modes: passthrough (the caller speaks the upstream's protocol;
-//! `inspect` classifies the upstream's own frames) or translation (a boxed
-//! `translate::stream::Translator` decodes the upstream's events and writes the caller's; its
-//! first content event is the commit point).
+//! Two modes: passthrough (the caller speaks the upstream's protocol;
+//! `translate::passthrough::Inspector` classifies the upstream's own frames) or translation
+//! (a boxed `translate::stream::Translator` decodes the upstream's events and writes the
+//! caller's; its first content event is the commit point).
 
 use std::future::Future;
 use std::pin::Pin;
-use std::sync::Arc;
 use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
 
@@ -27,30 +29,24 @@ use compiler::table::Protocol;
 use http_body::Body as _;
 use http_body_util::BodyExt;
 use hyper::body::Incoming;
-use tokio::time::Sleep;
-
-use crate::breaker::{Breakers, EndpointKey};
-use crate::inspect::{Class, Inspector};
-use crate::json::PooledScratch;
-use crate::server::InFlight;
-use crate::sse::{self, Splitter};
 use smallvec::SmallVec;
+use tokio::time::Sleep;
+use translate::ir::ErrorKind;
+use translate::passthrough::{Class, Ending, Inspector};
 use translate::stream::{Step, Translator};
 
-/// Why an attempt failed before commit.
-#[derive(Debug)]
-pub(crate) struct PreCommitFailure {
-    pub(crate) message: String,
-    pub(crate) timeout: bool,
-}
+use crate::breaker::{Outcome, Ticket};
+use crate::error::ProxyError;
+use crate::json::PooledScratch;
+use crate::shared::InFlight;
+use crate::sse::{self, Splitter};
 
-/// Reports a committed stream's outcome to the endpoint's breaker.
+/// What a committed stream owns until it ends: the attempt's breaker ticket (its one outcome
+/// is recorded at the end) and the request's in-flight slot.
 #[derive(Debug)]
-pub(crate) struct Outcome {
-    pub(crate) breakers: Arc<Breakers>,
-    pub(crate) key: EndpointKey,
-    pub(crate) threshold: u32,
-    pub(crate) cooldown: Duration,
+pub(crate) struct Owner {
+    pub(crate) ticket: Ticket,
+    pub(crate) slot: Option<InFlight>,
 }
 
 /// How upstream events become the caller's frames.
@@ -60,104 +56,27 @@ enum Mode {
     Translate(Box<Translator>),
 }
 
-pub(crate) struct Relay {
+impl std::fmt::Debug for Mode {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Mode::Passthrough(i) => i.fmt(f),
+            Mode::Translate(t) => t.fmt(f),
+        }
+    }
+}
+
+/// What both states share: the upstream body cut into events, and the caller's frames.
+#[derive(Debug)]
+struct Events {
     upstream: Incoming,
     splitter: Splitter,
     mode: Mode,
     /// Frames for the caller, oldest first (a handful at most: the held lifecycle frames).
     out: SmallVec<[Bytes; 4]>,
-    json_array: bool,
-    array_open: bool,
     upstream_done: bool,
-    finished: bool,
-    idle: Duration,
-    /// When the upstream last sent something: the idle timeout runs from here.
-    heard: tokio::time::Instant,
-    /// When the caller was last handed a frame: keep-alives run from here.
-    spoke: tokio::time::Instant,
-    /// The caller protocol's keep-alive frame, if it has one.
-    ping: Option<&'static [u8]>,
-    /// Fires at the idle deadline or when a keep-alive is due, whichever is first.
-    sleep: Pin<Box<Sleep>>,
-    outcome: Option<Outcome>,
-    /// The in-flight slot, released when the stream ends or the caller goes away.
-    _slot: Option<InFlight>,
 }
 
-impl std::fmt::Debug for Relay {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        let mode = match &self.mode {
-            Mode::Passthrough(i) => format!("{i:?}"),
-            Mode::Translate(t) => format!("{t:?}"),
-        };
-        f.debug_struct("Relay")
-            .field("mode", &mode)
-            .field("finished", &self.finished)
-            .finish_non_exhaustive()
-    }
-}
-
-impl Relay {
-    pub(crate) fn new(
-        upstream: Incoming,
-        protocol: Protocol,
-        strip_usage: bool,
-        json_array: bool,
-        model: &str,
-        idle: Duration,
-    ) -> Relay {
-        let inspector = Inspector::new(protocol, strip_usage, model);
-        let mode = Mode::Passthrough(inspector);
-        Relay::with_mode(upstream, mode, protocol, json_array, idle)
-    }
-
-    /// A relay that translates the upstream's stream into the caller's protocol.
-    pub(crate) fn translating(
-        upstream: Incoming,
-        translator: Translator,
-        caller: Protocol,
-        idle: Duration,
-    ) -> Relay {
-        // JSON-array framing for Gemini callers is the encoder's job in this mode.
-        let mode = Mode::Translate(Box::new(translator));
-        Relay::with_mode(upstream, mode, caller, false, idle)
-    }
-
-    fn with_mode(
-        upstream: Incoming,
-        mode: Mode,
-        caller: Protocol,
-        json_array: bool,
-        idle: Duration,
-    ) -> Relay {
-        let now = tokio::time::Instant::now();
-        Relay {
-            upstream,
-            splitter: Splitter::default(),
-            mode,
-            out: SmallVec::new(),
-            json_array,
-            array_open: false,
-            upstream_done: false,
-            finished: false,
-            idle,
-            heard: now,
-            spoke: now,
-            ping: ping_frame(caller),
-            sleep: Box::pin(tokio::time::sleep(idle)),
-            outcome: None,
-            _slot: None,
-        }
-    }
-
-    pub(crate) fn set_outcome(&mut self, outcome: Outcome) {
-        self.outcome = Some(outcome);
-    }
-
-    pub(crate) fn hold_slot(&mut self, slot: InFlight) {
-        self._slot = Some(slot);
-    }
-
+impl Events {
     /// The next whole event, including an unterminated tail once the upstream has ended.
     fn next_event(&mut self) -> Result<Option<Bytes>, sse::TooLarge> {
         match self.splitter.next_event()? {
@@ -167,106 +86,222 @@ impl Relay {
         }
     }
 
-    fn emit(&mut self, raw: Bytes) {
-        if !self.json_array {
-            self.out.push(raw);
-            return;
-        }
-        let f = sse::fields(&raw);
-        let mut join = Vec::new();
-        if let Some(data) = f.data(&mut join) {
-            let sep: &[u8] = if self.array_open { b",\r\n" } else { b"[" };
-            self.array_open = true;
-            let mut v = Vec::with_capacity(sep.len() + data.len());
-            v.extend_from_slice(sep);
-            v.extend_from_slice(data);
-            self.out.push(Bytes::from(v));
+    fn push_frame(&mut self, frame: Option<Bytes>) {
+        if let Some(f) = frame {
+            self.out.push(f);
         }
     }
 
-    /// Reads until the commit point. On `Ok` the held frames are queued for the caller.
-    pub(crate) async fn until_commit(&mut self, deadline: Instant) -> Result<(), PreCommitFailure> {
+    /// Queues the translator's output.
+    fn take_translated(&mut self) {
+        if let Mode::Translate(t) = &mut self.mode
+            && let Some(b) = t.take()
+        {
+            self.out.push(b);
+        }
+    }
+}
+
+/// A stream before its commit point: nothing of it has reached the caller.
+#[derive(Debug)]
+pub(crate) struct Pending {
+    events: Events,
+    idle: Duration,
+    caller: Protocol,
+}
+
+impl Pending {
+    /// A same-protocol stream. `strip_usage`: the router asked for Chat's usage chunk on the
+    /// caller's behalf; `json_array`: a Gemini caller without `alt=sse`.
+    pub(crate) fn passthrough(
+        upstream: Incoming,
+        protocol: Protocol,
+        strip_usage: bool,
+        json_array: bool,
+        model: &str,
+        idle: Duration,
+    ) -> Pending {
+        let inspector = Inspector::new(protocol, strip_usage, json_array, model);
+        Pending::with_mode(upstream, Mode::Passthrough(inspector), protocol, idle)
+    }
+
+    /// A stream translated into the caller's protocol (JSON-array framing for Gemini callers
+    /// is the encoder's job in this mode).
+    pub(crate) fn translating(
+        upstream: Incoming,
+        translator: Translator,
+        caller: Protocol,
+        idle: Duration,
+    ) -> Pending {
+        Pending::with_mode(upstream, Mode::Translate(Box::new(translator)), caller, idle)
+    }
+
+    fn with_mode(upstream: Incoming, mode: Mode, caller: Protocol, idle: Duration) -> Pending {
+        Pending {
+            events: Events {
+                upstream,
+                splitter: Splitter::default(),
+                mode,
+                out: SmallVec::new(),
+                upstream_done: false,
+            },
+            idle,
+            caller,
+        }
+    }
+
+    /// Reads until the commit point (by `deadline`). On success the stream is committed and
+    /// owns `owner`; on failure `owner` comes back with the (retryable) error.
+    pub(crate) async fn commit(
+        mut self,
+        deadline: Instant,
+        owner: Owner,
+    ) -> Result<Committed, (ProxyError, Owner)> {
+        match self.until_commit(deadline).await {
+            Ok(()) => Ok(Committed::new(self, owner)),
+            Err(e) => Err((e, owner)),
+        }
+    }
+
+    async fn until_commit(&mut self, deadline: Instant) -> Result<(), ProxyError> {
+        let ev = &mut self.events;
         loop {
-            match self.next_event() {
-                Err(sse::TooLarge) => return Err(fail("the upstream sent an oversized event")),
-                Ok(Some(ev)) => match self.pre_commit(&ev) {
-                    Some(Ok(())) => {
-                        let now = tokio::time::Instant::now();
-                        (self.heard, self.spoke) = (now, now);
-                        self.rearm();
+            match ev.next_event() {
+                Err(sse::TooLarge) => return Err(cut("the upstream sent an oversized event")),
+                Ok(Some(raw)) => {
+                    if pre_commit(ev, raw)? {
                         return Ok(());
                     }
-                    Some(Err(f)) => return Err(f),
-                    None => continue,
-                },
-                Ok(None) if self.upstream_done => {
-                    if let Mode::Translate(t) = &mut self.mode {
+                    continue;
+                }
+                Ok(None) if ev.upstream_done => {
+                    if let Mode::Translate(t) = &mut ev.mode {
                         match t.eof() {
-                            Step::Error(e) => return Err(fail(&e.message)),
+                            Step::Error(e) => return Err(ProxyError::upstream(e.kind, e.message)),
                             _ if t.committed() => {
-                                self.take_translated();
+                                ev.take_translated();
                                 return Ok(());
                             }
                             _ => {}
                         }
                     }
-                    return Err(fail("the upstream stream ended before any content"));
+                    return Err(cut("the upstream stream ended before any content"));
                 }
                 Ok(None) => {}
             }
-            match tokio::time::timeout_at(deadline.into(), self.upstream.frame()).await {
+            match tokio::time::timeout_at(deadline.into(), ev.upstream.frame()).await {
                 Err(_) => {
-                    return Err(PreCommitFailure {
-                        message: "no content from the upstream before the first-byte timeout"
-                            .into(),
-                        timeout: true,
-                    });
+                    return Err(ProxyError::upstream(
+                        ErrorKind::Timeout,
+                        "no content from the upstream before the first-byte timeout",
+                    ));
                 }
-                Ok(None) => self.upstream_done = true,
-                Ok(Some(Err(e))) => return Err(fail(&format!("upstream connection failed: {e}"))),
+                Ok(None) => ev.upstream_done = true,
+                Ok(Some(Err(e))) => {
+                    return Err(cut(format!("the upstream connection failed: {e}")));
+                }
                 Ok(Some(Ok(frame))) => {
                     if let Ok(data) = frame.into_data() {
-                        self.splitter.push(data);
+                        ev.splitter.push(data);
                     }
                 }
             }
         }
     }
+}
 
-    /// One event before the commit point: `Some(Ok)` commits, `Some(Err)` fails the attempt,
-    /// `None` reads on.
-    fn pre_commit(&mut self, ev: &Bytes) -> Option<Result<(), PreCommitFailure>> {
-        let mut scratch = PooledScratch::take();
-        match &mut self.mode {
-            Mode::Passthrough(inspector) => match inspector.classify(ev, scratch.get(), true) {
-                Class::Lifecycle => self.emit(ev.clone()),
-                Class::Drop => {}
-                Class::Content | Class::Terminal => {
-                    self.emit(ev.clone());
-                    return Some(Ok(()));
-                }
-                Class::Error(m) => {
-                    return Some(Err(fail(&format!("error event before any content: {m}"))));
-                }
-                Class::Malformed => return Some(Err(fail("the upstream sent a malformed event"))),
-            },
-            Mode::Translate(t) => match t.feed(ev, scratch.get()) {
-                Step::Error(e) => {
-                    let m = format!("error event before any content: {}", e.message);
-                    return Some(Err(fail(&m)));
-                }
-                Step::Malformed => return Some(Err(fail("the upstream sent a malformed event"))),
-                Step::Continue | Step::Done if t.committed() => {
-                    self.take_translated();
-                    return Some(Ok(()));
-                }
-                Step::Continue | Step::Done => {}
-            },
-        }
-        None
+/// One event before the commit point: `Ok(true)` commits (its frames are queued), `Ok(false)`
+/// reads on, `Err` fails the attempt.
+fn pre_commit(ev: &mut Events, raw: Bytes) -> Result<bool, ProxyError> {
+    let mut scratch = PooledScratch::take();
+    match &mut ev.mode {
+        Mode::Passthrough(inspector) => match inspector.classify(&raw, scratch.get(), true) {
+            Class::Lifecycle => {
+                let f = inspector.forward(raw);
+                ev.push_frame(f);
+            }
+            Class::Drop => {}
+            Class::Content | Class::Terminal => {
+                let f = inspector.forward(raw);
+                ev.push_frame(f);
+                return Ok(true);
+            }
+            Class::Error(e) => {
+                let m = format!("error event before any content: {}", e.message);
+                return Err(ProxyError::upstream(e.kind, m));
+            }
+            Class::Malformed => return Err(cut("the upstream sent a malformed event")),
+        },
+        Mode::Translate(t) => match t.feed(&raw, scratch.get()) {
+            Step::Error(e) => {
+                let m = format!("error event before any content: {}", e.message);
+                return Err(ProxyError::upstream(e.kind, m));
+            }
+            Step::Malformed => return Err(cut("the upstream sent a malformed event")),
+            Step::Continue | Step::Done if t.committed() => {
+                ev.take_translated();
+                return Ok(true);
+            }
+            Step::Continue | Step::Done => {}
+        },
+    }
+    Ok(false)
+}
+
+/// A retryable failure of the upstream's stream.
+fn cut(message: impl Into<std::borrow::Cow<'static, str>>) -> ProxyError {
+    ProxyError::upstream(ErrorKind::BadGateway, message)
+}
+
+/// A stream past its commit point, polled by hyper as the response body.
+#[derive(Debug)]
+pub(crate) struct Committed {
+    events: Events,
+    idle: Duration,
+    /// When the upstream last sent something: the idle timeout runs from here.
+    heard: tokio::time::Instant,
+    /// When the caller was last handed a frame: keep-alives run from here.
+    spoke: tokio::time::Instant,
+    /// The caller protocol's keep-alive frame, if it has one.
+    ping: Option<&'static [u8]>,
+    /// Fires at the idle deadline or when a keep-alive is due, whichever is first.
+    sleep: Pin<Box<Sleep>>,
+    /// Until the stream ends; taken, with the outcome recorded, exactly once.
+    owner: Option<Owner>,
+}
+
+impl Committed {
+    fn new(p: Pending, owner: Owner) -> Committed {
+        let now = tokio::time::Instant::now();
+        let mut c = Committed {
+            events: p.events,
+            idle: p.idle,
+            heard: now,
+            spoke: now,
+            ping: translate::wire::keepalive(p.caller),
+            // One allocation per stream: hyper polls the body through `&mut`, and a `Sleep`
+            // must stay pinned between polls.
+            sleep: Box::pin(tokio::time::sleep(p.idle)),
+            owner: Some(owner),
+        };
+        c.rearm();
+        // A translator may have finished inside the committing event (a one-event stream).
+        c.settle_translated();
+        c
     }
 
-    /// How long the caller may go without a frame after the commit point.
+    /// The stream ended: records its one outcome and frees the slot.
+    fn finish(&mut self, outcome: Outcome) {
+        if let Some(o) = self.owner.take() {
+            o.ticket.record(outcome);
+        }
+    }
+
+    fn finished(&self) -> bool {
+        self.owner.is_none()
+    }
+
+    /// How long the caller may go without a frame.
     fn keepalive(&self) -> Duration {
         KEEPALIVE.min(self.idle / 2)
     }
@@ -285,116 +320,95 @@ impl Relay {
     fn on_timer(&mut self) {
         let now = tokio::time::Instant::now();
         if now >= self.heard + self.idle {
-            self.fail_committed("the upstream went idle for too long");
+            self.fail(ErrorKind::Timeout, "the upstream went idle for too long");
             return;
         }
-        if let Some(p) = self.ping {
-            if now >= self.spoke + self.keepalive() {
-                self.out.push(Bytes::from_static(p));
-                self.spoke = now;
-            }
+        if let Some(p) = self.ping
+            && now >= self.spoke + self.keepalive()
+        {
+            self.events.out.push(Bytes::from_static(p));
+            self.spoke = now;
         }
         self.rearm();
     }
 
-    /// Queues the translator's output; marks the stream finished when the translator is done.
-    fn take_translated(&mut self) {
-        let Mode::Translate(t) = &mut self.mode else {
-            return;
+    /// After the translator took an event: queue its output; when it is done, the stream is.
+    fn settle_translated(&mut self) {
+        self.events.take_translated();
+        let done = match &self.events.mode {
+            Mode::Translate(t) if t.done() => Some(t.failed()),
+            _ => None,
         };
-        if let Some(b) = t.take() {
-            self.out.push(b);
-        }
-        if t.done() && !self.finished {
-            let failed = t.failed();
-            self.finished = true;
-            self.report(!failed);
-        }
-    }
-
-    fn report(&mut self, success: bool) {
-        if let Some(o) = self.outcome.take() {
-            if success {
-                o.breakers.success(o.key);
+        if let Some(failed) = done {
+            self.finish(if failed {
+                Outcome::Failure { retry_after: None }
             } else {
-                o.breakers
-                    .failure(o.key, Instant::now(), o.threshold, o.cooldown, None);
-            }
+                Outcome::Success
+            });
         }
     }
 
-    fn fail_committed(&mut self, message: &str) {
-        match &mut self.mode {
+    /// Ends the stream with the caller protocol's terminal error frame.
+    fn fail(&mut self, kind: ErrorKind, message: &str) {
+        match &mut self.events.mode {
             Mode::Passthrough(inspector) => {
-                let frame = inspector.terminal_error(message, self.json_array);
-                if self.json_array && !self.array_open {
-                    self.out.push(Bytes::from_static(b"["));
-                    self.out.push(frame.slice(1..));
-                } else {
-                    self.out.push(frame);
-                }
+                let frame = inspector.terminal_error(kind, message);
+                self.events.out.push(frame);
             }
             Mode::Translate(t) => {
-                t.fail(message);
-                if let Some(b) = t.take() {
-                    self.out.push(b);
-                }
+                t.fail(kind, message);
+                self.events.take_translated();
             }
         }
-        self.finished = true;
-        self.report(false);
         tracing::warn!(message, "stream failed after commit");
-    }
-
-    fn end_cleanly(&mut self) {
-        if self.json_array {
-            self.out.push(Bytes::from_static(if self.array_open {
-                b"]"
-            } else {
-                b"[]"
-            }));
-        }
-        self.finished = true;
-        self.report(true);
+        self.finish(Outcome::Failure { retry_after: None });
     }
 
     /// One event after the commit point.
-    fn committed_event(&mut self, ev: Bytes) {
+    fn event(&mut self, raw: Bytes) {
         // Parse buffers come from the thread's pool per event, so an open stream holds none
         // while it waits.
         let mut scratch = PooledScratch::take();
-        match &mut self.mode {
-            Mode::Passthrough(inspector) => match inspector.classify(&ev, scratch.get(), false) {
-                Class::Drop => {}
-                Class::Error(_) => {
-                    // The upstream's own error frame is already in the caller's shape.
-                    inspector.ended = true;
-                    self.emit(ev);
+        match &mut self.events.mode {
+            Mode::Passthrough(inspector) => {
+                if inspector.classify(&raw, scratch.get(), false) != Class::Drop {
+                    let f = inspector.forward(raw);
+                    self.events.push_frame(f);
                 }
-                _ => self.emit(ev),
-            },
+            }
             Mode::Translate(t) => {
-                t.feed(&ev, scratch.get());
-                self.take_translated();
+                t.feed(&raw, scratch.get());
+                drop(scratch);
+                self.settle_translated();
             }
         }
     }
 
     /// The upstream ended after the commit point.
-    fn committed_eof(&mut self) {
-        match &mut self.mode {
-            Mode::Passthrough(inspector) => {
-                if inspector.ended {
-                    self.end_cleanly();
-                } else {
-                    self.fail_committed("the upstream stream was cut before it completed");
+    fn eof(&mut self) {
+        match &mut self.events.mode {
+            Mode::Passthrough(inspector) => match inspector.ending() {
+                Ending::Open => {
+                    self.fail(
+                        ErrorKind::BadGateway,
+                        "the upstream stream was cut before it completed",
+                    );
                 }
-            }
+                ending => {
+                    let f = inspector.finish();
+                    self.events.push_frame(f);
+                    self.finish(if ending == Ending::Clean {
+                        Outcome::Success
+                    } else {
+                        // The upstream's own error frame ended it (already forwarded).
+                        Outcome::Failure { retry_after: None }
+                    });
+                }
+            },
             Mode::Translate(t) => {
                 t.eof();
-                self.take_translated();
                 // A translator always finishes at end of input (cleanly or with an error frame).
-                self.finished = true;
+                self.settle_translated();
             }
         }
     }
@@ -402,39 +416,42 @@ impl Relay {
     /// The committed stream, polled by hyper.
     pub(crate) fn poll_frame(&mut self, cx: &mut Context<'_>) -> Poll<Option<Bytes>> {
         loop {
-            if !self.out.is_empty() {
+            if !self.events.out.is_empty() {
                 self.spoke = tokio::time::Instant::now();
-                return Poll::Ready(Some(self.out.remove(0)));
+                return Poll::Ready(Some(self.events.out.remove(0)));
             }
-            if self.finished {
+            if self.finished() {
                 return Poll::Ready(None);
             }
-            match self.next_event() {
+            match self.events.next_event() {
                 Err(sse::TooLarge) => {
-                    self.fail_committed("the upstream sent an oversized event");
+                    self.fail(ErrorKind::BadGateway, "the upstream sent an oversized event");
                     continue;
                 }
                 Ok(Some(ev)) => {
-                    self.committed_event(ev);
+                    self.event(ev);
                     continue;
                 }
-                Ok(None) if self.upstream_done => {
-                    self.committed_eof();
+                Ok(None) if self.events.upstream_done => {
+                    self.eof();
                     continue;
                 }
                 Ok(None) => {}
             }
-            match Pin::new(&mut self.upstream).poll_frame(cx) {
-                Poll::Ready(None) => self.upstream_done = true,
+            match Pin::new(&mut self.events.upstream).poll_frame(cx) {
+                Poll::Ready(None) => self.events.upstream_done = true,
                 Poll::Ready(Some(Ok(frame))) => {
                     if let Ok(data) = frame.into_data() {
-                        self.splitter.push(data);
+                        self.events.splitter.push(data);
                     }
                     self.heard = tokio::time::Instant::now();
                     self.rearm();
                 }
                 Poll::Ready(Some(Err(e))) => {
-                    self.fail_committed(&format!("the upstream connection failed: {e}"));
+                    self.fail(
+                        ErrorKind::BadGateway,
+                        &format!("the upstream connection failed: {e}"),
+                    );
                 }
                 Poll::Pending => {
                     if self.sleep.as_mut().poll(cx).is_ready() {
@@ -450,22 +467,5 @@ impl Relay {
 
 /// The longest a committed stream stays silent towards the caller (half the idle timeout when
 /// that is shorter): proxies such as Cloudflare close streams quiet for ~100 s, e.g. through
-/// a long reasoning phase (protocols.md E31).
+/// a long reasoning phase (docs/translation-cases.md E31).
 const KEEPALIVE: Duration = Duration::from_secs(15);
-
-/// The caller protocol's keep-alive: an SSE comment for the OpenAI wires, `event: ping` for
-/// Anthropic, and nothing for Gemini, whose SDK rejects anything but `data: ` lines (E30).
-fn ping_frame(caller: Protocol) -> Option<&'static [u8]> {
-    match caller {
-        Protocol::ChatCompletions | Protocol::Responses => Some(b": ping\n\n"),
-        Protocol::Messages => Some(b"event: ping\ndata: {\"type\":\"ping\"}\n\n"),
-        Protocol::GenerateContent => None,
-    }
-}
-
-fn fail(m: &str) -> PreCommitFailure {
-    PreCommitFailure {
-        message: m.to_owned(),
-        timeout: false,
-    }
-}

@@ -10,7 +10,9 @@ use compiler::table::Protocol;
 use simd_json::prelude::*;
 use smallvec::SmallVec;
 
-use crate::error::{ApiError, Kind};
+use translate::ir::ErrorKind;
+
+use crate::error::ProxyError;
 use crate::json::{Member, Scratch, for_each_member, push_json_str, skip_ws};
 
 /// What the router reads from a request body.
@@ -26,8 +28,8 @@ pub(crate) struct RequestInfo<'b> {
     open: usize,
 }
 
-fn bad(msg: impl Into<Cow<'static, str>>) -> ApiError {
-    ApiError::new(Kind::InvalidRequest, msg)
+fn bad(msg: impl Into<Cow<'static, str>>) -> ProxyError {
+    ProxyError::client(ErrorKind::InvalidRequest, msg)
 }
 
 /// Reads and checks the body of a model call. `path_model` is Gemini's model from the URL.
@@ -37,7 +39,7 @@ pub(crate) fn inspect<'b>(
     body: &'b [u8],
     path_model: Option<Cow<'b, str>>,
     path_stream: bool,
-) -> Result<RequestInfo<'b>, ApiError> {
+) -> Result<RequestInfo<'b>, ProxyError> {
     if body.is_empty() {
         return Err(bad("the request body is empty; expected a JSON object"));
     }
@@ -129,7 +131,7 @@ pub(crate) fn inspect<'b>(
 }
 
 /// The string value at `span`, borrowed when it has no escapes.
-fn string_at(body: &[u8], span: Range<usize>) -> Result<Cow<'_, str>, ApiError> {
+fn string_at(body: &[u8], span: Range<usize>) -> Result<Cow<'_, str>, ProxyError> {
     let raw = &body[span];
     let not_string = || bad("`model` must be a string");
     if raw.len() < 2 || raw[0] != b'"' {

@@ -7,7 +7,7 @@ use std::future::Future;
 use std::io;
 use std::net::SocketAddr;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
+use std::sync::atomic::Ordering;
 use std::time::Duration;
 
 use compiler::table::RoutingTable;
@@ -17,49 +17,12 @@ use hyper_util::server::conn::auto;
 use hyper_util::server::graceful::GracefulShutdown;
 use tokio::net::TcpListener;
 
-use crate::TableHandle;
-use crate::breaker::Breakers;
-use crate::budget::RetryBudget;
 use crate::handler;
 use crate::prepared::LoadedTable;
-use crate::upstream::Clients;
+use crate::shared::Shared;
 
 /// How long open connections get to finish after shutdown begins.
 pub const DRAIN_TIMEOUT: Duration = Duration::from_secs(30);
-
-/// State shared by every request.
-#[derive(Debug)]
-pub(crate) struct Shared {
-    pub tables: TableHandle,
-    pub clients: Clients,
-    pub breakers: Arc<Breakers>,
-    pub retry_budget: RetryBudget,
-    pub in_flight: AtomicUsize,
-    pub draining: AtomicBool,
-    /// Start offset for round-robin and weighted chains.
-    pub rotation: AtomicU64,
-}
-
-/// One in-flight request; the slot is released on drop, whatever path the request took.
-#[derive(Debug)]
-pub(crate) struct InFlight(Arc<Shared>);
-
-impl InFlight {
-    pub(crate) fn acquire(shared: &Arc<Shared>, max: u32) -> Option<InFlight> {
-        let prev = shared.in_flight.fetch_add(1, Ordering::AcqRel);
-        if prev >= max as usize {
-            shared.in_flight.fetch_sub(1, Ordering::AcqRel);
-            return None;
-        }
-        Some(InFlight(Arc::clone(shared)))
-    }
-}
-
-impl Drop for InFlight {
-    fn drop(&mut self) {
-        self.0.in_flight.fetch_sub(1, Ordering::AcqRel);
-    }
-}
 
 /// The data plane: serves requests against the current table.
 #[derive(Debug)]
@@ -70,22 +33,14 @@ pub struct Server {
 impl Server {
     pub fn new(table: RoutingTable) -> Arc<Server> {
         Arc::new(Server {
-            shared: Arc::new(Shared {
-                tables: TableHandle::new(table),
-                clients: Clients::new(),
-                breakers: Arc::new(Breakers::default()),
-                retry_budget: RetryBudget::default(),
-                in_flight: AtomicUsize::new(0),
-                draining: AtomicBool::new(false),
-                rotation: AtomicU64::new(0),
-            }),
+            shared: Arc::new(Shared::new(table)),
         })
     }
 
-    /// Swaps in a new table (one atomic store; cannot fail). Requests already running finish
-    /// on the table they loaded.
+    /// Swaps in a new table (prepared first, then one atomic store; cannot fail). Requests
+    /// already running finish on the table they loaded.
     pub fn publish(&self, table: RoutingTable) {
-        self.shared.tables.publish(table);
+        self.shared.publish(table);
     }
 
     /// The current table.

@@ -6,39 +6,41 @@
 use std::sync::Arc;
 
 use arc_swap::ArcSwap;
-use compiler::table::RoutingTable;
 
 use crate::prepared::LoadedTable;
 
 /// The current routing table. `publish` cannot fail: compiling and validating happen before,
-/// off the hot path; publishing prepares the per-table header values and URIs, then makes one
-/// atomic store.
+/// off the hot path, and so does preparing the per-table values; publishing is one atomic
+/// store.
 #[derive(Debug)]
-pub struct TableHandle {
+pub(crate) struct TableHandle {
     current: ArcSwap<LoadedTable>,
 }
 
 impl TableHandle {
-    pub fn new(table: RoutingTable) -> TableHandle {
+    pub(crate) fn new(table: LoadedTable) -> TableHandle {
         TableHandle {
-            current: ArcSwap::from_pointee(LoadedTable::new(table)),
+            current: ArcSwap::from_pointee(table),
         }
     }
 
     /// The table for one request: load once, keep it until the response is done.
-    pub fn load(&self) -> Arc<LoadedTable> {
+    pub(crate) fn load(&self) -> Arc<LoadedTable> {
         self.current.load_full()
     }
 
     /// Swaps in a new table; requests already holding the old one finish on it.
-    pub fn publish(&self, table: RoutingTable) {
-        self.current.store(Arc::new(LoadedTable::new(table)));
+    pub(crate) fn publish(&self, table: LoadedTable) {
+        self.current.store(Arc::new(table));
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::breaker::Breakers;
+    use crate::client::Clients;
+    use compiler::table::RoutingTable;
     use compiler::{EnvMode, SourceFile};
 
     fn table(yaml: &str) -> RoutingTable {
@@ -57,9 +59,10 @@ mod tests {
     fn in_flight_requests_keep_the_table_they_loaded() {
         let a = "inherit_defaults: false\nproviders:\n  p: { api_base: 'https://a.example/v1', models: [{id: m}] }\n";
         let b = "inherit_defaults: false\nproviders:\n  q: { api_base: 'https://b.example/v1', models: [{id: m}] }\n";
-        let handle = TableHandle::new(table(a));
+        let (clients, breakers) = (Clients::new(), Breakers::default());
+        let handle = TableHandle::new(LoadedTable::new(table(a), &clients, &breakers));
         let in_flight = handle.load();
-        handle.publish(table(b));
+        handle.publish(LoadedTable::new(table(b), &clients, &breakers));
         assert_eq!(first_provider(&in_flight, "m"), "p");
         assert_eq!(first_provider(&handle.load(), "m"), "q");
     }

@@ -3,7 +3,7 @@
 use super::*;
 use crate::json::PooledScratch;
 
-fn info(p: Protocol, body: &'static str) -> Result<RequestInfo<'static>, ApiError> {
+fn info(p: Protocol, body: &'static str) -> Result<RequestInfo<'static>, ProxyError> {
     let mut s = PooledScratch::take();
     inspect(s.get(), p, body.as_bytes(), None, false)
 }
@@ -56,7 +56,7 @@ fn wrong_shapes_are_400_with_a_reason() {
         ),
     ] {
         let e = info(Protocol::ChatCompletions, body).unwrap_err();
-        assert_eq!(e.kind, Kind::InvalidRequest);
+        assert_eq!(e.kind, ErrorKind::InvalidRequest);
         assert!(e.message.contains(want), "{body}: {}", e.message);
     }
 }

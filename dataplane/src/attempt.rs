@@ -1,0 +1,289 @@
+//! One attempt: one upstream call for one endpoint of the chain, classified once, at its end.
+//!
+//! A whole answer ends when it has been read and checked; a stream ends when the committed
+//! stream does (`relay.rs`), so its outcome is recorded there. Every path consumes the
+//! attempt's breaker [`Ticket`] exactly once — or drops it unrecorded when the caller leaves.
+//! Failures come back as a [`ProxyError`]; the failover loop reads only whether it is
+//! retryable.
+
+use std::time::{Duration, Instant};
+
+use bytes::Bytes;
+use compiler::table::{HopRef, Protocol};
+use http::{HeaderMap, HeaderValue, Response, header};
+use http_body_util::BodyExt;
+use hyper::body::Incoming;
+use translate::ir::ErrorKind;
+use translate::names::NameMap;
+use translate::stream::{self, Translator};
+
+use crate::body::{Body, Gather};
+use crate::breaker::{Outcome, Ticket};
+use crate::error::ProxyError;
+use crate::json::PooledScratch;
+use crate::prepared::PreparedProvider;
+use crate::relay::{Owner, Pending};
+use crate::respond::{json_content_type, reset_head, with_head};
+use crate::shared::InFlight;
+use translate::response as answer;
+
+/// Largest upstream body read whole (non-streaming answers, error bodies).
+const MAX_UPSTREAM_BODY: usize = 64 << 20;
+/// Longest `Retry-After` honoured.
+const MAX_RETRY_AFTER: Duration = Duration::from_secs(300);
+
+/// What the attempt needs to know about the caller's request.
+#[derive(Debug)]
+pub(crate) struct Call<'a> {
+    pub(crate) caller: Protocol,
+    pub(crate) stream: bool,
+    /// Gemini callers without `alt=sse`.
+    pub(crate) json_array: bool,
+    /// Chat: the caller asked for the usage chunk.
+    pub(crate) include_usage: bool,
+    /// Chat passthrough streams: the router asked for usage on the caller's behalf.
+    pub(crate) ask_usage: bool,
+    /// Set when the endpoint speaks another protocol.
+    pub(crate) translation: Option<Translation<'a>>,
+}
+
+/// A translated call: which protocols, and what the caller is told.
+#[derive(Debug)]
+pub(crate) struct Translation<'a> {
+    pub(crate) upstream: Protocol,
+    pub(crate) model: &'a str,
+    pub(crate) created: u64,
+    pub(crate) seed: u64,
+    /// Tool names renamed for the upstream, restored in the answer.
+    pub(crate) names: NameMap,
+}
+
+impl<'a> Call<'a> {
+    fn ctx(&self, tr: &Translation<'a>) -> stream::Ctx<'a> {
+        stream::Ctx {
+            model: tr.model,
+            include_usage: self.include_usage,
+            json_array: self.json_array,
+            created: tr.created,
+            seed: tr.seed,
+        }
+    }
+}
+
+/// Sends `req` to `hop` and classifies the answer. `slot` moves into a committed stream.
+pub(crate) async fn run(
+    call: &Call<'_>,
+    hop: &HopRef<'_>,
+    provider: &PreparedProvider,
+    req: http::Request<http_body_util::Full<Bytes>>,
+    ticket: Ticket,
+    slot: &mut Option<InFlight>,
+) -> Result<Response<Body>, ProxyError> {
+    let t = hop.provider.timeouts;
+    let started = Instant::now();
+    let first_byte = started + t.first_byte;
+    let res = match tokio::time::timeout_at(first_byte.into(), provider.client.request(req)).await
+    {
+        Err(_) => {
+            ticket.record(Outcome::Failure { retry_after: None });
+            return Err(ProxyError::upstream(
+                ErrorKind::Timeout,
+                format!("no response within {}s", t.first_byte.as_secs()),
+            ));
+        }
+        Ok(Err(e)) => {
+            ticket.record(Outcome::Failure { retry_after: None });
+            let what = if e.is_connect() {
+                "could not connect"
+            } else {
+                "the request failed"
+            };
+            return Err(ProxyError::upstream(
+                ErrorKind::BadGateway,
+                format!("{what}: {}", error_chain(&e)),
+            ));
+        }
+        Ok(Ok(r)) => r,
+    };
+    let (mut head, body) = res.into_parts();
+    if !head.status.is_success() {
+        let retry_after = retry_after(&head.headers);
+        let mut body = read_all(body, started + t.total).await.unwrap_or_default();
+        let status = head.status.as_u16();
+        let info = answer::decode_error(status, &body);
+        if call.translation.is_some() {
+            // The upstream's error envelope, in the caller's.
+            body = Bytes::from(answer::encode_error(call.caller, status, &info));
+            head.headers
+                .insert(header::CONTENT_TYPE, json_content_type());
+        }
+        let err = ProxyError::answered(head, body, info.kind);
+        let err = match retry_after {
+            Some(ra) => err.with_retry_after(ra),
+            None => err,
+        };
+        // A refused request says nothing against the endpoint; 408, 429 and 5xx do.
+        ticket.record(if err.retryable {
+            Outcome::Failure { retry_after }
+        } else {
+            Outcome::Success
+        });
+        return Err(err);
+    }
+    if call.stream {
+        return stream(call, hop, head, body, first_byte, ticket, slot).await;
+    }
+    let Some(body) = read_all(body, started + t.total).await else {
+        ticket.record(Outcome::Failure { retry_after: None });
+        return Err(ProxyError::upstream(
+            ErrorKind::Timeout,
+            "the upstream answer did not complete in time",
+        ));
+    };
+    if !well_formed(&body) {
+        ticket.record(Outcome::Failure { retry_after: None });
+        return Err(ProxyError::upstream(
+            ErrorKind::BadGateway,
+            "the upstream answered 2xx with a malformed body",
+        ));
+    }
+    let Some(tr) = &call.translation else {
+        ticket.record(Outcome::Success);
+        return Ok(with_head(head, body, None));
+    };
+    let tctx = call.ctx(tr);
+    match answer::decode(tr.upstream, &body, &tctx) {
+        Ok(mut r) => {
+            ticket.record(Outcome::Success);
+            tr.names.restore_response(&mut r);
+            head.headers
+                .insert(header::CONTENT_TYPE, json_content_type());
+            let out = answer::encode(call.caller, &r, &tctx);
+            Ok(with_head(head, Bytes::from(out), None))
+        }
+        Err(m) => {
+            ticket.record(Outcome::Failure { retry_after: None });
+            Err(ProxyError::upstream(
+                ErrorKind::BadGateway,
+                format!(
+                    "the upstream's answer is not a valid `{}` response: {m}",
+                    tr.upstream.as_str()
+                ),
+            ))
+        }
+    }
+}
+
+/// A 2xx stream: wait for the commit point, then hand the committed stream to hyper.
+async fn stream(
+    call: &Call<'_>,
+    hop: &HopRef<'_>,
+    mut head: http::response::Parts,
+    body: Incoming,
+    first_byte: Instant,
+    ticket: Ticket,
+    slot: &mut Option<InFlight>,
+) -> Result<Response<Body>, ProxyError> {
+    let idle = hop.provider.timeouts.idle;
+    let is_sse = head
+        .headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("text/event-stream"));
+    if !is_sse {
+        ticket.record(Outcome::Failure { retry_after: None });
+        return Err(ProxyError::upstream(
+            ErrorKind::BadGateway,
+            "the upstream answered a stream request without an event stream",
+        ));
+    }
+    let pending = match &call.translation {
+        Some(tr) => {
+            let tctx = call.ctx(tr);
+            let mut translator = Translator::new(tr.upstream, call.caller, &tctx);
+            translator.restore_names(tr.names.clone());
+            Pending::translating(body, translator, call.caller, idle)
+        }
+        None => Pending::passthrough(
+            body,
+            call.caller,
+            call.ask_usage && !call.include_usage,
+            call.json_array,
+            hop.upstream_model,
+            idle,
+        ),
+    };
+    let owner = Owner {
+        ticket,
+        slot: slot.take(),
+    };
+    let committed = match pending.commit(first_byte, owner).await {
+        Ok(c) => c,
+        Err((e, owner)) => {
+            owner.ticket.record(Outcome::Failure { retry_after: None });
+            *slot = owner.slot;
+            return Err(e);
+        }
+    };
+    let ct = if call.json_array {
+        json_content_type()
+    } else {
+        HeaderValue::from_static("text/event-stream")
+    };
+    reset_head(&mut head);
+    head.headers.insert(header::CONTENT_TYPE, ct);
+    head.headers
+        .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-cache"));
+    Ok(Response::from_parts(head, Body::Stream(committed)))
+}
+
+/// A 2xx answer must be a JSON object without an `error` member.
+fn well_formed(body: &[u8]) -> bool {
+    let mut s = PooledScratch::take();
+    s.get()
+        .parse(body, |v| {
+            use simd_json::prelude::*;
+            v.is_object() && v.get("error").is_none_or(|e| e.is_null())
+        })
+        .unwrap_or(false)
+}
+
+fn retry_after(h: &HeaderMap) -> Option<Duration> {
+    let v = h.get(header::RETRY_AFTER)?.to_str().ok()?;
+    let secs: f64 = v.trim().parse().ok()?;
+    (secs.is_finite() && secs >= 0.0).then(|| Duration::from_secs_f64(secs).min(MAX_RETRY_AFTER))
+}
+
+/// Reads a whole upstream body, bounded in size and time; one buffer copy only when it came in
+/// several frames.
+async fn read_all(mut body: Incoming, deadline: Instant) -> Option<Bytes> {
+    let read = async {
+        let mut gathered = Gather::default();
+        while let Some(frame) = body.frame().await {
+            let Ok(data) = frame.ok()?.into_data() else {
+                continue;
+            };
+            if gathered.len() + data.len() > MAX_UPSTREAM_BODY {
+                return None;
+            }
+            gathered.push(data, 0);
+        }
+        Some(gathered.finish())
+    };
+    tokio::time::timeout_at(deadline.into(), read)
+        .await
+        .ok()
+        .flatten()
+}
+
+/// An error and its sources on one line (hyper-util's top-level message is generic).
+fn error_chain(e: &(dyn std::error::Error + 'static)) -> String {
+    let mut s = e.to_string();
+    let mut cur = e.source();
+    while let Some(c) = cur {
+        s.push_str(": ");
+        s.push_str(&c.to_string());
+        cur = c.source();
+    }
+    s
+}

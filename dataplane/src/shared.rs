@@ -1,0 +1,78 @@
+//! What every request of one server shares: the current table, the upstream clients and
+//! breakers (which outlive tables), the retry budget, and the in-flight count with its
+//! per-request slot ([`InFlight`]).
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
+
+use compiler::table::RoutingTable;
+
+use crate::breaker::{Breakers, EndpointKey};
+use crate::budget::RetryBudget;
+use crate::client::Clients;
+use crate::prepared::LoadedTable;
+use crate::table_handle::TableHandle;
+
+/// State shared by every request.
+#[derive(Debug)]
+pub(crate) struct Shared {
+    pub(crate) tables: TableHandle,
+    pub(crate) clients: Clients,
+    pub(crate) breakers: Breakers,
+    pub(crate) retry_budget: RetryBudget,
+    pub(crate) in_flight: AtomicUsize,
+    pub(crate) draining: AtomicBool,
+    /// Start offset for round-robin and weighted chains.
+    pub(crate) rotation: AtomicU64,
+}
+
+impl Shared {
+    pub(crate) fn new(table: RoutingTable) -> Shared {
+        let clients = Clients::new();
+        let breakers = Breakers::default();
+        let loaded = LoadedTable::new(table, &clients, &breakers);
+        Shared {
+            tables: TableHandle::new(loaded),
+            clients,
+            breakers,
+            retry_budget: RetryBudget::default(),
+            in_flight: AtomicUsize::new(0),
+            draining: AtomicBool::new(false),
+            rotation: AtomicU64::new(0),
+        }
+    }
+
+    /// Prepares `table` (clients, breakers, header values) and swaps it in; then forgets the
+    /// breakers of endpoints no table or attempt refers to any more.
+    pub(crate) fn publish(&self, table: RoutingTable) {
+        let loaded = LoadedTable::new(table, &self.clients, &self.breakers);
+        let keep: rustc_hash::FxHashSet<EndpointKey> = loaded
+            .targets()
+            .iter()
+            .map(|t| EndpointKey::new(&loaded.provider(t.provider).name, &t.upstream))
+            .collect();
+        self.tables.publish(loaded);
+        self.breakers.prune(|k| keep.contains(k));
+    }
+}
+
+/// One in-flight request; the slot is released on drop, whatever path the request took.
+#[derive(Debug)]
+pub(crate) struct InFlight(Arc<Shared>);
+
+impl InFlight {
+    pub(crate) fn acquire(shared: &Arc<Shared>, max: u32) -> Option<InFlight> {
+        let prev = shared.in_flight.fetch_add(1, Ordering::AcqRel);
+        if prev >= max as usize {
+            shared.in_flight.fetch_sub(1, Ordering::AcqRel);
+            return None;
+        }
+        Some(InFlight(Arc::clone(shared)))
+    }
+}
+
+impl Drop for InFlight {
+    fn drop(&mut self) {
+        self.0.in_flight.fetch_sub(1, Ordering::AcqRel);
+    }
+}

@@ -82,8 +82,7 @@ pub(crate) async fn run(
     let t = hop.provider.timeouts;
     let started = Instant::now();
     let first_byte = started + t.first_byte;
-    let res = match tokio::time::timeout_at(first_byte.into(), provider.client.request(req)).await
-    {
+    let res = match tokio::time::timeout_at(first_byte.into(), provider.client.request(req)).await {
         Err(_) => {
             ticket.record(Outcome::Failure { retry_after: None });
             return Err(ProxyError::upstream(

@@ -58,7 +58,9 @@ pub(crate) enum Admission {
 pub(crate) enum Outcome {
     Success,
     /// `retry_after` is the upstream's own minimum wait.
-    Failure { retry_after: Option<Duration> },
+    Failure {
+        retry_after: Option<Duration>,
+    },
 }
 
 /// One endpoint's state. Times are nanoseconds since `origin` (+1, so 0 means closed).
@@ -211,7 +213,10 @@ impl Breakers {
             return None;
         }
         inner.undeclared += 1;
-        let e = inner.entries.entry(key).or_insert_with(|| Entry::new(false));
+        let e = inner
+            .entries
+            .entry(key)
+            .or_insert_with(|| Entry::new(false));
         Some(Arc::clone(&e.breaker))
     }
 

@@ -132,6 +132,9 @@ mod tests {
                 .collect();
             hs.into_iter().map(|h| h.join().unwrap()).sum()
         });
-        assert_eq!(granted, 10, "the floor's first second, however many threads ask");
+        assert_eq!(
+            granted, 10,
+            "the floor's first second, however many threads ask"
+        );
     }
 }

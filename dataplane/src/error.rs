@@ -139,7 +139,17 @@ mod tests {
 
     #[test]
     fn upstream_answers_are_retryable_exactly_for_408_429_and_5xx() {
-        for (s, retry) in [(400, false), (401, false), (404, false), (408, true), (422, false), (429, true), (500, true), (503, true), (529, true)] {
+        for (s, retry) in [
+            (400, false),
+            (401, false),
+            (404, false),
+            (408, true),
+            (422, false),
+            (429, true),
+            (500, true),
+            (503, true),
+            (529, true),
+        ] {
             let e = ProxyError::answered(head(s), Bytes::new(), ErrorKind::from_status(s));
             assert_eq!(e.retryable, retry, "{s}");
             assert_eq!(e.status().as_u16(), s);

@@ -91,7 +91,9 @@ async fn serve(
         call.path_stream,
     )?;
     drop(scratch);
-    let route = table.route(&info.model).map_err(|e| lookup_error(&table, e))?;
+    let route = table
+        .route(&info.model)
+        .map_err(|e| lookup_error(&table, e))?;
     failover::run(failover::Ctx {
         shared,
         table: &table,

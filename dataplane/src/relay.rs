@@ -133,7 +133,12 @@ impl Pending {
         caller: Protocol,
         idle: Duration,
     ) -> Pending {
-        Pending::with_mode(upstream, Mode::Translate(Box::new(translator)), caller, idle)
+        Pending::with_mode(
+            upstream,
+            Mode::Translate(Box::new(translator)),
+            caller,
+            idle,
+        )
     }
 
     fn with_mode(upstream: Incoming, mode: Mode, caller: Protocol, idle: Duration) -> Pending {
@@ -391,7 +396,7 @@ impl Committed {
                 Ending::Open => {
                     self.fail(
                         ErrorKind::BadGateway,
-                        "the upstream stream was cut before it completed",
+                        "the upstream stream ended before it completed",
                     );
                 }
                 ending => {
@@ -425,7 +430,10 @@ impl Committed {
             }
             match self.events.next_event() {
                 Err(sse::TooLarge) => {
-                    self.fail(ErrorKind::BadGateway, "the upstream sent an oversized event");
+                    self.fail(
+                        ErrorKind::BadGateway,
+                        "the upstream sent an oversized event",
+                    );
                     continue;
                 }
                 Ok(Some(ev)) => {

@@ -121,12 +121,19 @@ mod tests {
         let Body::Full(Some(b)) = body else {
             panic!("a whole body");
         };
-        (head.status.as_u16(), head.headers, serde_json::from_slice(&b).unwrap())
+        (
+            head.status.as_u16(),
+            head.headers,
+            serde_json::from_slice(&b).unwrap(),
+        )
     }
 
     #[test]
     fn each_protocol_gets_its_own_envelope() {
-        let e = || ProxyError::client(ErrorKind::NotFound, "unknown model `x`").with_code("model_not_found");
+        let e = || {
+            ProxyError::client(ErrorKind::NotFound, "unknown model `x`")
+                .with_code("model_not_found")
+        };
         let (s, _, o) = parts(error(e(), Protocol::ChatCompletions));
         assert_eq!(s, 404);
         assert_eq!(o["error"]["message"], "unknown model `x`");
@@ -150,6 +157,9 @@ mod tests {
         assert_eq!(h[header::RETRY_AFTER], "2");
         let e = ProxyError::client(ErrorKind::MethodNotAllowed, "POST only");
         let (s, h, _) = parts(error(e, Protocol::Responses));
-        assert_eq!((s, &h[header::ALLOW]), (405, &HeaderValue::from_static("POST")));
+        assert_eq!(
+            (s, &h[header::ALLOW]),
+            (405, &HeaderValue::from_static("POST"))
+        );
     }
 }

@@ -54,7 +54,10 @@ fn a_ticket_dropped_without_an_outcome_frees_the_probe_and_records_nothing() {
     let later = Instant::now() + COOL * 2;
     let t = Ticket::admit(Some(&b), one, later).unwrap();
     assert!(t.probe);
-    assert!(Ticket::admit(Some(&b), one, later).is_err(), "one probe only");
+    assert!(
+        Ticket::admit(Some(&b), one, later).is_err(),
+        "one probe only"
+    );
     drop(t);
     // Still open (nothing recorded), and the probe slot is free again.
     assert_eq!(b.admit(later), Admission::Probe);
@@ -103,7 +106,10 @@ fn the_registry_keeps_state_by_name_and_forgets_what_nothing_uses() {
     let r = Breakers::default();
     let k = EndpointKey::new("p", "m");
     let a = r.get_or_insert(k);
-    assert!(Arc::ptr_eq(&a, &r.get_or_insert(k)), "a reload gets the same state");
+    assert!(
+        Arc::ptr_eq(&a, &r.get_or_insert(k)),
+        "a reload gets the same state"
+    );
     r.prune(|_| false);
     assert_eq!(r.len(), 1, "still referenced");
     drop(a);
@@ -120,6 +126,9 @@ fn undeclared_endpoints_are_capped() {
         .map(|i| r.undeclared(EndpointKey::new("p", &i.to_string())).unwrap())
         .collect();
     assert!(r.undeclared(EndpointKey::new("p", "one more")).is_none());
-    assert!(r.undeclared(EndpointKey::new("p", "0")).is_some(), "known ones still work");
+    assert!(
+        r.undeclared(EndpointKey::new("p", "0")).is_some(),
+        "known ones still work"
+    );
     drop(held);
 }

@@ -223,3 +223,47 @@ async fn retry_budget_limits_failovers_in_an_outage() {
         );
     }
 }
+
+/// A stream is judged at its end, not at its commit point: an endpoint that commits and then
+/// cuts every stream after its first token is failing, and its breaker opens (once, at the end
+/// of each stream, as linkerd classifies responses).
+#[tokio::test]
+async fn an_endpoint_that_cuts_every_stream_after_its_first_token_opens_its_breaker() {
+    for p in Protocol::ALL {
+        // Through the first content event: the stream commits, then the upstream cuts it.
+        let cut = match p {
+            Protocol::GenerateContent => 1,
+            Protocol::ChatCompletions => 2,
+            Protocol::Messages => 4,
+            Protocol::Responses => 5,
+        };
+        let yaml = chain(p, &format!("cut-after={cut}"), "m", "").replace(
+            "breaker_failures: 100",
+            "breaker_failures: 2, breaker_cooldown: 1m",
+        );
+        let h = Harness::start(&yaml).await;
+        for i in 0..2 {
+            let r = h.call(p, "chain", true).await;
+            assert_eq!(r.status, 200, "{p:?} #{i}");
+            assert_eq!(
+                r.header("x-bitrouter-provider"),
+                Some("first"),
+                "{p:?} #{i}: committed on the first endpoint"
+            );
+            assert!(
+                r.body.contains("error"),
+                "{p:?}: the stream was cut: {}",
+                r.body
+            );
+        }
+        h.mock.reset();
+        let r = h.call(p, "chain", true).await;
+        assert_clean_answer(p, true, &r);
+        assert_eq!(r.header("x-bitrouter-provider"), Some("second"), "{p:?}");
+        assert_eq!(
+            h.mock.request_count(),
+            1,
+            "{p:?}: the open breaker skipped the first endpoint"
+        );
+    }
+}

@@ -9,6 +9,7 @@
 mod cancel;
 mod failover;
 mod limits;
+mod parity;
 mod passthrough;
 mod reload;
 mod support;

@@ -71,7 +71,8 @@ type ClientKey = (Duration, bool);
 #[derive(Debug)]
 pub(crate) struct Clients {
     tls: Arc<rustls::ClientConfig>,
-    /// Locked only at publish, never per request.
+    /// Locked only at publish (`benches/benches/reload.rs` measures publish), never per
+    /// request.
     built: Mutex<SmallVec<[(ClientKey, Client); 4]>>,
 }
 

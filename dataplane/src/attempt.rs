@@ -34,7 +34,7 @@ const MAX_RETRY_AFTER: Duration = Duration::from_secs(300);
 
 /// What the attempt needs to know about the caller's request.
 #[derive(Debug)]
-pub(crate) struct Call<'a> {
+pub(crate) struct Plan<'a> {
     pub(crate) caller: Protocol,
     pub(crate) stream: bool,
     /// Gemini callers without `alt=sse`.
@@ -58,7 +58,7 @@ pub(crate) struct Translation<'a> {
     pub(crate) names: NameMap,
 }
 
-impl<'a> Call<'a> {
+impl<'a> Plan<'a> {
     fn ctx(&self, tr: &Translation<'a>) -> stream::Ctx<'a> {
         stream::Ctx {
             model: tr.model,
@@ -72,7 +72,7 @@ impl<'a> Call<'a> {
 
 /// Sends `req` to `hop` and classifies the answer. `slot` moves into a committed stream.
 pub(crate) async fn run(
-    call: &Call<'_>,
+    call: &Plan<'_>,
     hop: &HopRef<'_>,
     provider: &PreparedProvider,
     req: http::Request<http_body_util::Full<Bytes>>,
@@ -175,7 +175,7 @@ pub(crate) async fn run(
 
 /// A 2xx stream: wait for the commit point, then hand the committed stream to hyper.
 async fn stream(
-    call: &Call<'_>,
+    call: &Plan<'_>,
     hop: &HopRef<'_>,
     mut head: http::response::Parts,
     body: Incoming,

@@ -21,7 +21,7 @@ use translate::ir::{self, ErrorKind};
 use translate::names::NameMap;
 use translate::request;
 
-use crate::attempt::{self, Call, Translation};
+use crate::attempt::{self, Plan, Translation};
 use crate::body::Body;
 use crate::breaker::{EndpointKey, Ticket};
 use crate::endpoint;
@@ -139,7 +139,7 @@ pub(crate) async fn run(mut ctx: Ctx<'_>) -> Result<Response<Body>, ProxyError> 
             break;
         }
         attempts += 1;
-        let call = Call {
+        let plan = Plan {
             caller: inbound,
             stream: ctx.info.stream,
             json_array: ctx.call.json_array,
@@ -148,7 +148,7 @@ pub(crate) async fn run(mut ctx: Ctx<'_>) -> Result<Response<Body>, ProxyError> 
             translation,
         };
         let provider = prepared.provider(&hop);
-        match attempt::run(&call, &hop, provider, req, ticket, &mut slot).await {
+        match attempt::run(&plan, &hop, provider, req, ticket, &mut slot).await {
             Ok(mut res) => {
                 served_by(res.headers_mut(), ctx.table, &hop);
                 return Ok(res);

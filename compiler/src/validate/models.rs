@@ -147,7 +147,12 @@ fn virtual_model(acc: &mut Diagnostics, cx: &Cx<'_>, m: &resolved::VirtualModel)
             // A provider that declares no models at all is one whose list the operator chose not
             // to keep (a local server, a pass-through); only a declared list is checked.
             let prov = cx.providers[p.as_str()];
-            if !prov.models.is_empty() && !prov.models.iter().any(|d| d.id == model.value) {
+            // An unreadable `providers` section may declare the model.
+            let unreadable = acc.is_unreadable("providers");
+            if !unreadable
+                && !prov.models.is_empty()
+                && !prov.models.iter().any(|d| d.id == model.value)
+            {
                 let ids: Vec<&str> = prov.models.iter().map(|d| d.id.as_str()).collect();
                 acc.push(
                     Diagnostic::warning(
@@ -229,6 +234,14 @@ impl<'a> Names<'a> {
 
     fn check(&self, acc: &mut Diagnostics, path: &str, m: &Spanned<String>, allow: Allow) {
         if let Err((message, help)) = self.resolve(&m.value, allow) {
+            // A section that could define the name is unreadable (a YAML syntax error in it),
+            // and already reported.
+            if ["providers", "models", "presets", "variants"]
+                .iter()
+                .any(|s| acc.is_unreadable(s))
+            {
+                return;
+            }
             acc.push(
                 Diagnostic::error(Code::UnknownModel, path, message)
                     .at(m.span)

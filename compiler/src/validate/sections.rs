@@ -106,6 +106,9 @@ fn refs(
     what: &str,
     section: &str,
 ) {
+    if acc.is_unreadable(section) {
+        return; // unreadable (a YAML syntax error in it), and already reported
+    }
     for (i, r) in list.iter().enumerate() {
         if !known.contains(&r.value.as_str()) {
             acc.push(

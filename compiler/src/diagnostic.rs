@@ -99,6 +99,8 @@ impl Diagnostic {
 pub struct Diagnostics {
     items: Vec<Diagnostic>,
     poisoned: Vec<String>,
+    /// Top-level sections whose YAML could not be parsed (also poisoned).
+    unreadable: Vec<String>,
 }
 
 impl Diagnostics {
@@ -123,6 +125,19 @@ impl Diagnostics {
     /// Marks `path` as already reported without adding a diagnostic.
     pub fn poison(&mut self, path: impl Into<String>) {
         self.poisoned.push(path.into());
+    }
+
+    /// Marks a top-level section whose YAML could not be parsed: poisoned, and nothing is known
+    /// of what it declares, so a check that a name is defined stays silent when this section
+    /// could have defined it.
+    pub fn unreadable(&mut self, section: impl Into<String>) {
+        let section = section.into();
+        self.poisoned.push(section.clone());
+        self.unreadable.push(section);
+    }
+
+    pub fn is_unreadable(&self, section: &str) -> bool {
+        self.unreadable.iter().any(|s| s == section)
     }
 
     pub fn is_poisoned(&self, path: &str) -> bool {

@@ -3,7 +3,8 @@
 //!
 //! The pipeline, one module per step:
 //!
-//! 1. [`syntax::parse`] — YAML → spanned node tree (`serde-saphyr`); never panics.
+//! 1. [`syntax::parse_recovering`] — YAML → spanned node tree (`serde-saphyr`); after a syntax
+//!    error, the top-level sections are read one by one; never panics.
 //! 2. [`syntax::expand_env`] — `${VAR}` / `${VAR:-default}` on string values ([`env`]).
 //! 3. [`syntax::de`] — node tree → [`ast::Config`], reporting unknown keys and wrong types.
 //! 4. [`resolve`] — built-in [`registry`] merge, `derives` chains → [`resolved::Config`].
@@ -77,13 +78,7 @@ fn compile_into(
     env: &dyn Env,
     mode: EnvMode,
 ) -> Option<RoutingTable> {
-    let mut node = match syntax::parse(source) {
-        Ok(node) => node,
-        Err(d) => {
-            acc.push(*d);
-            return None;
-        }
-    };
+    let mut node = syntax::parse_recovering(source, acc)?;
     syntax::expand_env(&mut node, source.text(), env, mode, &mut String::new(), acc);
     let file: ast::Config = syntax::de::from_node(&node, "", acc).unwrap_or_default();
     let cx = resolve::Context { env, mode };

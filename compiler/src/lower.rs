@@ -1,15 +1,13 @@
 //! Lowering: a validated configuration becomes the immutable [`RoutingTable`].
 //!
 //! Interns names into dense ids, compiles `api_protocol` rules, precomputes every endpoint's
-//! URLs, protocol set and timeouts, lays all chains out in one array, and finally links presets
-//! to routes. It cannot fail: everything it relies on was checked by `validate`.
-
-use std::time::Duration;
+//! URLs and protocol set, lays all chains out in one array, and finally links presets to
+//! routes. It reads only `resolved` (every default was applied there) and cannot fail:
+//! everything it relies on was checked by `validate`.
 
 use rustc_hash::FxHashMap;
 
-use crate::ast::{self, Field};
-use crate::resolved::{self, Credential};
+use crate::resolved::{self, Credential, Spanned};
 use crate::table::{
     self, DeclaredId, DeclaredModel, DeclaredSections, Hop, ModelId, NameRef, PresetRoute,
     Protocol, ProtocolRules, ProtocolSet, ProtocolSource, ProviderId, RouteKind, RoutingTable,
@@ -20,8 +18,7 @@ use crate::validate::Validated;
 
 pub fn lower(cfg: Validated<resolved::Config>) -> RoutingTable {
     let cfg = cfg.into_inner();
-    let server = server_settings(&cfg.ast);
-    let defaults = server_timeouts(&cfg.ast.server.timeouts);
+    let server = server_settings(&cfg);
 
     let mut providers = Vec::with_capacity(cfg.providers.len());
     let mut targets: Vec<Target> = Vec::new();
@@ -31,7 +28,7 @@ pub fn lower(cfg: Validated<resolved::Config>) -> RoutingTable {
 
     for (i, p) in cfg.providers.iter().enumerate() {
         let pid = ProviderId(i as u32);
-        let provider = provider(p, &defaults);
+        let provider = provider(p);
         let mut models = FxHashMap::default();
         for m in &p.models {
             let tid = TargetId(targets.len() as u32);
@@ -70,47 +67,45 @@ pub fn lower(cfg: Validated<resolved::Config>) -> RoutingTable {
     }
 
     let mut models = Vec::with_capacity(cfg.models.len());
-    for (name, m) in &cfg.models {
+    for m in &cfg.models {
         let start = hops.len() as u32;
-        for e in m.endpoints.items().iter().map(|e| &e.value) {
-            let (Some(p), Some(service_id)) =
-                (e.provider.get(), e.service_id.get().or(e.model_id.get()))
-            else {
+        for e in &m.endpoints {
+            // `validate` rejected an endpoint without either, or with an unknown provider.
+            let (Some(p), Some(service_id)) = (&e.provider, &e.model) else {
                 continue;
             };
-            let Some(&pid) = providers_by_name.get(p.as_str()) else {
+            let Some(&pid) = providers_by_name.get(p.value.as_str()) else {
                 continue;
             };
-            let target = target_for(&mut providers, &mut targets, pid, service_id);
+            let target = target_for(&mut providers, &mut targets, pid, &service_id.value);
             hops.push(Hop {
                 target,
-                weight: e.weight.get().copied().unwrap_or(1),
+                weight: e.weight.value,
             });
         }
         let id = ModelId(models.len() as u32);
-        by_name.insert(Box::from(name.value.as_str()), NameRef::Virtual(id));
+        by_name.insert(Box::from(m.name.value.as_str()), NameRef::Virtual(id));
         models.push(VirtualModel {
-            name: name.value.as_str().into(),
-            strategy: resolved::strategy(m),
-            description: m.description.get().map(|d| d.as_str().into()),
+            name: m.name.value.as_str().into(),
+            strategy: m.strategy,
+            description: m.description.as_deref().map(Box::from),
             hops: start..hops.len() as u32,
         });
     }
 
-    let ids_of = |list: &Field<ast::List<ast::Spanned<String>>>| -> Box<[ProviderId]> {
-        list.items()
-            .iter()
+    let ids_of = |list: &[Spanned<String>]| -> Box<[ProviderId]> {
+        list.iter()
             .filter_map(|p| providers_by_name.get(p.value.as_str()).copied())
             .collect()
     };
     let variants: Vec<table::Variant> = cfg
         .variants
         .iter()
-        .map(|(name, v)| table::Variant {
-            name: name.value.as_str().into(),
+        .map(|v| table::Variant {
+            name: v.name.value.as_str().into(),
             only: ids_of(&v.providers),
             exclude: ids_of(&v.exclude_providers),
-            strategy: v.strategy.get().copied(),
+            strategy: v.strategy,
         })
         .collect();
     let variants_by_name = variants
@@ -119,13 +114,15 @@ pub fn lower(cfg: Validated<resolved::Config>) -> RoutingTable {
         .map(|(i, v)| (v.name.clone(), table::VariantId(i as u32)))
         .collect();
 
-    let a = &cfg.ast;
+    let names = |names: &mut dyn Iterator<Item = &Spanned<String>>| -> Vec<String> {
+        names.map(|n| n.value.clone()).collect()
+    };
     let declared_sections = DeclaredSections {
-        mcp_enabled: a.mcp.enabled.get().copied().unwrap_or(false),
-        mcp_servers: a.mcp_servers.names().map(str::to_owned).collect(),
-        agents: a.agents.names().map(str::to_owned).collect(),
-        server_tools: a.server_tools.names().map(str::to_owned).collect(),
-        plugins: a.plugins.names().map(str::to_owned).collect(),
+        mcp_enabled: cfg.mcp.enabled,
+        mcp_servers: names(&mut cfg.mcp_servers.iter().map(|s| &s.name)),
+        agents: names(&mut cfg.agents.iter().map(|a| &a.name)),
+        server_tools: names(&mut cfg.server_tools.iter().map(|t| &t.name)),
+        plugins: names(&mut cfg.plugins.iter().map(|p| &p.name)),
     };
 
     let mut table = RoutingTable {
@@ -177,12 +174,13 @@ fn link(table: &mut RoutingTable, cfg: &resolved::Config) {
     let mut presets = Vec::new();
     // Lookups need the table as it is; targets for undeclared models are appended afterwards.
     let mut pending: Vec<(usize, ProviderId, String)> = Vec::new();
-    for (name, p) in &cfg.presets {
-        let Some(model) = p.model.spanned() else {
+    for p in &cfg.presets {
+        // `validate` rejected a preset without a model.
+        let Some(model) = &p.model else {
             continue;
         };
         let Some(linked) = resolve(table, &model.value) else {
-            debug_assert!(false, "validated preset `{}` does not route", name.value);
+            debug_assert!(false, "validated preset `{}` does not route", p.name.value);
             continue;
         };
         let route = match linked {
@@ -193,16 +191,12 @@ fn link(table: &mut RoutingTable, cfg: &resolved::Config) {
                 PresetRoute::Target(TargetId(u32::MAX))
             }
         };
-        let params = p
-            .params
-            .get()
-            .map(|m| serde_json::Value::Object(m.clone()).to_string())
-            .unwrap_or_else(|| "{}".to_owned());
+        let params = serde_json::Value::Object(p.params.clone()).to_string();
         presets.push(table::Preset {
-            name: name.value.as_str().into(),
+            name: p.name.value.as_str().into(),
             model: model.value.as_str().into(),
             route,
-            system_prompt: p.system_prompt.get().map(|s| s.as_str().into()),
+            system_prompt: p.system_prompt.as_deref().map(Box::from),
             params_json: params.into(),
         });
     }
@@ -249,10 +243,9 @@ fn target(
     m: Option<&resolved::Model>,
     declared: bool,
 ) -> Target {
-    let (protocols, source) = match m.and_then(|m| m.api_protocol.as_ref()) {
+    let (protocols, source) = match m.and_then(|m| m.api_protocol.as_deref()) {
         Some(list) => (
-            ProtocolSet::from_list(list.value.0.iter().map(|p| protocol(p.value)))
-                .unwrap_or(p.rules.fallback),
+            set_of(list).unwrap_or(p.rules.fallback),
             ProtocolSource::ModelOverride,
         ),
         None => {
@@ -297,20 +290,20 @@ fn target(
     }
 }
 
-pub(crate) fn protocol(p: ast::ProtocolName) -> Protocol {
+pub(crate) fn protocol(p: resolved::ProtocolName) -> Protocol {
     match p {
-        ast::ProtocolName::ChatCompletions => Protocol::ChatCompletions,
-        ast::ProtocolName::Responses => Protocol::Responses,
-        ast::ProtocolName::Messages => Protocol::Messages,
-        ast::ProtocolName::GenerateContent => Protocol::GenerateContent,
+        resolved::ProtocolName::ChatCompletions => Protocol::ChatCompletions,
+        resolved::ProtocolName::Responses => Protocol::Responses,
+        resolved::ProtocolName::Messages => Protocol::Messages,
+        resolved::ProtocolName::GenerateContent => Protocol::GenerateContent,
     }
 }
 
-fn set_of(list: &ast::ProtocolList) -> Option<ProtocolSet> {
-    ProtocolSet::from_list(list.0.iter().map(|p| protocol(p.value)))
+fn set_of(list: &[resolved::ProtocolName]) -> Option<ProtocolSet> {
+    ProtocolSet::from_list(list.iter().copied().map(protocol))
 }
 
-fn provider(p: &resolved::Provider, defaults: &Timeouts) -> table::Provider {
+fn provider(p: &resolved::Provider) -> table::Provider {
     let base = p
         .api_base
         .as_ref()
@@ -326,15 +319,15 @@ fn provider(p: &resolved::Provider, defaults: &Timeouts) -> table::Provider {
     let mut wildcard = None;
     if let Some(proto) = &p.api_protocol {
         match &proto.value {
-            ast::ApiProtocol::Protocols(list) => {
+            resolved::ApiProtocol::Protocols(list) => {
                 wildcard = set_of(list).map(|s| (s, ProtocolSource::Provider))
             }
-            ast::ApiProtocol::Patterns(entries) => {
-                for e in entries {
-                    let Some(set) = set_of(&e.value.protocols.value) else {
+            resolved::ApiProtocol::Patterns(rules) => {
+                for rule in rules {
+                    let Some(set) = set_of(&rule.protocols) else {
                         continue;
                     };
-                    let pat = e.value.pattern.value.as_str();
+                    let pat = rule.pattern.value.as_str();
                     if pat == "*" {
                         wildcard.get_or_insert((set, ProtocolSource::Wildcard));
                     } else if let Some(prefix) = pat.strip_suffix('*') {
@@ -351,7 +344,6 @@ fn provider(p: &resolved::Provider, defaults: &Timeouts) -> table::Provider {
     prefixes.sort_by(|a, b| b.0.len().cmp(&a.0.len()).then_with(|| a.0.cmp(&b.0)));
     let urls = upstream_url::endpoint_urls(base).map(String::into_boxed_str);
     let t = &p.timeouts;
-    let pick = |f: &Field<ast::Duration>, d: Duration| f.get().map_or(d, |v| v.0);
     table::Provider {
         name: p.name.as_str().into(),
         api_base: base.into(),
@@ -366,10 +358,10 @@ fn provider(p: &resolved::Provider, defaults: &Timeouts) -> table::Provider {
             .map(|(k, v)| (Box::from(k.as_str()), table::Secret::new(v.0.as_str())))
             .collect(),
         timeouts: Timeouts {
-            connect: pick(&t.connect, defaults.connect),
-            first_byte: pick(&t.first_byte, defaults.first_byte),
-            idle: pick(&t.idle, defaults.idle),
-            total: pick(&t.total, defaults.total),
+            connect: t.connect.value,
+            first_byte: t.first_byte.value,
+            idle: t.idle.value,
+            total: t.total.value,
         },
         allow_private: p.allow_private,
         derives_chain: p
@@ -395,47 +387,21 @@ fn provider(p: &resolved::Provider, defaults: &Timeouts) -> table::Provider {
     }
 }
 
-fn server_timeouts(t: &ast::Timeouts) -> Timeouts {
-    let pick = |f: &Field<ast::Duration>, d: u64| f.get().map_or(Duration::from_secs(d), |v| v.0);
-    Timeouts {
-        connect: pick(&t.connect, 10),
-        first_byte: pick(&t.first_byte, 120),
-        idle: pick(&t.idle, 120),
-        total: pick(&t.total, 600),
-    }
-}
-
-fn server_settings(cfg: &ast::Config) -> ServerSettings {
+fn server_settings(cfg: &resolved::Config) -> ServerSettings {
     let s = &cfg.server;
     ServerSettings {
-        listen: s
-            .listen
-            .get()
-            .cloned()
-            .unwrap_or_else(|| "127.0.0.1:4356".to_owned()),
-        log_level: s
-            .log_level
-            .get()
-            .cloned()
-            .unwrap_or_else(|| "info".to_owned()),
-        skip_auth: s.skip_auth.get().copied().unwrap_or(false),
-        control_socket: s.control_socket.get().cloned(),
-        max_body_size: s.limits.max_body_size.get().map_or(32 << 20, |b| b.0),
-        max_header_size: s.limits.max_header_size.get().map_or(64 << 10, |b| b.0),
-        max_headers: s.limits.max_headers.get().copied().unwrap_or(100),
-        header_read_timeout: s
-            .limits
-            .header_read_timeout
-            .get()
-            .map_or(Duration::from_secs(10), |d| d.0),
-        max_in_flight: s.limits.max_in_flight.get().copied().unwrap_or(4096),
-        max_attempts: s.failover.max_attempts.get().copied().unwrap_or(3),
-        breaker_failures: s.failover.breaker_failures.get().copied().unwrap_or(5),
-        breaker_cooldown: s
-            .failover
-            .breaker_cooldown
-            .get()
-            .map_or(Duration::from_secs(30), |d| d.0),
-        database_url: cfg.database.url.get().cloned(),
+        listen: s.listen.value.clone(),
+        log_level: s.log_level.value.clone(),
+        skip_auth: s.skip_auth,
+        control_socket: s.control_socket.clone(),
+        max_body_size: s.limits.max_body_size.value,
+        max_header_size: s.limits.max_header_size.value,
+        max_headers: s.limits.max_headers.value,
+        header_read_timeout: s.limits.header_read_timeout.value,
+        max_in_flight: s.limits.max_in_flight.value,
+        max_attempts: s.failover.max_attempts.value,
+        breaker_failures: s.failover.breaker_failures.value,
+        breaker_cooldown: s.failover.breaker_cooldown.value,
+        database_url: cfg.database.url.as_ref().map(|u| u.value.clone()),
     }
 }

@@ -1,7 +1,24 @@
 //! The configuration after `resolve`: registry merged, `derives` expanded, environment expanded,
-//! defaults filled in. Every value that can be wrong still knows where it was written.
+//! defaults filled in. Its own types, one per section: nothing here is an `ast` section.
+//!
+//! A field with a default holds a concrete value; where a diagnostic may need to point at a
+//! written value it is a [`Setting`] (the value and the span the file wrote it at, if it did) or
+//! a [`Val`] (the value and its [`Origin`]). A required field with no default is an
+//! `Option<Spanned<_>>`: `None` when it is not written, or written but invalid (already reported,
+//! its path poisoned); `validate` reports a missing one, and `lower` never sees one missing.
+//! The leaf value enums (`Strategy`, `ProtocolName`, ...) are shared with `ast` and `table`.
 
-use crate::ast::{self, Capability, Strategy};
+mod sections;
+
+pub use sections::{
+    Agent, Database, Endpoint, Mcp, McpServer, McpServers, Plugin, Preset, ServerTool, Variant,
+    VirtualModel,
+};
+
+pub use crate::ast::{Capability, McpTransport, ProtocolName, SecretText, Spanned, Strategy};
+
+use std::time::Duration;
+
 use crate::source::Span;
 
 /// Where a resolved value came from.
@@ -40,15 +57,80 @@ pub struct Val<T> {
     pub origin: Origin,
 }
 
+/// A setting with its default applied: the value, and where this file's own key wrote it
+/// (`None` when it is the default, inherited, or from the registry), so range checks blame
+/// only what was written here.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Setting<T> {
+    pub value: T,
+    pub span: Option<Span>,
+}
+
+impl<T> Setting<T> {
+    pub fn defaulted(value: T) -> Setting<T> {
+        Setting { value, span: None }
+    }
+
+    /// The value when this file wrote it, with its span.
+    pub fn written(&self) -> Option<(&T, Span)> {
+        self.span.map(|s| (&self.value, s))
+    }
+}
+
 #[derive(Debug)]
 pub struct Config {
+    pub server: Server,
     pub providers: Vec<Provider>,
-    pub models: Vec<(ast::Spanned<String>, ast::VirtualModel)>,
-    pub presets: Vec<(ast::Spanned<String>, ast::Preset)>,
-    pub variants: Vec<(ast::Spanned<String>, ast::Variant)>,
+    pub models: Vec<VirtualModel>,
+    pub presets: Vec<Preset>,
+    pub variants: Vec<Variant>,
     pub inherit_defaults: bool,
-    /// The file's other sections (`models`, `presets` and `variants` have moved out above).
-    pub ast: ast::Config,
+    pub mcp: Mcp,
+    pub mcp_servers: Vec<McpServer>,
+    pub agents: Vec<Agent>,
+    pub server_tools: Vec<ServerTool>,
+    pub database: Database,
+    pub plugins: Vec<Plugin>,
+}
+
+/// `server`, every default filled in.
+#[derive(Clone, Debug)]
+pub struct Server {
+    pub listen: Setting<String>,
+    pub log_level: Setting<String>,
+    pub skip_auth: bool,
+    /// `None`: the command line puts it in its run directory.
+    pub control_socket: Option<String>,
+    pub limits: Limits,
+    pub timeouts: Timeouts,
+    pub failover: Failover,
+}
+
+#[derive(Clone, Debug)]
+pub struct Limits {
+    /// Bytes.
+    pub max_body_size: Setting<u64>,
+    /// Bytes.
+    pub max_header_size: Setting<u64>,
+    pub max_headers: Setting<u32>,
+    pub header_read_timeout: Setting<Duration>,
+    pub max_in_flight: Setting<u32>,
+}
+
+/// Upstream timeouts: `server.timeouts` with its defaults, or a provider's own over those.
+#[derive(Clone, Copy, Debug)]
+pub struct Timeouts {
+    pub connect: Setting<Duration>,
+    pub first_byte: Setting<Duration>,
+    pub idle: Setting<Duration>,
+    pub total: Setting<Duration>,
+}
+
+#[derive(Clone, Debug)]
+pub struct Failover {
+    pub max_attempts: Setting<u32>,
+    pub breaker_failures: Setting<u32>,
+    pub breaker_cooldown: Setting<Duration>,
 }
 
 /// The credential of a provider after expansion.
@@ -82,15 +164,18 @@ pub struct Provider {
     pub builtin: bool,
     pub api_base: Option<Val<String>>,
     pub credential: Credential,
-    pub api_protocol: Option<Val<ast::ApiProtocol>>,
+    /// `None`: inferred from the `api_base` host when the table is built.
+    pub api_protocol: Option<Val<ApiProtocol>>,
     pub models: Vec<Model>,
     pub models_origin: Option<Origin>,
-    pub derives: Option<ast::Spanned<String>>,
+    pub derives: Option<Spanned<String>>,
     /// `self -> parent -> grandparent`, for `route` explanations.
     pub derives_chain: Vec<String>,
-    /// Values are secrets as far as printing goes.
-    pub headers: Vec<(String, ast::SecretText)>,
-    pub timeouts: ast::Timeouts,
+    /// The union over the file, the `derives` parent and the registry, nearest first; values
+    /// are secrets as far as printing goes.
+    pub headers: Vec<(String, SecretText)>,
+    /// The provider's own, else the registry's, else `server.timeouts`.
+    pub timeouts: Timeouts,
     pub allow_private: bool,
 }
 
@@ -100,28 +185,41 @@ impl Provider {
     }
 }
 
+/// A provider's `api_protocol`.
+#[derive(Clone, Debug, PartialEq)]
+pub enum ApiProtocol {
+    /// One protocol or an ordered list (the head preferred), for every model.
+    Protocols(Vec<ProtocolName>),
+    /// Ordered `pattern: protocols` rules.
+    Patterns(Vec<PatternRule>),
+}
+
+/// `pattern: protocols`; the span is where the pattern is written (in the file only when the
+/// `api_protocol` it belongs to has `Origin::File`).
+#[derive(Clone, Debug, PartialEq)]
+pub struct PatternRule {
+    pub pattern: Spanned<String>,
+    pub protocols: Vec<ProtocolName>,
+}
+
 #[derive(Clone, Debug)]
 pub struct Model {
     pub id: String,
     pub span: Option<Span>,
     pub upstream_id: Option<String>,
-    pub api_protocol: Option<ast::Spanned<ast::ProtocolList>>,
+    /// Beats every `api_protocol` rule of the provider.
+    pub api_protocol: Option<Vec<ProtocolName>>,
     pub pricing: Pricing,
     pub context_window: Option<u64>,
     pub max_output_tokens: Option<u64>,
     pub capabilities: Vec<Capability>,
 }
 
-/// USD per million tokens.
+/// USD per million tokens; `None` where the price is not known.
 #[derive(Clone, Copy, Debug, Default, PartialEq)]
 pub struct Pricing {
     pub input: Option<f64>,
     pub output: Option<f64>,
     pub cache_read: Option<f64>,
     pub cache_write: Option<f64>,
-}
-
-/// Strategy of a virtual model, defaulted.
-pub fn strategy(m: &ast::VirtualModel) -> Strategy {
-    m.strategy.get().copied().unwrap_or(Strategy::Priority)
 }

@@ -7,8 +7,10 @@
 
 pub mod de;
 mod node;
+mod recover;
 
 pub use node::{Key, Node, NodeKind};
+pub use recover::{MAX_SECTIONS, parse_recovering};
 
 use serde_saphyr::{DuplicateKeyPolicy, Options};
 
@@ -22,27 +24,45 @@ pub const MAX_DEPTH: usize = 32;
 /// Parses `source` into a node tree; a YAML syntax error is one diagnostic and no tree.
 pub fn parse(source: &SourceFile) -> Result<Node, Box<Diagnostic>> {
     let text = source.text();
-    if text.trim().is_empty()
+    if is_blank(text) {
+        return Ok(Node::null(Span::default()));
+    }
+    read(source, 0, text, None).map_err(|e| Box::new(syntax_error(source, 0, text, &e)))
+}
+
+/// Nothing but blank lines and comments: an empty configuration.
+fn is_blank(text: &str) -> bool {
+    text.trim().is_empty()
         || text
             .lines()
             .all(|l| l.trim().is_empty() || l.trim_start().starts_with('#'))
-    {
-        return Ok(Node::null(Span::default()));
-    }
+}
+
+/// Reads `text`, which starts at byte `base` of `source`, into a node tree with source spans.
+/// `share`: `(len, total)` when `text` is one part of a `total`-byte document, which then gets
+/// that share of the document's budget (see [`recover`]).
+fn read(
+    source: &SourceFile,
+    base: u32,
+    text: &str,
+    share: Option<(usize, usize)>,
+) -> Result<Node, serde_saphyr::Error> {
     let mut options = Options::default();
     options.duplicate_keys = DuplicateKeyPolicy::Error;
     // A configuration is a few levels deep; free-form `params` a few more. The cap keeps every
     // recursive pass (ours and the parser's) far from the end of a 2 MiB thread stack.
     let mut budget = serde_saphyr::Budget::default();
     budget.max_depth = MAX_DEPTH;
-    options.budget = Some(budget);
-    match serde_saphyr::from_str_with_options::<serde_saphyr::Spanned<node::Raw>>(text, options) {
-        Ok(raw) => Ok(node::lower(source, raw)),
-        Err(e) => Err(Box::new(syntax_error(source, &e))),
+    if let Some((len, total)) = share {
+        recover::share_budget(&mut budget, len, total);
     }
+    options.budget = Some(budget);
+    serde_saphyr::from_str_with_options::<serde_saphyr::Spanned<node::Raw>>(text, options)
+        .map(|raw| node::lower(source, base, raw))
 }
 
-fn syntax_error(source: &SourceFile, e: &serde_saphyr::Error) -> Diagnostic {
+/// The diagnostic for `e`, raised reading `text` (at byte `base` of `source`).
+fn syntax_error(source: &SourceFile, base: u32, text: &str, e: &serde_saphyr::Error) -> Diagnostic {
     let rendered = e.without_snippet().to_string();
     let first = rendered.lines().next().unwrap_or("invalid YAML");
     let mut msg = first.strip_prefix("error: ").unwrap_or(first);
@@ -70,28 +90,43 @@ fn syntax_error(source: &SourceFile, e: &serde_saphyr::Error) -> Diagnostic {
         .strip_prefix("duplicate mapping key: ")
         .and_then(|k| k.split(", set DuplicateKeyPolicy").next())
     {
-        d.message = format!("duplicate key `{key}`");
-        d = d.help("each key may appear only once in a mapping; remove or rename one of them");
+        d = duplicate_key(d, key);
     }
-    if let Some(loc) = e.location() {
-        let offset = loc
-            .span()
-            .byte_offset()
-            .map(|o| o as u32)
-            .unwrap_or_else(|| offset_of(source, loc.line(), loc.column()));
-        let start = source.clamp(offset);
-        let end = source.text()[start as usize..]
-            .chars()
-            .next()
-            .map_or(start, |c| start + c.len_utf8() as u32);
-        d = d.at(crate::source::Span::new(start, end)).label("here");
+    if let Some(offset) = error_offset(text, e) {
+        let start = source.clamp(base.saturating_add(offset));
+        d = d.at(one_char(source, start)).label("here");
     }
     d
 }
 
-fn offset_of(source: &SourceFile, line: u64, column: u64) -> u32 {
+fn duplicate_key(mut d: Diagnostic, key: &str) -> Diagnostic {
+    d.message = format!("duplicate key `{key}`");
+    d.help("each key may appear only once in a mapping; remove or rename one of them")
+}
+
+/// Where in `text` the library places `e`, if it says.
+fn error_offset(text: &str, e: &serde_saphyr::Error) -> Option<u32> {
+    let loc = e.location()?;
+    Some(
+        loc.span()
+            .byte_offset()
+            .map(|o| o as u32)
+            .unwrap_or_else(|| offset_of(text, loc.line(), loc.column())),
+    )
+}
+
+/// The span of the character at `start` (empty at the end of the text).
+fn one_char(source: &SourceFile, start: u32) -> Span {
+    let end = source.text()[start as usize..]
+        .chars()
+        .next()
+        .map_or(start, |c| start + c.len_utf8() as u32);
+    Span::new(start, end)
+}
+
+fn offset_of(text: &str, line: u64, column: u64) -> u32 {
     let mut offset = 0usize;
-    for (i, l) in source.text().split_inclusive('\n').enumerate() {
+    for (i, l) in text.split_inclusive('\n').enumerate() {
         if i + 1 == line as usize {
             let col: usize = l
                 .chars()

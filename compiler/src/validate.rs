@@ -9,9 +9,8 @@ use rustc_hash::FxHashMap;
 mod models;
 mod sections;
 
-use crate::ast::{self, Field, Spanned};
 use crate::diagnostic::{Code, Diagnostic, Diagnostics, did_you_mean, suggest};
-use crate::resolved::{self, Origin};
+use crate::resolved::{self, Origin, Setting, Spanned};
 use crate::upstream_url::{self, UrlProblem};
 
 /// A configuration that passed [`validate`] (possibly with warnings).
@@ -32,17 +31,16 @@ pub fn validate(
     acc: &mut Diagnostics,
     cfg: resolved::Config,
 ) -> Option<Validated<resolved::Config>> {
-    server(acc, &cfg.ast.server);
+    server(acc, &cfg.server);
     for p in &cfg.providers {
         provider(acc, p, cfg.inherit_defaults);
     }
-    headers(acc, &cfg.ast);
     let cx = Cx {
         providers: cfg.providers.iter().map(|p| (p.name.as_str(), p)).collect(),
         inherit: cfg.inherit_defaults,
     };
     models::check(acc, &cx, &cfg);
-    sections::check(acc, &cx, &cfg.ast);
+    sections::check(acc, &cx, &cfg);
     (!acc.has_errors()).then_some(Validated(cfg))
 }
 
@@ -82,22 +80,22 @@ impl Cx<'_> {
     }
 }
 
-fn server(acc: &mut Diagnostics, s: &ast::Server) {
-    if let Some(l) = s.listen.spanned() {
-        if parse_listen(&l.value).is_none() {
+fn server(acc: &mut Diagnostics, s: &resolved::Server) {
+    if let Some((listen, span)) = s.listen.written() {
+        if parse_listen(listen).is_none() {
             acc.push(
-                Diagnostic::error(Code::InvalidValue, "server.listen", format!("`{}` is not a listen address", l.value))
-                    .at(l.span)
+                Diagnostic::error(Code::InvalidValue, "server.listen", format!("`{listen}` is not a listen address"))
+                    .at(span)
                     .label("expected `host:port`")
                     .help("write e.g. `127.0.0.1:4356` (loopback only) or `0.0.0.0:4356` (all interfaces)"),
             );
         }
     }
-    if let Some(l) = s.log_level.spanned() {
-        if let Err((bad, help)) = check_log_filter(&l.value) {
+    if let Some((level, span)) = s.log_level.written() {
+        if let Err((bad, help)) = check_log_filter(level) {
             acc.push(
                 Diagnostic::error(Code::InvalidValue, "server.log_level", format!("`{bad}` is not a log level"))
-                    .at(l.span)
+                    .at(span)
                     .help(help.unwrap_or_else(|| "use `trace`, `debug`, `info`, `warn`, `error` or `off`, optionally as `target=level` directives separated by commas".to_owned())),
             );
         }
@@ -112,22 +110,22 @@ fn server(acc: &mut Diagnostics, s: &ast::Server) {
         ),
     ];
     for (path, f) in positive_u32 {
-        if let Some(v) = f.spanned().filter(|v| v.value == 0) {
-            acc.push(Diagnostic::error(Code::InvalidValue, path, "must be at least 1").at(v.span));
+        if let Some((0, span)) = f.written() {
+            acc.push(Diagnostic::error(Code::InvalidValue, path, "must be at least 1").at(span));
         }
     }
     for (path, f) in [
         ("server.limits.max_body_size", &s.limits.max_body_size),
         ("server.limits.max_header_size", &s.limits.max_header_size),
     ] {
-        if let Some(v) = f.spanned().filter(|v| v.value.0 == 0) {
+        if let Some((0, span)) = f.written() {
             acc.push(
                 Diagnostic::error(
                     Code::InvalidValue,
                     path,
                     "a size limit of 0 would refuse every request",
                 )
-                .at(v.span),
+                .at(span),
             );
         }
     }
@@ -189,7 +187,8 @@ fn check_log_filter(s: &str) -> Result<(), (String, Option<String>)> {
     Ok(())
 }
 
-fn timeouts(acc: &mut Diagnostics, path: &str, t: &ast::Timeouts) {
+/// Only the keys written at this level: an inherited value was checked where it is written.
+fn timeouts(acc: &mut Diagnostics, path: &str, t: &resolved::Timeouts) {
     for (key, f) in [
         ("connect", &t.connect),
         ("first_byte", &t.first_byte),
@@ -200,15 +199,15 @@ fn timeouts(acc: &mut Diagnostics, path: &str, t: &ast::Timeouts) {
     }
 }
 
-fn zero_duration(acc: &mut Diagnostics, path: &str, f: &Field<ast::Duration>) {
-    if let Some(v) = f.spanned().filter(|v| v.value.0.is_zero()) {
+fn zero_duration(acc: &mut Diagnostics, path: &str, f: &Setting<std::time::Duration>) {
+    if let Some((_, span)) = f.written().filter(|(d, _)| d.is_zero()) {
         acc.push(
             Diagnostic::error(
                 Code::InvalidValue,
                 path,
                 "a timeout of 0 would fail every request",
             )
-            .at(v.span)
+            .at(span)
             .help("remove the key to use the default"),
         );
     }
@@ -236,37 +235,6 @@ fn check_name(acc: &mut Diagnostics, section: &str, name: &Spanned<String>) {
             )
             .at(name.span),
         );
-    }
-}
-
-/// Header names are case-insensitive: the same header twice in one map is a conflict.
-fn headers(acc: &mut Diagnostics, cfg: &ast::Config) {
-    let maps = cfg
-        .providers
-        .iter()
-        .map(|(n, p)| (format!("providers.{}.headers", n.value), &p.headers))
-        .chain(
-            cfg.mcp_servers
-                .iter()
-                .map(|(n, s)| (format!("mcp_servers.{}.headers", n.value), &s.headers)),
-        );
-    for (path, map) in maps {
-        let mut seen: Vec<&Spanned<String>> = Vec::new();
-        for (k, _) in map.iter() {
-            if let Some(first) = seen.iter().find(|s| s.value.eq_ignore_ascii_case(&k.value)) {
-                acc.push(
-                    Diagnostic::error(
-                        Code::Conflict,
-                        format!("{path}.{}", k.value),
-                        format!("header `{}` is set twice", k.value),
-                    )
-                    .at(k.span)
-                    .note(first.span, "first set here")
-                    .help("header names are case-insensitive; keep one"),
-                );
-            }
-            seen.push(k);
-        }
     }
 }
 
@@ -337,19 +305,19 @@ fn provider(acc: &mut Diagnostics, p: &resolved::Provider, inherit: bool) {
         }
     }
     if let Some(proto) = &p.api_protocol {
-        if let (ast::ApiProtocol::Patterns(entries), Origin::File(_)) =
+        if let (resolved::ApiProtocol::Patterns(rules), Origin::File(_)) =
             (&proto.value, &proto.origin)
         {
-            patterns(acc, &format!("{path}.api_protocol"), entries);
+            patterns(acc, &format!("{path}.api_protocol"), rules);
         }
     }
     timeouts(acc, &format!("{path}.timeouts"), &p.timeouts);
 }
 
-fn patterns(acc: &mut Diagnostics, path: &str, entries: &[Spanned<ast::PatternEntry>]) {
+fn patterns(acc: &mut Diagnostics, path: &str, rules: &[resolved::PatternRule]) {
     let mut seen: FxHashMap<&str, crate::source::Span> = FxHashMap::default();
-    for (i, e) in entries.iter().enumerate() {
-        let pat = &e.value.pattern;
+    for (i, rule) in rules.iter().enumerate() {
+        let pat = &rule.pattern;
         let p = pat.value.as_str();
         let star = p.find('*');
         let bad = p.is_empty() || star.is_some_and(|s| s != p.len() - 1);

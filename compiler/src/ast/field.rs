@@ -95,12 +95,30 @@ impl<T> Field<T> {
     pub fn is_invalid(&self) -> bool {
         matches!(self, Field::Invalid)
     }
+
+    /// The set value and its span, by value.
+    pub fn into_spanned(self) -> Option<Spanned<T>> {
+        match self {
+            Field::Set(s) => Some(s),
+            _ => None,
+        }
+    }
+
+    /// The set value, by value.
+    pub fn into_value(self) -> Option<T> {
+        self.into_spanned().map(|s| s.value)
+    }
 }
 
 impl<T> Field<List<T>> {
     /// The elements, or none when the list is absent or invalid.
     pub fn items(&self) -> &[T] {
         self.get().map_or(&[], |l| &l.0)
+    }
+
+    /// The elements by value, or none when the list is absent or invalid.
+    pub fn into_items(self) -> Vec<T> {
+        self.into_value().map_or_else(Vec::new, |l| l.0)
     }
 }
 

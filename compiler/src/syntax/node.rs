@@ -178,36 +178,40 @@ impl<'de> Deserialize<'de> for KeyText {
     }
 }
 
-fn span_of(source: &SourceFile, loc: &serde_saphyr::Location) -> Span {
+/// `base`: where the parsed text starts in the source (it may be one section of it).
+fn span_of(source: &SourceFile, base: u32, loc: &serde_saphyr::Location) -> Span {
     let s = loc.span();
+    let at = |off: u64| base.saturating_add(u32::try_from(off).unwrap_or(u32::MAX));
     match (s.byte_offset(), s.byte_len()) {
         (Some(off), Some(len)) if len > 0 => {
-            let start = source.clamp(off as u32);
+            let start = source.clamp(at(off));
             Span::new(start, source.clamp(start.saturating_add(len as u32)))
         }
-        (Some(off), _) => source.token_at(off as u32),
+        (Some(off), _) => source.token_at(at(off)),
         _ => Span::default(),
     }
 }
 
-pub(super) fn lower(source: &SourceFile, raw: Spanned<Raw>) -> Node {
-    let span = span_of(source, &raw.referenced);
+pub(super) fn lower(source: &SourceFile, base: u32, raw: Spanned<Raw>) -> Node {
+    let span = span_of(source, base, &raw.referenced);
     let kind = match raw.value {
         Raw::Null => NodeKind::Null,
         Raw::Bool(b) => NodeKind::Bool(b),
         Raw::Int(i) => NodeKind::Int(i),
         Raw::Float(f) => NodeKind::Float(f),
         Raw::Str(s) => NodeKind::Str(s),
-        Raw::Seq(items) => NodeKind::Seq(items.into_iter().map(|i| lower(source, i)).collect()),
+        Raw::Seq(items) => {
+            NodeKind::Seq(items.into_iter().map(|i| lower(source, base, i)).collect())
+        }
         Raw::Map(entries) => NodeKind::Map(
             entries
                 .into_iter()
                 .map(|(k, v)| {
                     let key = Key {
-                        span: span_of(source, &k.referenced),
+                        span: span_of(source, base, &k.referenced),
                         name: k.value,
                     };
-                    (key, lower(source, v))
+                    (key, lower(source, base, v))
                 })
                 .collect(),
         ),

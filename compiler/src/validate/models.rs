@@ -4,32 +4,32 @@
 use rustc_hash::FxHashSet;
 
 use super::{Cx, check_name};
-use crate::ast::{self, Field, Spanned, Strategy};
 use crate::diagnostic::{Code, Diagnostic, Diagnostics, did_you_mean, suggest};
-use crate::resolved;
+use crate::resolved::{self, Spanned, Strategy};
 
 pub(super) fn check(acc: &mut Diagnostics, cx: &Cx<'_>, cfg: &resolved::Config) {
-    for (name, m) in &cfg.models {
-        virtual_model(acc, cx, name, m);
+    for m in &cfg.models {
+        virtual_model(acc, cx, m);
     }
-    for (name, v) in &cfg.variants {
-        check_name(acc, "variants", name);
-        let path = format!("variants.{}", name.value);
+    for v in &cfg.variants {
+        check_name(acc, "variants", &v.name);
+        let path = format!("variants.{}", v.name.value);
         for (key, list) in [
             ("providers", &v.providers),
             ("exclude_providers", &v.exclude_providers),
         ] {
-            for (i, p) in list.items().iter().enumerate() {
+            for (i, p) in list.iter().enumerate() {
                 cx.provider_ref(acc, &format!("{path}.{key}[{i}]"), p);
             }
         }
     }
     variant_clashes(acc, cfg);
     let names = Names::new(cx, cfg);
-    for (name, p) in &cfg.presets {
+    for p in &cfg.presets {
+        let name = &p.name;
         check_name(acc, "presets", name);
         let path = format!("presets.{}.model", name.value);
-        match p.model.spanned() {
+        match &p.model {
             Some(m) => names.check(
                 acc,
                 &path,
@@ -39,7 +39,8 @@ pub(super) fn check(acc: &mut Diagnostics, cx: &Cx<'_>, cfg: &resolved::Config) 
                     variant: false,
                 },
             ),
-            None if !p.model.is_invalid() => acc.push(
+            // Written but invalid: reported at this path already, which silences this.
+            None => acc.push(
                 Diagnostic::error(
                     Code::MissingKey,
                     path,
@@ -48,12 +49,11 @@ pub(super) fn check(acc: &mut Diagnostics, cx: &Cx<'_>, cfg: &resolved::Config) 
                 .at(name.span)
                 .help("add `model: <virtual model, provider:model or model id>`"),
             ),
-            None => {}
         }
     }
-    for (name, a) in cfg.ast.agents.iter() {
-        if let Some(m) = a.model.spanned() {
-            let path = format!("agents.{}.model", name.value);
+    for a in &cfg.agents {
+        if let Some(m) = &a.model {
+            let path = format!("agents.{}.model", a.name.value);
             names.check(
                 acc,
                 &path,
@@ -70,17 +70,17 @@ pub(super) fn check(acc: &mut Diagnostics, cx: &Cx<'_>, cfg: &resolved::Config) 
 /// A model name ending in `:v` where `v` is a variant could never be reached: lookup strips
 /// the suffix as the variant.
 fn variant_clashes(acc: &mut Diagnostics, cfg: &resolved::Config) {
-    let variants: FxHashSet<&str> = cfg.variants.iter().map(|(n, _)| n.value.as_str()).collect();
+    let variants: FxHashSet<&str> = cfg.variants.iter().map(|v| v.name.value.as_str()).collect();
     fn clash<'n>(variants: &FxHashSet<&str>, name: &'n str) -> Option<&'n str> {
         name.rsplit_once(':')
             .map(|(_, v)| v)
             .filter(|v| variants.contains(v))
     }
-    let virtuals = cfg.models.iter().map(|(n, _)| {
+    let virtuals = cfg.models.iter().map(|m| {
         (
-            format!("models.{}", n.value),
-            n.value.as_str(),
-            Some(n.span),
+            format!("models.{}", m.name.value),
+            m.name.value.as_str(),
+            Some(m.name.span),
         )
     });
     let declared = cfg.providers.iter().flat_map(|p| {
@@ -111,51 +111,13 @@ fn variant_clashes(acc: &mut Diagnostics, cfg: &resolved::Config) {
     }
 }
 
-fn virtual_model(
-    acc: &mut Diagnostics,
-    cx: &Cx<'_>,
-    name: &Spanned<String>,
-    m: &ast::VirtualModel,
-) {
+fn virtual_model(acc: &mut Diagnostics, cx: &Cx<'_>, m: &resolved::VirtualModel) {
+    let name = &m.name;
     check_name(acc, "models", name);
     let path = format!("models.{}", name.value);
-    let strategy = resolved::strategy(m);
-    let endpoints = match &m.endpoints {
-        Field::Set(e) => &e.value,
-        Field::Invalid => return,
-        Field::Absent => {
-            acc.push(
-                Diagnostic::error(
-                    Code::NoEndpoints,
-                    format!("{path}.endpoints"),
-                    format!("virtual model `{}` has no `endpoints`", name.value),
-                )
-                .at(name.span)
-                .help(
-                    "add `endpoints:` with at least one `- provider: <id>` / `service_id: <model>`",
-                ),
-            );
-            return;
-        }
-    };
-    if endpoints.is_empty() {
-        acc.push(
-            Diagnostic::error(
-                Code::NoEndpoints,
-                format!("{path}.endpoints"),
-                format!(
-                    "virtual model `{}` has an empty `endpoints` list",
-                    name.value
-                ),
-            )
-            .at_opt(m.endpoints.span())
-            .help("add at least one `- provider: <id>` / `service_id: <model>`"),
-        );
-    }
-    for (i, entry) in endpoints.iter().enumerate() {
-        let e = &entry.value;
+    for (i, e) in m.endpoints.iter().enumerate() {
         let epath = format!("{path}.endpoints[{i}]");
-        let known = match e.provider.spanned() {
+        let known = match &e.provider {
             Some(p) => cx.provider_ref(acc, &format!("{epath}.provider"), p),
             None => {
                 acc.push(
@@ -164,41 +126,13 @@ fn virtual_model(
                         format!("{epath}.provider"),
                         "endpoint has no `provider`",
                     )
-                    .at(entry.span)
+                    .at(e.span)
                     .help("add `provider: <provider id>`"),
                 );
                 false
             }
         };
-        let model = match (e.service_id.spanned(), e.model_id.spanned()) {
-            (Some(s), None) | (None, Some(s)) => Some(s),
-            (Some(_), Some(m2)) => {
-                acc.push(
-                    Diagnostic::error(
-                        Code::EndpointModel,
-                        format!("{epath}.model_id"),
-                        "endpoint has both `service_id` and `model_id`",
-                    )
-                    .at(m2.span)
-                    .help("`model_id` is another name for `service_id`; keep one"),
-                );
-                None
-            }
-            (None, None) => {
-                if !e.model_id.is_invalid() {
-                    acc.push(
-                        Diagnostic::error(
-                            Code::EndpointModel,
-                            format!("{epath}.service_id"),
-                            "endpoint has no `service_id`",
-                        )
-                        .at(entry.span)
-                        .help("add `service_id: <the provider's model id>`"),
-                    );
-                }
-                None
-            }
-        };
+        let model = e.model.as_ref();
         if let Some(model) = model.filter(|m| m.value.trim().is_empty()) {
             acc.push(
                 Diagnostic::error(
@@ -208,11 +142,17 @@ fn virtual_model(
                 )
                 .at(model.span),
             );
-        } else if let (true, Some(model), Some(p)) = (known, model, e.provider.get()) {
+        } else if let (true, Some(model), Some(p)) = (known, model, &e.provider) {
+            let p = &p.value;
             // A provider that declares no models at all is one whose list the operator chose not
             // to keep (a local server, a pass-through); only a declared list is checked.
             let prov = cx.providers[p.as_str()];
-            if !prov.models.is_empty() && !prov.models.iter().any(|d| d.id == model.value) {
+            // An unreadable `providers` section may declare the model.
+            let unreadable = acc.is_unreadable("providers");
+            if !unreadable
+                && !prov.models.is_empty()
+                && !prov.models.iter().any(|d| d.id == model.value)
+            {
                 let ids: Vec<&str> = prov.models.iter().map(|d| d.id.as_str()).collect();
                 acc.push(
                     Diagnostic::warning(
@@ -230,26 +170,26 @@ fn virtual_model(
                 );
             }
         }
-        match (e.weight.spanned(), strategy) {
-            (Some(w), Strategy::Weighted) if w.value == 0 => {
+        match (e.weight.written(), m.strategy) {
+            (Some((0, span)), Strategy::Weighted) => {
                 acc.push(
                     Diagnostic::error(
                         Code::InvalidWeight,
                         format!("{epath}.weight"),
                         "weight 0 would never start at this endpoint",
                     )
-                    .at(w.span)
+                    .at(span)
                     .help("use a positive weight, or remove the endpoint"),
                 );
             }
-            (Some(w), Strategy::Priority | Strategy::RoundRobin) => {
+            (Some((_, span)), Strategy::Priority | Strategy::RoundRobin) => {
                 acc.push(
                     Diagnostic::warning(
                         Code::WeightIgnored,
                         format!("{epath}.weight"),
                         "`weight` has no effect with this strategy",
                     )
-                    .at(w.span)
+                    .at(span)
                     .help("set `strategy: weighted` on the model to use weights"),
                 );
             }
@@ -284,16 +224,24 @@ impl<'a> Names<'a> {
             bare: cfg
                 .models
                 .iter()
-                .map(|(n, _)| n.value.as_str())
+                .map(|m| m.name.value.as_str())
                 .chain(declared)
                 .collect(),
-            presets: cfg.presets.iter().map(|(n, _)| n.value.as_str()).collect(),
-            variants: cfg.variants.iter().map(|(n, _)| n.value.as_str()).collect(),
+            presets: cfg.presets.iter().map(|p| p.name.value.as_str()).collect(),
+            variants: cfg.variants.iter().map(|v| v.name.value.as_str()).collect(),
         }
     }
 
     fn check(&self, acc: &mut Diagnostics, path: &str, m: &Spanned<String>, allow: Allow) {
         if let Err((message, help)) = self.resolve(&m.value, allow) {
+            // A section that could define the name is unreadable (a YAML syntax error in it),
+            // and already reported.
+            if ["providers", "models", "presets", "variants"]
+                .iter()
+                .any(|s| acc.is_unreadable(s))
+            {
+                return;
+            }
             acc.push(
                 Diagnostic::error(Code::UnknownModel, path, message)
                     .at(m.span)

@@ -1,28 +1,40 @@
 //! Checks on the sections the data plane does not serve yet (`mcp`, `mcp_servers`, `agents`,
-//! `server_tools`, `database`): their shapes and the references between them.
+//! `server_tools`, `database`): their required keys, URLs and the references between them.
 
 use super::Cx;
-use crate::ast::{self, Field, List, Spanned};
 use crate::diagnostic::{Code, Diagnostic, Diagnostics, suggest};
+use crate::resolved::{self, McpTransport, Spanned};
 use crate::upstream_url::{self, UrlProblem};
 
-pub(super) fn check(acc: &mut Diagnostics, cx: &Cx<'_>, cfg: &ast::Config) {
-    let servers: Vec<&str> = cfg.mcp_servers.names().collect();
-    let tools: Vec<&str> = cfg.server_tools.names().collect();
-    refs(
-        acc,
-        "mcp.servers",
-        &cfg.mcp.servers,
-        &servers,
-        "MCP server",
-        "mcp_servers",
-    );
-    for (name, s) in cfg.mcp_servers.iter() {
-        mcp_server(acc, name, s);
+pub(super) fn check(acc: &mut Diagnostics, cx: &Cx<'_>, cfg: &resolved::Config) {
+    let servers: Vec<&str> = cfg
+        .mcp_servers
+        .iter()
+        .map(|s| s.name.value.as_str())
+        .collect();
+    let tools: Vec<&str> = cfg
+        .server_tools
+        .iter()
+        .map(|t| t.name.value.as_str())
+        .collect();
+    if let resolved::McpServers::Listed(listed) = &cfg.mcp.servers {
+        refs(
+            acc,
+            "mcp.servers",
+            listed,
+            &servers,
+            "MCP server",
+            "mcp_servers",
+        );
     }
-    for (name, a) in cfg.agents.iter() {
+    for s in &cfg.mcp_servers {
+        mcp_server(acc, s);
+    }
+    for a in &cfg.agents {
+        let name = &a.name;
         let path = format!("agents.{}", name.value);
-        if !a.model.is_written() {
+        // A `model` written but invalid was reported at this path already, which silences this.
+        if a.model.is_none() {
             acc.push(
                 Diagnostic::error(
                     Code::MissingKey,
@@ -50,9 +62,10 @@ pub(super) fn check(acc: &mut Diagnostics, cx: &Cx<'_>, cfg: &ast::Config) {
             "server_tools",
         );
     }
-    for (name, t) in cfg.server_tools.iter() {
+    for t in &cfg.server_tools {
+        let name = &t.name;
         let path = format!("server_tools.{}", name.value);
-        if !t.kind.is_written() {
+        if t.kind.is_none() {
             acc.push(
                 Diagnostic::error(
                     Code::MissingKey,
@@ -63,11 +76,11 @@ pub(super) fn check(acc: &mut Diagnostics, cx: &Cx<'_>, cfg: &ast::Config) {
                 .help("add `kind: web_search` (or the tool's kind)"),
             );
         }
-        if let Some(p) = t.provider.spanned() {
+        if let Some(p) = &t.provider {
             cx.provider_ref(acc, &format!("{path}.provider"), p);
         }
     }
-    if let Some(u) = cfg.database.url.spanned() {
+    if let Some(u) = &cfg.database.url {
         let ok = ["sqlite:", "postgres://", "postgresql://"]
             .iter()
             .any(|s| u.value.starts_with(s));
@@ -88,12 +101,15 @@ pub(super) fn check(acc: &mut Diagnostics, cx: &Cx<'_>, cfg: &ast::Config) {
 fn refs(
     acc: &mut Diagnostics,
     path: &str,
-    list: &Field<List<Spanned<String>>>,
+    list: &[Spanned<String>],
     known: &[&str],
     what: &str,
     section: &str,
 ) {
-    for (i, r) in list.items().iter().enumerate() {
+    if acc.is_unreadable(section) {
+        return; // unreadable (a YAML syntax error in it), and already reported
+    }
+    for (i, r) in list.iter().enumerate() {
         if !known.contains(&r.value.as_str()) {
             acc.push(
                 Diagnostic::error(
@@ -111,47 +127,17 @@ fn refs(
     }
 }
 
-fn mcp_server(acc: &mut Diagnostics, name: &Spanned<String>, s: &ast::McpServer) {
-    use ast::McpTransport::{Http, Sse, Stdio};
-    let path = format!("mcp_servers.{}", name.value);
-    let at = s.transport.span().unwrap_or(name.span);
-    let transport = match (
-        s.transport.get().copied(),
-        s.command.is_written(),
-        s.url.is_written(),
-    ) {
-        (Some(t), _, _) => t,
-        (None, true, true) => {
-            acc.push(
-                Diagnostic::error(Code::Conflict, format!("{path}.transport"), format!("MCP server `{}` has both `command` and `url`", name.value))
-                    .at(name.span)
-                    .help("keep `command` for a local (stdio) server or `url` for a remote one, or set `transport`"),
-            );
-            return;
-        }
-        (None, true, false) => Stdio,
-        (None, false, true) => Http,
-        (None, false, false) => {
-            if !s.transport.is_invalid() {
-                acc.push(
-                    Diagnostic::error(
-                        Code::MissingKey,
-                        format!("{path}.command"),
-                        format!(
-                            "MCP server `{}` has neither `command` nor `url`",
-                            name.value
-                        ),
-                    )
-                    .at(name.span)
-                    .help("set `command:` for a local (stdio) server or `url:` for a remote one"),
-                );
-            }
-            return;
-        }
+/// What the transport (as written or inferred by `resolve`) requires of the rest.
+fn mcp_server(acc: &mut Diagnostics, s: &resolved::McpServer) {
+    use McpTransport::{Http, Sse, Stdio};
+    let path = format!("mcp_servers.{}", s.name.value);
+    let Some(transport) = s.transport else {
+        return; // Undecidable, and reported.
     };
-    match transport {
+    let at = transport.span.unwrap_or(s.name.span);
+    match transport.value {
         Stdio => {
-            if !s.command.is_written() {
+            if s.command.is_none() {
                 acc.push(
                     Diagnostic::error(
                         Code::MissingKey,
@@ -161,7 +147,7 @@ fn mcp_server(acc: &mut Diagnostics, name: &Spanned<String>, s: &ast::McpServer)
                     .at(at),
                 );
             }
-            if let Some(span) = s.url.span() {
+            if let Some(span) = s.url.as_ref().map(|u| u.span) {
                 acc.push(
                     Diagnostic::error(
                         Code::Conflict,
@@ -174,8 +160,9 @@ fn mcp_server(acc: &mut Diagnostics, name: &Spanned<String>, s: &ast::McpServer)
             }
         }
         Http | Sse => {
-            match s.url.spanned() {
-                None if !s.url.is_invalid() => {
+            match &s.url {
+                // Written but invalid: reported at this path already, which silences this.
+                None => {
                     acc.push(
                         Diagnostic::error(
                             Code::MissingKey,
@@ -198,9 +185,8 @@ fn mcp_server(acc: &mut Diagnostics, name: &Spanned<String>, s: &ast::McpServer)
                         acc.push(Diagnostic::error(code, format!("{path}.url"), m).at(u.span));
                     }
                 }
-                None => {}
             }
-            if let Some(span) = s.command.span() {
+            if let Some(span) = s.command.as_ref().map(|c| c.span) {
                 acc.push(
                     Diagnostic::error(
                         Code::Conflict,

@@ -1,0 +1,93 @@
+//! Every default of the file format, applied here and nowhere else (the `ast` doc comments,
+//! and so the JSON Schema, state the same values).
+
+use std::time::Duration;
+
+use crate::ast::{self, Field};
+use crate::resolved::{self, Setting, Strategy};
+
+pub const INHERIT_DEFAULTS: bool = true;
+/// Loopback only, so a fresh install is not reachable from the network.
+pub const LISTEN: &str = "127.0.0.1:4356";
+pub const LOG_LEVEL: &str = "info";
+pub const SKIP_AUTH: bool = false;
+pub const MAX_BODY_SIZE: u64 = 32 << 20;
+pub const MAX_HEADER_SIZE: u64 = 64 << 10;
+pub const MAX_HEADERS: u32 = 100;
+pub const HEADER_READ_TIMEOUT: Duration = Duration::from_secs(10);
+pub const MAX_IN_FLIGHT: u32 = 4096;
+pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
+pub const FIRST_BYTE_TIMEOUT: Duration = Duration::from_secs(120);
+pub const IDLE_TIMEOUT: Duration = Duration::from_secs(120);
+pub const TOTAL_TIMEOUT: Duration = Duration::from_secs(600);
+pub const MAX_ATTEMPTS: u32 = 3;
+pub const BREAKER_FAILURES: u32 = 5;
+pub const BREAKER_COOLDOWN: Duration = Duration::from_secs(30);
+pub const ALLOW_PRIVATE: bool = false;
+pub const STRATEGY: Strategy = Strategy::Priority;
+pub const WEIGHT: u32 = 1;
+pub const MCP_ENABLED: bool = false;
+pub const PLUGIN_ENABLED: bool = true;
+
+/// `field` as a setting: its value and span when set, else `default`.
+pub(super) fn setting<T, U>(field: &Field<T>, default: U, f: impl FnOnce(&T) -> U) -> Setting<U> {
+    match field.spanned() {
+        Some(s) => Setting {
+            value: f(&s.value),
+            span: Some(s.span),
+        },
+        None => Setting::defaulted(default),
+    }
+}
+
+pub(super) fn server(s: &ast::Server) -> resolved::Server {
+    let l = &s.limits;
+    let f = &s.failover;
+    let defaults = resolved::Timeouts {
+        connect: Setting::defaulted(CONNECT_TIMEOUT),
+        first_byte: Setting::defaulted(FIRST_BYTE_TIMEOUT),
+        idle: Setting::defaulted(IDLE_TIMEOUT),
+        total: Setting::defaulted(TOTAL_TIMEOUT),
+    };
+    resolved::Server {
+        listen: setting(&s.listen, LISTEN.to_owned(), Clone::clone),
+        log_level: setting(&s.log_level, LOG_LEVEL.to_owned(), Clone::clone),
+        skip_auth: s.skip_auth.get().copied().unwrap_or(SKIP_AUTH),
+        control_socket: s.control_socket.get().cloned(),
+        limits: resolved::Limits {
+            max_body_size: setting(&l.max_body_size, MAX_BODY_SIZE, |b| b.0),
+            max_header_size: setting(&l.max_header_size, MAX_HEADER_SIZE, |b| b.0),
+            max_headers: setting(&l.max_headers, MAX_HEADERS, |&n| n),
+            header_read_timeout: setting(&l.header_read_timeout, HEADER_READ_TIMEOUT, |d| d.0),
+            max_in_flight: setting(&l.max_in_flight, MAX_IN_FLIGHT, |&n| n),
+        },
+        timeouts: timeouts(&s.timeouts, &defaults, true),
+        failover: resolved::Failover {
+            max_attempts: setting(&f.max_attempts, MAX_ATTEMPTS, |&n| n),
+            breaker_failures: setting(&f.breaker_failures, BREAKER_FAILURES, |&n| n),
+            breaker_cooldown: setting(&f.breaker_cooldown, BREAKER_COOLDOWN, |d| d.0),
+        },
+    }
+}
+
+/// The timeouts `t` writes over `under`, key by key. `in_file`: `t` is the user's file, so its
+/// spans are kept (the registry's are not positions in that file).
+pub(super) fn timeouts(
+    t: &ast::Timeouts,
+    under: &resolved::Timeouts,
+    in_file: bool,
+) -> resolved::Timeouts {
+    let over = |f: &Field<ast::Duration>, under: Setting<Duration>| match f.spanned() {
+        Some(s) => Setting {
+            value: s.value.0,
+            span: in_file.then_some(s.span),
+        },
+        None => Setting::defaulted(under.value),
+    };
+    resolved::Timeouts {
+        connect: over(&t.connect, under.connect),
+        first_byte: over(&t.first_byte, under.first_byte),
+        idle: over(&t.idle, under.idle),
+        total: over(&t.total, under.total),
+    }
+}

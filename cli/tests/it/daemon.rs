@@ -240,11 +240,45 @@ fn lifecycle_start_status_request_reload_sighup_stop() {
     drop(s);
     let (code, out, err) = run(bin().args(["route", "m", "--socket"]).arg(&socket));
     assert_eq!(code, 0, "{err}");
-    assert!(out.starts_with("m: virtual model"), "{out}");
+    let live_hash = status(&home)["config_hash"].as_str().unwrap().to_owned();
+    let first = format!(
+        "from the running daemon (config hash {})\n",
+        &live_hash[..12]
+    );
+    assert!(
+        out.starts_with(&format!("{first}m: virtual model")),
+        "{out}"
+    );
     assert!(
         out.contains("1. b / up-model via chat_completions"),
         "{out}"
     );
+    // Without `--socket`, the daemon of this home answers too — from its live table, which
+    // differs from the file now: the file moves `m` to provider a and has not been reloaded.
+    std::fs::write(&cfg, config(&base, "a", "")).unwrap();
+    let (code, out, err) = ctl(&home, &["route", "m"], &[]);
+    assert_eq!(code, 0, "{err}");
+    assert!(out.starts_with(&first), "{out}");
+    assert!(out.contains("1. b / up-model"), "{out}");
+    let (code, out, err) = ctl(&home, &["route", "m", "--json"], &[]);
+    assert_eq!(code, 0, "{err}");
+    let v: Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(
+        (v["source"].as_str(), v["config_hash"].as_str()),
+        (Some("daemon"), Some(live_hash.as_str())),
+        "{v}"
+    );
+    assert_eq!(v["chain"][0]["provider"], "b", "{v}");
+    // `--file` compiles the file instead.
+    let (code, out, err) = ctl(&home, &["route", "m", "--file"], &[("KEY_A", "x")]);
+    assert_eq!(code, 0, "{err}");
+    assert!(out.starts_with("m: virtual model"), "{out}");
+    assert!(out.contains("1. a / up-model"), "{out}");
+    let (code, out, _) = ctl(&home, &["route", "m", "--file", "--json"], &[]);
+    assert_eq!(code, 0);
+    let v: Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(v["source"], "file", "{v}");
+    assert!(v.get("config_hash").is_none(), "{v}");
     let (code, _, err) = run(bin().args(["route", "mm", "--socket"]).arg(&socket));
     assert_eq!(code, 1);
     assert!(

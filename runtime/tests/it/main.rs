@@ -1,0 +1,1 @@
+//! Runtime integration tests: real routers in-process on loopback.

@@ -10,6 +10,5 @@ mod cancel;
 mod failover;
 mod limits;
 mod passthrough;
-mod reload;
 mod support;
 mod translate;

@@ -1,1 +1,12 @@
-//! Runtime integration tests: real routers in-process on loopback.
+//! Runtime integration tests: real routers started in-process through the runtime's API
+//! (`daemon::prepare` → `bind` → `serve`), on loopback in front of `testkit::MockUpstream`.
+
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    reason = "test helpers fail the test by panicking"
+)]
+
+mod daemon;
+mod reload;
+mod support;

@@ -10,3 +10,4 @@
 mod daemon;
 mod reload;
 mod support;
+mod tidy;

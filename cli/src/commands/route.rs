@@ -17,10 +17,10 @@ use crate::output::{self, Hinted};
 
 pub(crate) fn run(g: &Global, a: &RouteArgs) -> Result<ExitCode> {
     let inbound = a.inbound.map(inbound_protocol);
-    let paths = super::paths(g);
     if let Some(socket) = &a.socket {
         return live(socket, a, inbound);
     }
+    let paths = super::paths(g);
     let loaded = if a.file {
         runtime::config::load(&paths, LoadOptions::new(EnvMode::Lenient))?
     } else {

@@ -24,7 +24,11 @@ fn modules_open_with_a_doc_line_and_stay_small() {
     assert!(files.len() > 10, "{files:?}");
     for f in files {
         let text = std::fs::read_to_string(&f).unwrap();
-        assert!(text.starts_with("//!"), "{} lacks a `//!` line", f.display());
+        assert!(
+            text.starts_with("//!"),
+            "{} lacks a `//!` line",
+            f.display()
+        );
         let n = text.lines().count();
         assert!(n < 1000, "{} has {n} lines; split it", f.display());
     }
@@ -36,7 +40,9 @@ fn the_hot_path_and_the_compiler_do_not_depend_on_the_runtime() {
     for krate in ["compiler", "dataplane", "translate"] {
         let manifest = std::fs::read_to_string(root.join(krate).join("Cargo.toml")).unwrap();
         assert!(
-            !manifest.lines().any(|l| l.trim_start().starts_with("runtime")),
+            !manifest
+                .lines()
+                .any(|l| l.trim_start().starts_with("runtime")),
             "{krate} must not depend on runtime"
         );
     }

@@ -1,6 +1,6 @@
 //! The reload benchmark's configs: two valid configs that move the virtual model `vm` between
 //! provider `a` (Chat Completions) and provider `b` (Anthropic Messages), as the reload
-//! integration test (`dataplane/tests/it/reload.rs`) does.
+//! integration test (`runtime/tests/it/reload.rs`) does.
 
 use std::collections::HashMap;
 

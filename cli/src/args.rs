@@ -51,7 +51,8 @@ pub(crate) enum Command {
     /// Check or describe the configuration.
     #[command(subcommand)]
     Config(ConfigCommand),
-    /// Show the compiled fallback chain for a model name.
+    /// Show the compiled fallback chain for a model name: from the running daemon's live
+    /// table when one answers, else from the configuration file.
     Route(RouteArgs),
     /// Run the router in the foreground (logs on stdout; the systemd entry point).
     Serve(ServeArgs),
@@ -153,10 +154,13 @@ pub(crate) struct RouteArgs {
     /// Show the protocol chosen for a caller speaking this protocol.
     #[arg(long, value_enum, value_name = "PROTOCOL")]
     pub(crate) inbound: Option<InboundProtocol>,
-    /// Ask the running daemon on this control socket (its live table) instead of compiling
-    /// the file.
-    #[arg(long, value_name = "PATH")]
+    /// Ask the daemon on this control socket (default: the daemon of this home, when one
+    /// answers; its live table).
+    #[arg(long, value_name = "PATH", conflicts_with = "file")]
     pub(crate) socket: Option<PathBuf>,
+    /// Compile the configuration file even when a daemon is running.
+    #[arg(long)]
+    pub(crate) file: bool,
 }
 
 #[derive(Clone, Copy, Debug, ValueEnum)]

@@ -1,16 +1,19 @@
-//! Dispatch from parsed arguments to one command module each.
+//! Dispatch from parsed arguments to one command module each, and the glue every command
+//! shares: the global flags as `runtime::HomeOptions`, home resolution with its warning.
 
 mod config;
 mod daemon;
 mod init;
-pub(crate) mod route;
+mod route;
 mod serve;
 
 use std::process::ExitCode;
 
 use anyhow::Result;
+use runtime::{HomeOptions, Paths};
 
-use crate::args::{Cli, Command, ConfigCommand};
+use crate::args::{Cli, Command, ConfigCommand, Global};
+use crate::output;
 
 pub(crate) fn run(cli: Cli) -> Result<ExitCode> {
     match cli.command {
@@ -25,4 +28,28 @@ pub(crate) fn run(cli: Cli) -> Result<ExitCode> {
         Command::Reload(a) => daemon::reload(&cli.global, &a),
         Command::Init(a) => init::run(&cli.global, &a),
     }
+}
+
+pub(crate) fn home_options(g: &Global) -> HomeOptions {
+    HomeOptions {
+        home_dir: g.home_dir.clone(),
+        config_file: g.config_file.clone(),
+        env_file: g.env_file.clone(),
+        run_dir: g.run_dir.clone(),
+        logs_dir: g.logs_dir.clone(),
+        db: g.db.clone(),
+    }
+}
+
+/// The home's paths; a home that could not be scaffolded is a warning, not an error.
+pub(crate) fn paths(g: &Global) -> Paths {
+    let (paths, problem) = runtime::home::resolve(&home_options(g));
+    if let Some(e) = problem {
+        output::message(&format!(
+            "warning: cannot set up the home `{}`: {}",
+            paths.home.display(),
+            output::chain(&e)
+        ));
+    }
+    paths
 }

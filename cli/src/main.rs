@@ -2,8 +2,6 @@
 
 mod args;
 mod commands;
-mod control;
-mod home;
 mod output;
 
 use std::process::ExitCode;

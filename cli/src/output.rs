@@ -38,6 +38,29 @@ pub(crate) fn error(e: &anyhow::Error) {
     }
 }
 
+/// An error and its causes on one line (`a: b: c`), as `{:#}` prints an `anyhow` chain.
+pub(crate) fn chain(e: &dyn std::error::Error) -> String {
+    let mut s = e.to_string();
+    let mut cur = e.source();
+    while let Some(c) = cur {
+        s.push_str(": ");
+        s.push_str(&c.to_string());
+        cur = c.source();
+    }
+    s
+}
+
+/// Rendered diagnostics on stderr, coloured when stderr is a terminal.
+pub(crate) fn diagnostics(file: &compiler::SourceFile, d: &[compiler::Diagnostic]) {
+    if !d.is_empty() {
+        message(&compiler::diagnostic::render::render_human(
+            file,
+            d,
+            color(),
+        ));
+    }
+}
+
 pub(crate) fn fail(message: &str, hint: Option<&str>) {
     eprintln!("error: {message}");
     if let Some(h) = hint {
@@ -53,9 +76,9 @@ pub(crate) struct Hinted {
 }
 
 impl Hinted {
-    pub(crate) fn wrap(error: anyhow::Error, hint: impl Into<String>) -> anyhow::Error {
+    pub(crate) fn wrap(error: impl Into<anyhow::Error>, hint: impl Into<String>) -> anyhow::Error {
         anyhow::Error::new(Hinted {
-            error,
+            error: error.into(),
             hint: hint.into(),
         })
     }

@@ -6,7 +6,9 @@
 //! (`config validate` without `--strict`, where CI has no secrets): the reference is then kept
 //! literally and the value's path is marked so no further check complains about it.
 
-use std::collections::{BTreeMap, HashMap};
+use std::cell::RefCell;
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::fmt;
 
 use crate::diagnostic::{Code, Diagnostic, Diagnostics};
 use crate::source::Span;
@@ -33,6 +35,50 @@ impl Env for BTreeMap<String, String> {
 impl Env for () {
     fn get(&self, _: &str) -> Option<&str> {
         None
+    }
+}
+
+/// An [`Env`] that remembers every variable name the compiler looks up through it, set or not.
+///
+/// Compiling a configuration through it answers "which variables does this configuration read?"
+/// with the compiler's own grammar: references in string values (with or without a default),
+/// never `$${escaped}` text or comments, plus the built-in registry's credential variables when
+/// the registry is merged. `bitrouter reload` forwards exactly these names from the caller's
+/// environment.
+pub struct Recording<'a> {
+    inner: &'a dyn Env,
+    names: RefCell<BTreeSet<String>>,
+}
+
+impl<'a> Recording<'a> {
+    pub fn new(inner: &'a dyn Env) -> Recording<'a> {
+        Recording {
+            inner,
+            names: RefCell::new(BTreeSet::new()),
+        }
+    }
+
+    /// The names looked up so far, in order.
+    pub fn into_names(self) -> BTreeSet<String> {
+        self.names.into_inner()
+    }
+}
+
+impl Env for Recording<'_> {
+    fn get(&self, name: &str) -> Option<&str> {
+        if !self.names.borrow().contains(name) {
+            self.names.borrow_mut().insert(name.to_owned());
+        }
+        self.inner.get(name)
+    }
+}
+
+impl fmt::Debug for Recording<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        // Names only: the values may be secrets.
+        f.debug_struct("Recording")
+            .field("names", &self.names.borrow())
+            .finish_non_exhaustive()
     }
 }
 
@@ -197,6 +243,21 @@ mod tests {
         assert_eq!(expand("${EMPTY:-d}|${EMPTY}", &e).0, "d|");
         assert_eq!(expand("$$A costs $5 ${A}", &e).0, "$A costs $5 x");
         assert_eq!(expand("${B:-}", &e).0, "");
+    }
+
+    #[test]
+    fn recording_lists_what_the_compiler_reads() {
+        let text = "# ${IN_A_COMMENT}\ninherit_defaults: false\nproviders:\n  p: { api_base: \"${BASE:-http://x.example/v1}\", api_key: \"${P_KEY}\", headers: { x-lit: \"$${NOT_A_REF}\" } }\n";
+        let src = crate::SourceFile::new("t.yaml", text);
+        let rec = Recording::new(&());
+        let _ = crate::compile(&src, &rec, EnvMode::Lenient);
+        let names: Vec<String> = rec.into_names().into_iter().collect();
+        assert_eq!(names, ["BASE", "P_KEY"].map(String::from));
+        // With the registry merged, its credential variables are read as well.
+        let src = crate::SourceFile::new("t.yaml", "");
+        let rec = Recording::new(&());
+        let _ = crate::compile(&src, &rec, EnvMode::Lenient);
+        assert!(rec.into_names().contains("OPENAI_API_KEY"));
     }
 
     #[test]

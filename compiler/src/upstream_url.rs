@@ -109,6 +109,13 @@ pub fn check(base: &str, allow_private: bool) -> Result<String, UrlProblem> {
     Ok(host)
 }
 
+/// Whether `base` names a private or loopback upstream: one [`check`] accepts only with
+/// `allow_private: true`. Tools that write configurations (`bitrouter init`) ask this so they
+/// add the opt-in exactly when the compiler will require it.
+pub fn needs_allow_private(base: &str) -> bool {
+    matches!(check(base, false), Err(UrlProblem::Private(_)))
+}
+
 /// Host names of instance-metadata services (AWS, GCP, Azure, Alibaba, Oracle, DigitalOcean...).
 const METADATA_NAMES: &[&str] = &[
     "metadata",
@@ -250,6 +257,32 @@ mod tests {
             url("https://openrouter.ai/api/v1/", Protocol::ChatCompletions),
             "https://openrouter.ai/api/v1/chat/completions"
         );
+    }
+
+    #[test]
+    fn needs_allow_private_follows_the_guard() {
+        for b in [
+            "http://localhost:11434/v1",
+            "http://127.0.0.1:8000/v1",
+            "http://10.0.0.5/v1",
+            "http://192.168.1.2:8080",
+            "http://100.101.2.3:8000/v1",
+            "http://[::1]:8000/v1",
+            "http://[fd00::1]/v1",
+            "http://[::ffff:10.0.0.1]/",
+        ] {
+            assert!(needs_allow_private(b), "{b}");
+            assert!(check(b, true).is_ok(), "{b}");
+        }
+        for b in [
+            "https://api.openai.com/v1",
+            "https://8.8.8.8/v1",
+            "https://[2001:db8::1]/",
+            "http://169.254.169.254/",
+            "not a url",
+        ] {
+            assert!(!needs_allow_private(b), "{b}");
+        }
     }
 
     #[test]

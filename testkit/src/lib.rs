@@ -13,6 +13,7 @@
 mod control;
 pub mod fault;
 mod http;
+pub mod load;
 mod protocols;
 mod record;
 mod respond;

@@ -2,32 +2,34 @@
 
 use std::process::ExitCode;
 
-use anyhow::{Result, anyhow};
+use anyhow::Result;
+use compiler::EnvMode;
 use compiler::diagnostic::render;
-use compiler::{EnvMode, SourceFile};
+use runtime::LoadOptions;
 
 use crate::args::{Global, ValidateArgs};
-use crate::{home, output};
+use crate::output;
 
 pub(crate) fn validate(g: &Global, a: &ValidateArgs) -> Result<ExitCode> {
-    let paths = home::resolve(g);
-    let Some(text) = home::read_config(&paths, true).map_err(|e| {
-        output::Hinted::wrap(
-            e,
-            "create one with `bitrouter init`, or name a file with `-c PATH`",
-        )
-    })?
-    else {
-        return Err(anyhow!("no configuration file"));
-    };
-    let env = home::environment(&paths)?;
-    let source = SourceFile::new(paths.config.display().to_string(), text);
     let mode = if a.strict {
         EnvMode::Strict
     } else {
         EnvMode::Lenient
     };
-    let (diagnostics, valid, summary) = match compiler::compile(&source, &env, mode) {
+    let options = LoadOptions {
+        require_file: true,
+        ..LoadOptions::new(mode)
+    };
+    let loaded = runtime::config::load(&super::paths(g), options).map_err(|e| {
+        let hint = matches!(e, runtime::LoadError::Config { .. })
+            .then_some("create one with `bitrouter init`, or name a file with `-c PATH`");
+        match hint {
+            Some(h) => output::Hinted::wrap(e, h),
+            None => e.into(),
+        }
+    })?;
+    let source = &loaded.source;
+    let (diagnostics, summary) = match &loaded.compiled {
         Ok(c) => {
             let t = &c.table;
             let summary = format!(
@@ -37,26 +39,20 @@ pub(crate) fn validate(g: &Global, a: &ValidateArgs) -> Result<ExitCode> {
                 t.routable_model_count(),
                 &t.content_hash()[..12]
             );
-            (c.warnings, true, Some(summary))
+            (&c.warnings, Some(summary))
         }
-        Err(d) => (d, false, None),
+        Err(d) => (d, None),
     };
     if a.json {
-        let report = render::render_json(&source, &diagnostics);
+        let report = render::render_json(source, diagnostics);
         output::data(&serde_json::to_string_pretty(&report)?);
     } else {
-        if !diagnostics.is_empty() {
-            output::message(&render::render_human(
-                &source,
-                &diagnostics,
-                output::color(),
-            ));
-        }
-        if let Some(s) = summary {
-            output::data(&s);
+        output::diagnostics(source, diagnostics);
+        if let Some(s) = &summary {
+            output::data(s);
         }
     }
-    Ok(if valid {
+    Ok(if summary.is_some() {
         ExitCode::SUCCESS
     } else {
         ExitCode::from(1)

@@ -1,28 +1,26 @@
 //! `bitrouter start | stop | status | restart | reload`: the daemon lifecycle, driven through
-//! the control socket (`control::client`).
+//! the control socket (`runtime::control::client`) and the process helpers of
+//! `runtime::process`. This module chooses what to print and the exit code.
 //!
 //! Behaviour chosen for operators: `stop` with no daemon running prints "not running" and
 //! exits 0 (idempotent, like `systemctl stop`); `status` exits 3 when stopped (LSB convention,
-//! so scripts can test it) but still prints the resolved paths; `reload` with no daemon is an
-//! error (exit 2) because the change the caller wanted did not happen.
+//! so scripts can test it) but still prints the resolved paths, and 4 when a live bitrouter
+//! named by the pid file does not answer; `reload` with no daemon is an error (exit 2) because
+//! the change the caller wanted did not happen.
 
 use std::fmt::Write as _;
-use std::fs::OpenOptions;
-use std::io::{Read, Seek, SeekFrom};
 use std::path::Path;
-use std::process::{Command, ExitCode, Stdio};
-use std::time::{Duration, Instant};
+use std::process::{Command, ExitCode};
+use std::time::Duration;
 
 use anyhow::{Context, Result, anyhow};
-use compiler::EnvMode;
-use compiler::SourceFile;
-use serde_json::{Value, json};
+use runtime::DaemonPaths;
+use runtime::control::client::{self, ClientError, Probe};
+use runtime::control::proto::{Answer, Failure, Forwarded, Status};
+use runtime::process::{self, Occupied, Ready, WaitError};
+use serde_json::json;
 
 use crate::args::{ControlArgs, Global, StartArgs};
-use crate::control::client::{self, Probe};
-use crate::control::paths::{self, DaemonPaths};
-use crate::control::proto;
-use crate::home;
 use crate::output::{self, Hinted};
 
 /// How long `start` waits for the new daemon to answer.
@@ -30,87 +28,35 @@ const READY_TIMEOUT: Duration = Duration::from_secs(30);
 /// How long `stop`/`restart` wait for the old daemon to exit (the drain limit plus slack).
 const EXIT_TIMEOUT: Duration = Duration::from_secs(40);
 
-/// The daemon's files, with `server.control_socket` read from the configuration when it
-/// compiles (leniently: a broken file must not stop `stop` or `status`).
+/// The daemon's files (the socket from `--socket`, else `server.control_socket`).
 fn locate(g: &Global, socket: Option<&Path>) -> DaemonPaths {
-    let files = home::resolve(g);
-    let configured = home::read_config(&files, false)
-        .ok()
-        .flatten()
-        .and_then(|text| {
-            let env = home::environment(&files).ok()?;
-            let source = SourceFile::new(files.config.display().to_string(), text);
-            compiler::compile(&source, &env, EnvMode::Lenient).ok()
-        })
-        .and_then(|c| c.table.server().control_socket.clone());
-    DaemonPaths::resolve(g, socket, configured.as_deref())
+    runtime::config::locate(&super::paths(g), socket).daemon
 }
 
 pub(crate) fn start(g: &Global, a: &StartArgs) -> Result<ExitCode> {
     let dp = locate(g, a.serve.socket.as_deref());
-    match client::probe(&dp.socket) {
-        Probe::Live(v) => {
-            return Err(Hinted::wrap(
-                anyhow!(
-                    "bitrouter is already running (pid {}, listening on http://{})",
-                    v["pid"],
-                    v["listen"].as_str().unwrap_or("?")
-                ),
-                "`bitrouter restart` replaces it; `bitrouter stop` stops it",
-            ));
-        }
-        Probe::Broken(e) => {
-            return Err(Hinted::wrap(
-                e,
-                "is another daemon hung on this socket? `bitrouter status` shows the pid file",
-            ));
-        }
-        Probe::Absent { stale_file } => {
-            if stale_file {
-                let _ = std::fs::remove_file(&dp.socket);
-            }
-        }
-    }
-    if let Some(pid) = paths::read_pid(&dp.pid_file) {
-        if paths::process_alive(pid) && looks_like_bitrouter(pid) {
-            return Err(Hinted::wrap(
-                anyhow!(
-                    "process {pid} from `{}` is running but does not answer on `{}`",
-                    dp.pid_file.display(),
-                    dp.socket.display()
-                ),
-                format!("if it is a stuck bitrouter, `kill {pid}`; otherwise remove the pid file"),
-            ));
-        }
-        // A pid file from a daemon that is gone.
-        let _ = std::fs::remove_file(&dp.pid_file);
-    }
-    spawn_and_wait(g, a, &dp)
-}
-
-/// Linux: the process's command line mentions bitrouter (a reused pid does not count).
-fn looks_like_bitrouter(pid: i32) -> bool {
-    if cfg!(target_os = "linux") {
-        std::fs::read(format!("/proc/{pid}/cmdline"))
-            .is_ok_and(|c| String::from_utf8_lossy(&c).contains("bitrouter"))
-    } else {
-        true
-    }
-}
-
-fn spawn_and_wait(g: &Global, a: &StartArgs, dp: &DaemonPaths) -> Result<ExitCode> {
-    std::fs::create_dir_all(&dp.logs_dir).with_context(|| {
-        format!(
-            "cannot create the logs directory `{}`",
-            dp.logs_dir.display()
-        )
+    process::check_vacant(&dp).map_err(|o| match o {
+        Occupied::Live(s) => Hinted::wrap(
+            anyhow!(
+                "bitrouter is already running (pid {}, listening on http://{})",
+                s.pid,
+                s.listen
+            ),
+            "`bitrouter restart` replaces it; `bitrouter stop` stops it",
+        ),
+        Occupied::Broken(e) => Hinted::wrap(
+            e,
+            "is another daemon hung on this socket? `bitrouter status` shows the pid file",
+        ),
+        Occupied::Unanswering(pid) => Hinted::wrap(
+            anyhow!(
+                "process {pid} from `{}` is running but does not answer on `{}`",
+                dp.pid_file.display(),
+                dp.socket.display()
+            ),
+            format!("if it is a stuck bitrouter, `kill {pid}`; otherwise remove the pid file"),
+        ),
     })?;
-    let mut log = OpenOptions::new()
-        .create(true)
-        .append(true)
-        .open(&dp.log_file)
-        .with_context(|| format!("cannot open the log file `{}`", dp.log_file.display()))?;
-    let log_start = log.seek(SeekFrom::End(0)).unwrap_or(0);
     let exe = std::env::current_exe().context("cannot find the bitrouter executable")?;
     let mut cmd = Command::new(exe);
     // The same global flags, as absolute paths: the daemon runs in the home directory. The
@@ -123,10 +69,8 @@ fn spawn_and_wait(g: &Global, a: &StartArgs, dp: &DaemonPaths) -> Result<ExitCod
     if g.env_file.is_some() || dp.env_file.is_file() {
         cmd.arg("--env-file").arg(&dp.env_file);
     }
-    cmd.arg("--run-dir")
-        .arg(&dp.run_dir)
-        .arg("--logs-dir")
-        .arg(&dp.logs_dir);
+    cmd.arg("--run-dir").arg(&dp.run_dir);
+    cmd.arg("--logs-dir").arg(&dp.logs_dir);
     if let Some(db) = &g.db {
         cmd.arg("--db").arg(db);
     }
@@ -138,21 +82,20 @@ fn spawn_and_wait(g: &Global, a: &StartArgs, dp: &DaemonPaths) -> Result<ExitCod
     if a.serve.allow_insecure_public {
         cmd.arg("--allow-insecure-public");
     }
-    let err = log
-        .try_clone()
-        .context("cannot duplicate the log file handle")?;
-    let mut child = cmd
-        .current_dir(&dp.home)
-        .stdin(Stdio::null())
-        .stdout(log)
-        .stderr(err)
-        .spawn()
-        .context("cannot start the daemon")?;
-    let child_pid = child.id();
-    let began = Instant::now();
-    loop {
-        if let Some(status) = child.try_wait().context("cannot watch the daemon")? {
-            output::message(&log_tail(&dp.log_file, log_start));
+    let mut spawned = process::spawn(cmd, &dp)?;
+    let tail = || process::log_tail(&dp.log_file, spawned.log_start);
+    match process::wait_ready(&mut spawned.child, &dp.socket, READY_TIMEOUT) {
+        Ok(Ready::Up(s)) if a.json => output::data(&status_json(*s)?),
+        Ok(Ready::Up(s)) => output::data(&format!(
+            "bitrouter started: pid {}, listening on http://{}, {} routable models\n  log:    {}\n  socket: {}",
+            s.pid,
+            s.listen,
+            s.models,
+            dp.log_file.display(),
+            dp.socket.display()
+        )),
+        Ok(Ready::Exited(status)) => {
+            output::message(&tail());
             output::fail(
                 &format!("the daemon exited during startup ({status})"),
                 Some(&format!(
@@ -162,64 +105,61 @@ fn spawn_and_wait(g: &Global, a: &StartArgs, dp: &DaemonPaths) -> Result<ExitCod
             );
             return Ok(ExitCode::from(if status.code() == Some(1) { 1 } else { 2 }));
         }
-        if let Probe::Live(v) = client::probe(&dp.socket) {
-            if v["pid"].as_u64() == Some(u64::from(child_pid)) {
-                if a.json {
-                    output::data(&serde_json::to_string_pretty(&v)?);
-                } else {
-                    output::data(&format!(
-                        "bitrouter started: pid {child_pid}, listening on http://{}, {} routable models\n  log:    {}\n  socket: {}",
-                        v["listen"].as_str().unwrap_or("?"),
-                        v["models"],
-                        dp.log_file.display(),
-                        dp.socket.display()
-                    ));
-                }
-                return Ok(ExitCode::SUCCESS);
-            }
+        Err(e @ WaitError::NotReady { .. }) => {
+            output::message(&tail());
+            return Err(Hinted::wrap(e, format!("see `{}`", dp.log_file.display())));
         }
-        if began.elapsed() > READY_TIMEOUT {
-            output::message(&log_tail(&dp.log_file, log_start));
-            return Err(Hinted::wrap(
-                anyhow!(
-                    "the daemon (pid {child_pid}) did not answer on `{}` within {} s",
-                    dp.socket.display(),
-                    READY_TIMEOUT.as_secs()
-                ),
-                format!("see `{}`", dp.log_file.display()),
-            ));
-        }
-        std::thread::sleep(Duration::from_millis(25));
+        Err(e) => return Err(e.into()),
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// A status as `--json` prints it: the reply as the socket sent it.
+fn status_json(s: Status) -> Result<String> {
+    let reply = Ok(Answer::Status(Box::new(s)));
+    Ok(serde_json::to_string_pretty(
+        &runtime::control::proto::reply_value(&reply),
+    )?)
+}
+
+/// The daemon's refusal as an error with its hint; other client errors as they are.
+fn client_error(e: ClientError) -> anyhow::Error {
+    match e {
+        ClientError::Refused(f) => refusal(f),
+        e => e.into(),
     }
 }
 
-/// The last lines the daemon wrote to its log since `from`.
-fn log_tail(log: &Path, from: u64) -> String {
-    let mut text = String::new();
-    if let Ok(mut f) = std::fs::File::open(log) {
-        let _ = f.seek(SeekFrom::Start(from));
-        let _ = f.take(256 * 1024).read_to_string(&mut text);
+fn refusal(f: Failure) -> anyhow::Error {
+    let e = anyhow!("{}", f.error);
+    match f.hint {
+        Some(h) => Hinted::wrap(e, h),
+        None => e,
     }
-    let lines: Vec<&str> = text.lines().collect();
-    let tail = &lines[lines.len().saturating_sub(30)..];
-    let mut out = format!("--- {} (last lines) ---\n", log.display());
-    for l in tail {
-        let _ = writeln!(out, "{l}");
-    }
-    out
+}
+
+fn wait_for_exit(dp: &DaemonPaths, pid: i32) -> Result<()> {
+    process::wait_for_exit(&dp.socket, pid, EXIT_TIMEOUT).map_err(|e| {
+        Hinted::wrap(
+            e,
+            format!(
+                "see `{}`; `kill -9 {pid}` ends it at once",
+                dp.log_file.display()
+            ),
+        )
+    })
+}
+
+fn pid_of(s: &Status) -> i32 {
+    i32::try_from(s.pid).unwrap_or(0)
 }
 
 pub(crate) fn stop(g: &Global, a: &ControlArgs) -> Result<ExitCode> {
     let dp = locate(g, a.socket.as_deref());
     match client::probe(&dp.socket) {
-        Probe::Live(v) => {
-            let reply = client::request(
-                &dp.socket,
-                &json!({"v": proto::VERSION, "op": "stop"}),
-                Duration::from_secs(5),
-            )?;
-            check(&reply)?;
-            let pid = pid_of(&v);
+        Probe::Live(s) => {
+            client::stop(&dp.socket).map_err(client_error)?;
+            let pid = pid_of(&s);
             wait_for_exit(&dp, pid)?;
             if a.json {
                 output::data(&json!({"stopped": true, "pid": pid}).to_string());
@@ -240,78 +180,32 @@ pub(crate) fn stop(g: &Global, a: &ControlArgs) -> Result<ExitCode> {
                 ));
             }
         }
-        Probe::Broken(e) => return Err(e),
+        Probe::Broken(e) => return Err(e.into()),
     }
     Ok(ExitCode::SUCCESS)
-}
-
-fn pid_of(status: &Value) -> i32 {
-    status["pid"]
-        .as_u64()
-        .and_then(|p| i32::try_from(p).ok())
-        .unwrap_or(0)
-}
-
-fn check(reply: &Value) -> Result<()> {
-    if reply["ok"] == true {
-        return Ok(());
-    }
-    let e = anyhow!(
-        "{}",
-        reply["error"].as_str().unwrap_or("the daemon refused")
-    );
-    Err(match reply["hint"].as_str() {
-        Some(h) => Hinted::wrap(e, h),
-        None => e,
-    })
-}
-
-/// Until the socket stops answering and the process is gone.
-fn wait_for_exit(dp: &DaemonPaths, pid: i32) -> Result<()> {
-    let began = Instant::now();
-    loop {
-        let answering = matches!(client::probe(&dp.socket), Probe::Live(_));
-        if !answering && (pid <= 0 || !paths::process_alive(pid)) {
-            return Ok(());
-        }
-        if began.elapsed() > EXIT_TIMEOUT {
-            return Err(Hinted::wrap(
-                anyhow!(
-                    "the daemon (pid {pid}) has not exited after {} s",
-                    EXIT_TIMEOUT.as_secs()
-                ),
-                format!(
-                    "see `{}`; `kill -9 {pid}` ends it at once",
-                    dp.log_file.display()
-                ),
-            ));
-        }
-        std::thread::sleep(Duration::from_millis(25));
-    }
 }
 
 pub(crate) fn status(g: &Global, a: &ControlArgs) -> Result<ExitCode> {
     let dp = locate(g, a.socket.as_deref());
     match client::probe(&dp.socket) {
-        Probe::Live(v) => {
+        Probe::Live(s) => {
             if a.json {
-                output::data(&serde_json::to_string_pretty(&v)?);
+                output::data(&status_json(*s)?);
             } else {
-                output::data(&human_status(&v));
+                output::data(&s.human());
             }
             Ok(ExitCode::SUCCESS)
         }
         Probe::Absent { .. } => {
             // A live bitrouter named by the pid file that does not answer (its socket removed,
             // or hung) is not "stopped": say so, as `start` would.
-            let unanswering = paths::read_pid(&dp.pid_file)
-                .filter(|&pid| paths::process_alive(pid) && looks_like_bitrouter(pid));
+            let unanswering = process::live_pid(&dp.pid_file);
             if a.json {
                 let v = json!({
                     "running": false,
                     "unanswering_pid": unanswering,
                     "socket": dp.socket,
-                    "paths": dp.to_json(),
+                    "paths": dp,
                 });
                 output::data(&serde_json::to_string_pretty(&v)?);
             } else {
@@ -322,116 +216,27 @@ pub(crate) fn status(g: &Global, a: &ControlArgs) -> Result<ExitCode> {
                     ),
                     None => String::from("bitrouter is stopped\n"),
                 };
-                paths_text(&mut o, &dp.to_json());
+                o.push_str(&dp.human());
                 output::data(&o);
             }
             Ok(ExitCode::from(if unanswering.is_some() { 4 } else { 3 }))
         }
-        Probe::Broken(e) => Err(e),
-    }
-}
-
-fn human_status(v: &Value) -> String {
-    let mut o = String::from("bitrouter is running\n");
-    let s = |k: &str| {
-        v[k].as_str()
-            .map_or_else(|| v[k].to_string(), str::to_owned)
-    };
-    let _ = writeln!(o, "  pid:         {}", s("pid"));
-    let _ = writeln!(o, "  listen:      http://{}", s("listen"));
-    let _ = writeln!(o, "  models:      {} routable", s("models"));
-    let _ = writeln!(o, "  config hash: {}", s("config_hash"));
-    let providers: Vec<String> = v["providers"]
-        .as_array()
-        .into_iter()
-        .flatten()
-        .filter(|p| p["in_file"] == true || p["credential"] == "set")
-        .map(|p| {
-            format!(
-                "{} (key {})",
-                p["name"].as_str().unwrap_or("?"),
-                p["credential"].as_str().unwrap_or("?")
-            )
-        })
-        .collect();
-    let _ = writeln!(
-        o,
-        "  providers:   {}",
-        if providers.is_empty() {
-            "none configured".to_owned()
-        } else {
-            providers.join(", ")
-        }
-    );
-    let secs = v["uptime_secs"].as_u64().unwrap_or(0);
-    let _ = writeln!(
-        o,
-        "  uptime:      {}h {}m {}s",
-        secs / 3600,
-        secs / 60 % 60,
-        secs % 60
-    );
-    let _ = writeln!(
-        o,
-        "  in flight:   {}{}",
-        s("in_flight"),
-        if v["draining"] == true {
-            " (draining)"
-        } else {
-            ""
-        }
-    );
-    let last = &v["last_reload"];
-    let reload = if last.is_null() {
-        "none since start".to_owned()
-    } else {
-        format!(
-            "{} via {}: {}",
-            if last["ok"] == true { "ok" } else { "FAILED" },
-            last["via"].as_str().unwrap_or("?"),
-            last["message"].as_str().unwrap_or("")
-        )
-    };
-    let _ = writeln!(o, "  last reload: {reload}");
-    paths_text(&mut o, &v["paths"]);
-    o
-}
-
-fn paths_text(o: &mut String, p: &Value) {
-    for (label, key) in [
-        ("socket", "socket"),
-        ("config", "config"),
-        ("env file", "env_file"),
-        ("home", "home"),
-        ("run dir", "run_dir"),
-        ("pid file", "pid_file"),
-        ("logs dir", "logs_dir"),
-        ("log file", "log_file"),
-    ] {
-        let _ = writeln!(
-            o,
-            "  {:<12} {}",
-            format!("{label}:"),
-            p[key].as_str().unwrap_or("?")
-        );
+        Probe::Broken(e) => Err(e.into()),
     }
 }
 
 pub(crate) fn restart(g: &Global, a: &StartArgs) -> Result<ExitCode> {
     let dp = locate(g, a.serve.socket.as_deref());
-    if let Probe::Live(v) = client::probe(&dp.socket) {
-        let pid = pid_of(&v);
+    if let Probe::Live(s) = client::probe(&dp.socket) {
+        let pid = pid_of(&s);
         output::message(&format!(
             "draining bitrouter (pid {pid}; open requests get up to 30 s)"
         ));
-        let reply = client::request(
-            &dp.socket,
-            &json!({"v": proto::VERSION, "op": "drain", "timeout_ms": 30_000}),
-            EXIT_TIMEOUT,
-        );
         // The daemon may exit before its reply arrives; only an explicit refusal stops us.
-        if let Ok(r) = &reply {
-            check(r)?;
+        if let Err(ClientError::Refused(f)) =
+            client::drain(&dp.socket, Duration::from_secs(30), EXIT_TIMEOUT)
+        {
+            return Err(refusal(f));
         }
         wait_for_exit(&dp, pid)?;
     }
@@ -441,7 +246,7 @@ pub(crate) fn restart(g: &Global, a: &StartArgs) -> Result<ExitCode> {
 pub(crate) fn reload(g: &Global, a: &ControlArgs) -> Result<ExitCode> {
     let dp = locate(g, a.socket.as_deref());
     let status = match client::probe(&dp.socket) {
-        Probe::Live(v) => v,
+        Probe::Live(s) => s,
         Probe::Absent { .. } => {
             return Err(Hinted::wrap(
                 anyhow!(
@@ -451,45 +256,40 @@ pub(crate) fn reload(g: &Global, a: &ControlArgs) -> Result<ExitCode> {
                 "start it with `bitrouter start`",
             ));
         }
-        Probe::Broken(e) => return Err(e),
+        Probe::Broken(e) => return Err(e.into()),
     };
-    // The variables the daemon's config (as it is on disk now) and the registry refer to.
-    let config = status["paths"]["config"]
-        .as_str()
-        .map_or_else(|| dp.config.clone(), Into::into);
-    let text = std::fs::read_to_string(config).ok();
-    let env = proto::forwarded_env(text.as_deref());
-    let reply = client::request(
-        &dp.socket,
-        &json!({"v": proto::VERSION, "op": "reload", "env": env}),
-        Duration::from_secs(120),
-    )?;
+    // The variables the daemon's config (as it is on disk now) and the registry make the
+    // compiler read, from this shell.
+    let env = runtime::config::forwarded_env(&status.paths.config);
+    let reply = client::reload(&dp.socket, Forwarded(env)).map_err(client_error)?;
     if a.json {
-        output::data(&serde_json::to_string_pretty(&reply)?);
-        return Ok(if reply["ok"] == true {
+        let wire = reply.clone().map(Answer::Reloaded);
+        let v = runtime::control::proto::reply_value(&wire);
+        output::data(&serde_json::to_string_pretty(&v)?);
+        return Ok(if reply.is_ok() {
             ExitCode::SUCCESS
         } else {
             ExitCode::from(1)
         });
     }
-    if reply["ok"] == true {
-        if let Some(w) = reply["warnings"].as_str() {
-            output::message(w);
+    match reply {
+        Ok(r) => {
+            if let Some(w) = &r.warnings {
+                output::message(w);
+            }
+            let mut o = r.message;
+            for n in &r.needs_restart {
+                let _ = write!(o, "\n  needs restart: {n}");
+            }
+            output::data(&o);
+            Ok(ExitCode::SUCCESS)
         }
-        let mut o = reply["message"].as_str().unwrap_or("reloaded").to_owned();
-        for n in reply["needs_restart"].as_array().into_iter().flatten() {
-            let _ = write!(o, "\n  needs restart: {}", n.as_str().unwrap_or(""));
+        Err(f) => {
+            if let Some(d) = &f.diagnostics {
+                output::message(d);
+            }
+            output::fail(&f.error, f.hint.as_deref());
+            Ok(ExitCode::from(1))
         }
-        output::data(&o);
-        Ok(ExitCode::SUCCESS)
-    } else {
-        if let Some(d) = reply["diagnostics"].as_str() {
-            output::message(d);
-        }
-        output::fail(
-            reply["error"].as_str().unwrap_or("reload failed"),
-            reply["hint"].as_str(),
-        );
-        Ok(ExitCode::from(1))
     }
 }

@@ -10,37 +10,17 @@ use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
-use anyhow::{Context, Result, anyhow, bail};
+use anyhow::{Context, Result, anyhow};
 use compiler::registry::{self, ProviderInfo};
 
+use runtime::home::setup::{Custom, Setup, key_var_for};
+use runtime::home::template;
+
 use crate::args::{Global, InitArgs};
-use crate::home::template::{self, Endpoint, ProviderEntry};
-use crate::home::{self, files};
 use crate::output::{self, Hinted};
 
-/// A custom compatible provider.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub(crate) struct Custom {
-    pub(crate) name: String,
-    /// `openai` or `anthropic`.
-    pub(crate) derives: String,
-    pub(crate) api_base: String,
-    pub(crate) model: Option<String>,
-    pub(crate) key_var: String,
-}
-
-/// Everything the wizard or the flags decided.
-#[derive(Debug, Default)]
-pub(crate) struct Choices {
-    /// Built-in provider ids, in the order chosen.
-    pub(crate) providers: Vec<String>,
-    pub(crate) customs: Vec<Custom>,
-    /// Keys to store in `.env`. Never printed.
-    pub(crate) keys: Vec<(String, String)>,
-}
-
 pub(crate) fn run(g: &Global, a: &InitArgs) -> Result<ExitCode> {
-    let paths = home::resolve_for_init(g);
+    let paths = runtime::home::resolve_for_init(&super::home_options(g));
     let config = paths.config.clone();
     let dir = match config.parent() {
         Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
@@ -81,7 +61,7 @@ pub(crate) fn run(g: &Global, a: &InitArgs) -> Result<ExitCode> {
         }
         wizard::run(&registry, a, customs, &existing, &env_file)?
     };
-    write(&registry, &choices, &config, &dir, &env_file, &existing)
+    write(&registry, &choices, &config, &env_file, &existing)
 }
 
 /// Refuse to replace a configuration, unless it is the untouched starter of a scaffolded home.
@@ -149,17 +129,14 @@ fn check_kind(kind: &str) -> Result<(), String> {
     }
 }
 
+/// The compiler's own rule (`upstream_url::check`; private addresses get `allow_private`).
 pub(crate) fn check_url(url: &str) -> Result<(), String> {
-    let rest = url
-        .strip_prefix("https://")
-        .or_else(|| url.strip_prefix("http://"));
-    match rest {
-        Some(r) if !r.is_empty() && !r.starts_with('/') && !url.contains(char::is_whitespace) => {
-            Ok(())
+    use compiler::upstream_url::{UrlProblem, check};
+    match check(url, true) {
+        Ok(_) | Err(UrlProblem::Private(_)) => Ok(()),
+        Err(UrlProblem::Invalid(why) | UrlProblem::Forbidden(why)) => {
+            Err(format!("`{url}` is not a base URL for an upstream: {why}"))
         }
-        _ => Err(format!(
-            "`{url}` is not a base URL: it must start with https:// (or http://)"
-        )),
     }
 }
 
@@ -178,21 +155,6 @@ pub(crate) fn check_var(var: &str) -> Result<(), String> {
             "`{var}` is not a variable name: use A-Z, 0-9 and `_`"
         ))
     }
-}
-
-/// `my-llm` → `MY_LLM_API_KEY`.
-pub(crate) fn key_var_for(name: &str) -> String {
-    let stem: String = name
-        .chars()
-        .map(|c| {
-            if c.is_ascii_alphanumeric() {
-                c.to_ascii_uppercase()
-            } else {
-                '_'
-            }
-        })
-        .collect();
-    format!("{stem}_API_KEY")
 }
 
 /// The variables the target `.env` already sets.
@@ -214,7 +176,7 @@ fn scripted(
     a: &InitArgs,
     customs: Vec<Custom>,
     existing: &HashMap<String, String>,
-) -> Choices {
+) -> Setup {
     let providers: Vec<String> = if a.providers.is_empty() && customs.is_empty() {
         registry
             .iter()
@@ -236,7 +198,7 @@ fn scripted(
     let keys = vars
         .filter_map(|v| from_process(&v).map(|val| (v, val)))
         .collect();
-    Choices {
+    Setup {
         providers,
         customs,
         keys,
@@ -253,63 +215,14 @@ fn dedup(ids: &[String]) -> Vec<String> {
     out
 }
 
-/// The generated file's providers and starter virtual model.
-fn render(registry: &[ProviderInfo], c: &Choices) -> String {
-    let mut providers = Vec::new();
-    let mut endpoints = Vec::new();
-    for id in &c.providers {
-        let Some(info) = registry.iter().find(|p| p.id == id) else {
-            continue;
-        };
-        providers.push(ProviderEntry {
-            id: id.clone(),
-            derives: None,
-            api_base: None,
-            api_key_ref: info.api_key_ref.map(str::to_owned),
-            models: Vec::new(),
-        });
-        if let Some(m) = info.models.first() {
-            endpoints.push(Endpoint {
-                provider: id.clone(),
-                service_id: (*m).to_owned(),
-            });
-        }
-    }
-    for cu in &c.customs {
-        providers.push(ProviderEntry {
-            id: cu.name.clone(),
-            derives: Some(cu.derives.clone()),
-            api_base: Some(cu.api_base.clone()),
-            api_key_ref: Some(format!("${{{}}}", cu.key_var)),
-            models: cu.model.iter().cloned().collect(),
-        });
-        if let Some(m) = &cu.model {
-            endpoints.push(Endpoint {
-                provider: cu.name.clone(),
-                service_id: m.clone(),
-            });
-        }
-    }
-    template::config(&providers, &endpoints)
-}
-
 fn write(
     registry: &[ProviderInfo],
-    c: &Choices,
+    c: &Setup,
     config: &Path,
-    dir: &Path,
     env_file: &Path,
     existing: &HashMap<String, String>,
 ) -> Result<ExitCode> {
-    let text = render(registry, c);
-    // The file must compile (keys may be unset): a wizard that writes a broken file is a bug.
-    let source = compiler::SourceFile::new(config.display().to_string(), text.clone());
-    if let Err(d) = compiler::compile(&source, &HashMap::new(), compiler::EnvMode::Lenient) {
-        bail!(
-            "the generated configuration does not compile:\n{}",
-            compiler::diagnostic::render::render_human(&source, &d, false)
-        );
-    }
+    c.write(registry, config, env_file)?;
     let names: Vec<&str> = c
         .providers
         .iter()
@@ -321,13 +234,7 @@ fn write(
     } else {
         format!("providers: {}", names.join(", "))
     };
-    std::fs::create_dir_all(dir).with_context(|| format!("cannot create `{}`", dir.display()))?;
-    std::fs::write(config, &text)
-        .with_context(|| format!("cannot write `{}`", config.display()))?;
     output::message(&format!("wrote {} ({summary})", config.display()));
-    if !c.keys.is_empty() || !env_file.exists() {
-        files::merge_env(env_file, &c.keys)?;
-    }
     if !c.keys.is_empty() {
         let names: Vec<&str> = c.keys.iter().map(|(k, _)| k.as_str()).collect();
         output::message(&format!(
@@ -336,27 +243,7 @@ fn write(
             env_file.display()
         ));
     }
-    if let Some(env_dir) = env_file.parent() {
-        let env_dir = if env_dir.as_os_str().is_empty() {
-            Path::new(".")
-        } else {
-            env_dir
-        };
-        files::ensure_env_ignored(env_dir)?;
-    }
-    let unset: Vec<String> = c
-        .providers
-        .iter()
-        .filter_map(|id| registry.iter().find(|p| p.id == id))
-        .filter(|p| !p.key_optional)
-        .filter_map(|p| p.key_var.map(str::to_owned))
-        .chain(c.customs.iter().map(|cu| cu.key_var.clone()))
-        .filter(|v| {
-            !c.keys.iter().any(|(k, _)| k == v)
-                && !existing.contains_key(v)
-                && from_process(v).is_none()
-        })
-        .collect();
+    let unset = c.unset_keys(registry, existing, |v| from_process(v).is_some());
     if !unset.is_empty() {
         output::message(&format!(
             "hint: set {} in {} or the environment before `bitrouter serve`",
@@ -404,27 +291,5 @@ mod tests {
         ] {
             assert!(parse_custom(bad).is_err(), "{bad}");
         }
-    }
-
-    #[test]
-    fn every_combination_renders_a_valid_file() {
-        let registry = registry::providers();
-        let c = Choices {
-            providers: registry.iter().map(|p| p.id.to_owned()).collect(),
-            customs: vec![
-                parse_custom("moonshot=anthropic:https://api.moonshot.ai/anthropic#kimi-k2")
-                    .unwrap(),
-            ],
-            keys: Vec::new(),
-        };
-        let text = render(&registry, &c);
-        let src = compiler::SourceFile::new("t", text.clone());
-        let r = compiler::compile(&src, &HashMap::new(), compiler::EnvMode::Lenient);
-        assert!(r.is_ok(), "{text}");
-        assert!(
-            text.contains("  openai:\n    api_key: ${OPENAI_API_KEY}\n"),
-            "{text}"
-        );
-        assert!(text.contains("  ollama: {}\n"), "{text}");
     }
 }

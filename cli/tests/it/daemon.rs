@@ -240,11 +240,45 @@ fn lifecycle_start_status_request_reload_sighup_stop() {
     drop(s);
     let (code, out, err) = run(bin().args(["route", "m", "--socket"]).arg(&socket));
     assert_eq!(code, 0, "{err}");
-    assert!(out.starts_with("m: virtual model"), "{out}");
+    let live_hash = status(&home)["config_hash"].as_str().unwrap().to_owned();
+    let first = format!(
+        "from the running daemon (config hash {})\n",
+        &live_hash[..12]
+    );
+    assert!(
+        out.starts_with(&format!("{first}m: virtual model")),
+        "{out}"
+    );
     assert!(
         out.contains("1. b / up-model via chat_completions"),
         "{out}"
     );
+    // Without `--socket`, the daemon of this home answers too — from its live table, which
+    // differs from the file now: the file moves `m` to provider a and has not been reloaded.
+    std::fs::write(&cfg, config(&base, "a", "")).unwrap();
+    let (code, out, err) = ctl(&home, &["route", "m"], &[]);
+    assert_eq!(code, 0, "{err}");
+    assert!(out.starts_with(&first), "{out}");
+    assert!(out.contains("1. b / up-model"), "{out}");
+    let (code, out, err) = ctl(&home, &["route", "m", "--json"], &[]);
+    assert_eq!(code, 0, "{err}");
+    let v: Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(
+        (v["source"].as_str(), v["config_hash"].as_str()),
+        (Some("daemon"), Some(live_hash.as_str())),
+        "{v}"
+    );
+    assert_eq!(v["chain"][0]["provider"], "b", "{v}");
+    // `--file` compiles the file instead.
+    let (code, out, err) = ctl(&home, &["route", "m", "--file"], &[("KEY_A", "x")]);
+    assert_eq!(code, 0, "{err}");
+    assert!(out.starts_with("m: virtual model"), "{out}");
+    assert!(out.contains("1. a / up-model"), "{out}");
+    let (code, out, _) = ctl(&home, &["route", "m", "--file", "--json"], &[]);
+    assert_eq!(code, 0);
+    let v: Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(v["source"], "file", "{v}");
+    assert!(v.get("config_hash").is_none(), "{v}");
     let (code, _, err) = run(bin().args(["route", "mm", "--socket"]).arg(&socket));
     assert_eq!(code, 1);
     assert!(
@@ -439,35 +473,8 @@ fn operator_walkthrough_init_validate_start_route_request_reload_stop() {
     assert_eq!(code, 3, "{out}");
 }
 
-/// One streaming chat call through the router: whether it arrived whole (status 200, the
-/// text "Hello!" reassembled, `[DONE]` last, no error frame).
-fn stream_ok(listen: &str, model: &str) -> Result<(), String> {
-    let body = format!(
-        r#"{{"model":"{model}","stream":true,"messages":[{{"role":"user","content":"hi"}}]}}"#
-    );
-    let mut s = std::net::TcpStream::connect(listen).map_err(|e| e.to_string())?;
-    s.set_read_timeout(Some(Duration::from_secs(20)))
-        .map_err(|e| e.to_string())?;
-    write!(
-        s,
-        "POST /v1/chat/completions HTTP/1.1\r\nhost: x\r\ncontent-type: application/json\r\n\
-         content-length: {}\r\nconnection: close\r\n\r\n{body}",
-        body.len()
-    )
-    .map_err(|e| e.to_string())?;
-    let mut reply = String::new();
-    s.read_to_string(&mut reply).map_err(|e| e.to_string())?;
-    let whole = reply.starts_with("HTTP/1.1 200")
-        && reply.contains("\"content\":\"Hel\"")
-        && reply.contains("\"content\":\"lo!\"")
-        && reply
-            .find("data: [DONE]")
-            .is_some_and(|d| reply.rfind("data: ") == Some(d))
-        && !reply.contains("\"error\":{");
-    if whole { Ok(()) } else { Err(reply) }
-}
-
-/// Reload under load through the daemon's own control socket: 64 streaming clients keep
+/// Reload under load through the daemon's own control socket: 64 streaming clients (the four
+/// caller protocols, `testkit::load`, as in the in-process `runtime/tests/it/reload.rs`) keep
 /// requests in flight while the configuration is reloaded 100 times (a virtual model moving
 /// between two providers) and 20 invalid configurations are refused; nothing is dropped.
 #[test]
@@ -481,42 +488,38 @@ fn reloads_through_the_socket_under_64_streams_drop_nothing() {
     let base = mock.base_url();
     let home = scratch("daemon-reload-load");
     let cfg = home.join("bitrouter.yaml");
-    // Streams drip an event every 15 ms, so each spans several reloads.
+    // Streams drip an event every 15 ms, so each spans several reloads; each provider names
+    // itself to the mock (`x-which`).
     let drip = "  m2: { endpoints: [{provider: a, service_id: up-model}] }\n";
     let valid = |p: &str| {
-        config(&base, p, drip).replace(
-            "allow_private: true,",
-            "allow_private: true, headers: { x-mock-fault: \"drip=15\" },",
-        )
+        config(&base, p, drip)
+            .replace(
+                "  a: { api_base",
+                "  a: { headers: { x-which: a, x-mock-fault: \"drip=15\" }, api_base",
+            )
+            .replace(
+                "  b: { api_base",
+                "  b: { headers: { x-which: b, x-mock-fault: \"drip=15\" }, api_base",
+            )
     };
     std::fs::write(&cfg, valid("a")).unwrap();
     let (code, out, err) = ctl(&home, &["start"], &[("KEY_A", "k1")]);
     assert_eq!(code, 0, "{out}{err}");
     let st = status(&home);
     let mut guard = Guard(st["pid"].as_u64());
-    let listen = st["listen"]
-        .as_str()
-        .unwrap()
-        .trim_start_matches("http://")
-        .to_owned();
+    let listen: std::net::SocketAddr = st["listen"].as_str().unwrap().parse().unwrap();
     let socket = home.join("run").join("bitrouter.sock");
 
-    let done = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
-    let workers: Vec<_> = (0..64)
-        .map(|_| {
-            let (done, listen) = (std::sync::Arc::clone(&done), listen.clone());
-            std::thread::spawn(move || {
-                let (mut ok, mut failed) = (0u32, Vec::new());
-                while !done.load(std::sync::atomic::Ordering::Relaxed) && ok < 200 {
-                    match stream_ok(&listen, "m") {
-                        Ok(()) => ok += 1,
-                        Err(r) => failed.push(r),
-                    }
-                }
-                (ok, failed)
-            })
-        })
-        .collect();
+    let load = {
+        let _in_runtime = rt.enter();
+        testkit::load::Load {
+            addr: listen,
+            model: "m".into(),
+            workers: 64,
+            max_per_worker: 200,
+        }
+        .start()
+    };
 
     let conn = UnixStream::connect(&socket).unwrap();
     let mut reader = BufReader::new(conn.try_clone().unwrap());
@@ -556,26 +559,33 @@ fn reloads_through_the_socket_under_64_streams_drop_nothing() {
         assert_ne!(now, hash, "reload {i} published a new table");
         hash = now;
     }
-    done.store(true, std::sync::atomic::Ordering::Relaxed);
-    let (mut ok, mut failed) = (0, Vec::new());
-    for w in workers {
-        let (o, f) = w.join().unwrap();
-        ok += o;
-        failed.extend(f);
-    }
+    let report = rt.block_on(load.finish());
     assert!(
-        failed.is_empty(),
+        report.failures.is_empty(),
         "{} of {} streams failed, first: {}",
-        failed.len(),
-        ok as usize + failed.len(),
-        failed[0]
+        report.failures.len(),
+        report.total(),
+        report.failures[0]
     );
-    assert!(ok >= 64, "only {ok} streams completed");
+    let served = report.by_provider();
+    assert!(
+        report.served.len() >= 64,
+        "only {} streams completed",
+        report.served.len()
+    );
+    assert!(served.get("a").is_some_and(|&n| n > 0), "{served:?}");
+    assert!(served.get("b").is_some_and(|&n| n > 0), "{served:?}");
+    // Each stream was served by the provider its response header names, in one attempt.
+    let log = testkit::load::served_by(&mock).unwrap();
+    for (tag, provider) in &report.served {
+        assert_eq!(log.get(tag), Some(provider), "stream {tag}");
+    }
     latencies.sort();
     let pct = |p: usize| latencies[(latencies.len() - 1) * p / 100];
     println!(
-        "{} reloads over the socket under 64 streams ({ok} streams, 0 failed): p50 {:?} p99 {:?} max {:?}",
+        "{} reloads over the socket under 64 streams ({} streams {served:?}, 0 failed): p50 {:?} p99 {:?} max {:?}",
         latencies.len(),
+        report.served.len(),
         pct(50),
         pct(99),
         latencies[latencies.len() - 1]

@@ -307,3 +307,53 @@ fn a_config_named_with_c_keeps_its_env_beside_it_and_scaffolds_no_home() {
         "a home was scaffolded although -c chose the config's directory"
     );
 }
+
+/// `init` decides which upstreams need `allow_private` by the compiler's own rule: a CGNAT
+/// address (100.64.0.0/10, e.g. a tailnet) gets the opt-in and the file validates; an address
+/// the compiler always refuses is refused by `init` itself, with the compiler's reason.
+#[test]
+fn init_asks_the_compiler_which_upstreams_are_private() {
+    let dir = fresh("init-cgnat");
+    let (code, out, err) = run(bin()
+        .args([
+            "init",
+            "--yes",
+            "--custom",
+            "x=openai:http://100.101.2.3:8000/v1#m",
+        ])
+        .current_dir(&dir));
+    assert_eq!(code, 0, "{out}{err}");
+    let yaml = read(&dir.join("bitrouter.yaml"));
+    assert!(
+        yaml.contains(
+            "api_base: http://100.101.2.3:8000/v1\n    # A loopback or private-network address"
+        ),
+        "{yaml}"
+    );
+    assert!(yaml.contains("    allow_private: true\n"), "{yaml}");
+    let (code, out, err) = run(bin()
+        .args(["config", "validate", "-c"])
+        .arg(dir.join("bitrouter.yaml")));
+    assert_eq!(code, 0, "{out}{err}");
+
+    let (code, _, err) = run(bin()
+        .args([
+            "init",
+            "--yes",
+            "--force",
+            "--custom",
+            "y=openai:http://169.254.169.254/v1",
+        ])
+        .current_dir(&dir));
+    assert_eq!(code, 2, "{err}");
+    assert!(
+        err.contains("link-local or cloud metadata address"),
+        "{err}"
+    );
+    assert!(err.contains("hint: "), "{err}");
+    assert_eq!(
+        read(&dir.join("bitrouter.yaml")),
+        yaml,
+        "nothing was written"
+    );
+}

@@ -190,6 +190,8 @@ fn route_prints_the_chain() {
     let v: serde_json::Value = serde_json::from_str(&out).unwrap();
     assert_eq!(v["model"], "smart");
     assert_eq!(v["strategy"], "priority");
+    // No daemon runs for this home: the chain comes from the file.
+    assert_eq!(v["source"], "file");
     let chain = v["chain"].as_array().unwrap();
     assert_eq!(chain.len(), 2);
     assert_eq!(chain[0]["provider"], "anthropic");

@@ -12,6 +12,5 @@ mod layering;
 mod limits;
 mod parity;
 mod passthrough;
-mod reload;
 mod support;
 mod translate;

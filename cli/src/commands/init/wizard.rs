@@ -9,7 +9,9 @@ use compiler::registry::ProviderInfo;
 use dialoguer::theme::ColorfulTheme;
 use dialoguer::{Confirm, Input, MultiSelect, Password, Select};
 
-use super::{Choices, Custom, check_name, check_url, check_var, from_process, key_var_for};
+use runtime::home::setup::{Custom, Setup, key_var_for};
+
+use super::{check_name, check_url, check_var, from_process};
 use crate::args::InitArgs;
 
 fn cancelled(e: dialoguer::Error) -> anyhow::Error {
@@ -22,7 +24,7 @@ pub(super) fn run(
     mut customs: Vec<Custom>,
     existing: &HashMap<String, String>,
     env_file: &Path,
-) -> Result<Choices> {
+) -> Result<Setup> {
     let theme = ColorfulTheme::default();
     let items: Vec<String> = registry
         .iter()
@@ -89,7 +91,7 @@ pub(super) fn run(
             .interact()
             .map_err(cancelled)?;
     }
-    Ok(Choices {
+    Ok(Setup {
         providers,
         customs,
         keys,

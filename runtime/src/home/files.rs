@@ -1,14 +1,33 @@
 //! Writing the home's files: the scaffold of `~/.bitrouter` (SPEC §1), the `.gitignore`, and
 //! the `.env` file (mode 0600, merged line by line, never truncated).
 
-use std::path::Path;
-
-use anyhow::{Context, Result};
+use std::io;
+use std::path::{Path, PathBuf};
 
 use super::template;
 
+/// A file of the home that could not be read, created or written.
+#[derive(Debug, thiserror::Error)]
+#[error("cannot {action} `{}`", path.display())]
+pub struct FileError {
+    action: &'static str,
+    path: PathBuf,
+    #[source]
+    source: io::Error,
+}
+
+impl FileError {
+    pub(crate) fn new(action: &'static str, path: &Path, source: io::Error) -> FileError {
+        FileError {
+            action,
+            path: path.to_path_buf(),
+            source,
+        }
+    }
+}
+
 /// What the scaffolded `.gitignore` ignores.
-pub(crate) const GITIGNORE: &str = "\
+pub const GITIGNORE: &str = "\
 # Written by bitrouter: secrets and runtime state stay out of version control.
 .env
 .keys/
@@ -19,7 +38,7 @@ bitrouter.db-*
 ";
 
 /// The scaffolded `.env`.
-pub(crate) const ENV_STARTER: &str = "\
+pub const ENV_STARTER: &str = "\
 # Provider API keys for BitRouter, one VAR=value per line (this file is mode 0600).
 # bitrouter.yaml refers to them as ${VAR}; variables already set in the environment win.
 #
@@ -29,10 +48,9 @@ pub(crate) const ENV_STARTER: &str = "\
 
 /// Create what is missing of the default home: `bitrouter.yaml` (the commented starter), `.env`,
 /// `.gitignore`, `logs/`, `run/`. Existing files are never touched.
-pub(crate) fn scaffold(home: &Path) -> Result<()> {
+pub fn scaffold(home: &Path) -> Result<(), FileError> {
     for dir in [home.to_path_buf(), home.join("logs"), home.join("run")] {
-        std::fs::create_dir_all(&dir)
-            .with_context(|| format!("cannot create `{}`", dir.display()))?;
+        std::fs::create_dir_all(&dir).map_err(|e| FileError::new("create", &dir, e))?;
     }
     create_new(
         &home.join("bitrouter.yaml"),
@@ -46,7 +64,7 @@ pub(crate) fn scaffold(home: &Path) -> Result<()> {
 
 /// Make sure `.env` is ignored next to a config written outside the default home: create the
 /// `.gitignore` if missing, add the line if an existing one lacks it.
-pub(crate) fn ensure_env_ignored(dir: &Path) -> Result<()> {
+pub fn ensure_env_ignored(dir: &Path) -> Result<(), FileError> {
     let path = dir.join(".gitignore");
     match std::fs::read_to_string(&path) {
         Ok(text) => {
@@ -63,11 +81,11 @@ pub(crate) fn ensure_env_ignored(dir: &Path) -> Result<()> {
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => std::fs::write(&path, GITIGNORE),
         Err(e) => Err(e),
     }
-    .with_context(|| format!("cannot update `{}`", path.display()))
+    .map_err(|e| FileError::new("update", &path, e))
 }
 
 /// Write a file only when none exists (`create_new`, so a race never clobbers one).
-fn create_new(path: &Path, text: &str, private: bool) -> Result<()> {
+fn create_new(path: &Path, text: &str, private: bool) -> Result<(), FileError> {
     let mut o = std::fs::OpenOptions::new();
     o.write(true).create_new(true);
     if private {
@@ -75,9 +93,9 @@ fn create_new(path: &Path, text: &str, private: bool) -> Result<()> {
     }
     match o.open(path) {
         Ok(mut f) => std::io::Write::write_all(&mut f, text.as_bytes())
-            .with_context(|| format!("cannot write `{}`", path.display())),
+            .map_err(|e| FileError::new("write", path, e)),
         Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => Ok(()),
-        Err(e) => Err(e).with_context(|| format!("cannot create `{}`", path.display())),
+        Err(e) => Err(FileError::new("create", path, e)),
     }
 }
 
@@ -93,11 +111,11 @@ fn private_mode(_: &mut std::fs::OpenOptions) {}
 /// Set `name=value` pairs in the `.env` file at `path`: a line that sets the name is replaced in
 /// place, new names are appended, every other line (comments included) is kept. The file is
 /// replaced atomically and left mode 0600.
-pub(crate) fn merge_env(path: &Path, pairs: &[(String, String)]) -> Result<()> {
+pub fn merge_env(path: &Path, pairs: &[(String, String)]) -> Result<(), FileError> {
     let old = match std::fs::read_to_string(path) {
         Ok(t) => t,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => ENV_STARTER.to_owned(),
-        Err(e) => return Err(e).with_context(|| format!("cannot read `{}`", path.display())),
+        Err(e) => return Err(FileError::new("read", path, e)),
     };
     let text = merged(&old, pairs);
     let dir = path.parent().unwrap_or(Path::new("."));
@@ -112,7 +130,7 @@ pub(crate) fn merge_env(path: &Path, pairs: &[(String, String)]) -> Result<()> {
     });
     if let Err(e) = written.and_then(|()| std::fs::rename(&tmp, path)) {
         let _ = std::fs::remove_file(&tmp);
-        return Err(e).with_context(|| format!("cannot write `{}`", path.display()));
+        return Err(FileError::new("write", path, e));
     }
     Ok(())
 }

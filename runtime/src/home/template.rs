@@ -4,7 +4,7 @@
 use std::fmt::Write as _;
 
 /// The editor header: the JSON Schema of this version, for completion and inline validation.
-pub(crate) fn schema_header() -> String {
+pub fn schema_header() -> String {
     format!(
         "# yaml-language-server: $schema=https://bitrouter.dev/schema/v{}/config.schema.json",
         env!("CARGO_PKG_VERSION")
@@ -13,26 +13,26 @@ pub(crate) fn schema_header() -> String {
 
 /// A provider as the generated file writes it.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub(crate) struct ProviderEntry {
-    pub(crate) id: String,
+pub struct ProviderEntry {
+    pub id: String,
     /// `Some("openai" | "anthropic")` for a custom compatible service.
-    pub(crate) derives: Option<String>,
-    pub(crate) api_base: Option<String>,
+    pub derives: Option<String>,
+    pub api_base: Option<String>,
     /// The `api_key` text, always a `${VAR}` reference.
-    pub(crate) api_key_ref: Option<String>,
+    pub api_key_ref: Option<String>,
     /// Models to declare (custom providers only; built-ins come with theirs).
-    pub(crate) models: Vec<String>,
+    pub models: Vec<String>,
 }
 
 /// An endpoint of the starter virtual model.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub(crate) struct Endpoint {
-    pub(crate) provider: String,
-    pub(crate) service_id: String,
+pub struct Endpoint {
+    pub provider: String,
+    pub service_id: String,
 }
 
 /// The configuration text. With no providers it is the commented starter.
-pub(crate) fn config(providers: &[ProviderEntry], endpoints: &[Endpoint]) -> String {
+pub fn config(providers: &[ProviderEntry], endpoints: &[Endpoint]) -> String {
     let mut s = String::new();
     s.push_str(&schema_header());
     s.push_str(
@@ -130,7 +130,7 @@ fn write_provider(s: &mut String, p: &ProviderEntry) {
     }
     if let Some(b) = &p.api_base {
         let _ = writeln!(s, "    api_base: {}", scalar(b));
-        if is_local(b) {
+        if compiler::upstream_url::needs_allow_private(b) {
             s.push_str(
                 "    # A loopback or private-network address (a model server on this machine or LAN):\n\
                  \x20   # upstream addresses like this are refused unless allowed explicitly.\n\
@@ -183,25 +183,6 @@ fn quoted(v: &str) -> String {
     serde_json::to_string(v).unwrap_or_else(|_| String::from("\"\""))
 }
 
-/// Whether a base URL points at this machine or a private network (`localhost`, loopback,
-/// RFC 1918 / unique-local addresses), as a local Ollama or vLLM server does.
-fn is_local(base: &str) -> bool {
-    let rest = base.split_once("://").map_or(base, |(_, r)| r);
-    let authority = rest.split(['/', '?', '#']).next().unwrap_or("");
-    let host = match authority.strip_prefix('[') {
-        Some(v6) => v6.split(']').next().unwrap_or(""),
-        None => authority.rsplit_once(':').map_or(authority, |(h, _)| h),
-    };
-    if host.eq_ignore_ascii_case("localhost") || host.ends_with(".localhost") {
-        return true;
-    }
-    match host.parse::<std::net::IpAddr>() {
-        Ok(std::net::IpAddr::V4(ip)) => ip.is_loopback() || ip.is_private(),
-        Ok(std::net::IpAddr::V6(ip)) => ip.is_loopback() || (ip.segments()[0] & 0xfe00) == 0xfc00,
-        Err(_) => false,
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -233,23 +214,32 @@ mod tests {
     }
 
     #[test]
-    fn local_base_urls_are_recognised() {
+    fn private_bases_get_the_opt_in_the_compiler_requires() {
+        // 100.64.0.0/10 (CGNAT, e.g. a tailnet) is private to the compiler's SSRF guard too.
         for b in [
-            "http://localhost:11434/v1",
-            "http://127.0.0.1:8000/v1",
+            "http://100.101.2.3:8000/v1",
             "http://10.0.0.5/v1",
-            "http://192.168.1.2:8080",
             "http://[::1]:8000/v1",
-            "http://[fd00::1]/v1",
         ] {
-            assert!(is_local(b), "{b}");
-        }
-        for b in [
-            "https://api.openai.com/v1",
-            "https://8.8.8.8/v1",
-            "https://[2001:db8::1]/",
-        ] {
-            assert!(!is_local(b), "{b}");
+            let entry = ProviderEntry {
+                id: "local".into(),
+                derives: Some("openai".into()),
+                api_base: Some(b.into()),
+                api_key_ref: Some("${LOCAL_API_KEY}".into()),
+                models: vec!["m".into()],
+            };
+            let endpoint = Endpoint {
+                provider: "local".into(),
+                service_id: "m".into(),
+            };
+            let text = config(&[entry], &[endpoint]);
+            assert!(text.contains("allow_private: true"), "{text}");
+            let src = compiler::SourceFile::new("t", text.as_str());
+            let env = std::collections::HashMap::new();
+            assert!(
+                compiler::compile(&src, &env, compiler::EnvMode::Lenient).is_ok(),
+                "{text}"
+            );
         }
     }
 }

@@ -1,0 +1,13 @@
+//! Runtime integration tests: real routers started in-process through the runtime's API
+//! (`daemon::prepare` → `bind` → `serve`), on loopback in front of `testkit::MockUpstream`.
+
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    reason = "test helpers fail the test by panicking"
+)]
+
+mod daemon;
+mod reload;
+mod support;
+mod tidy;

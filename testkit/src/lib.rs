@@ -1,5 +1,6 @@
 //! A fault-injecting mock upstream LLM provider that speaks OpenAI Chat Completions, OpenAI
-//! Responses, Anthropic Messages and Gemini exactly as protocols.md §4 shows them.
+//! Responses, Anthropic Messages and Gemini exactly as its reference vectors (`vectors`,
+//! docs/protocols.md#test-vectors) show them.
 //!
 //! Used in-process by Rust integration tests (`MockUpstream`) and as the `mock-upstream` binary
 //! by Python SDK tests and load benchmarks. It is raw tokio + httparse rather than a hyper
@@ -17,6 +18,7 @@ mod protocols;
 mod record;
 mod respond;
 mod server;
+pub mod vectors;
 
 use std::net::SocketAddr;
 use std::sync::Arc;

@@ -10,15 +10,30 @@
 //! What it answers is chosen by the requested model's name (`parallel` → two `get_weather`
 //! calls, `tool` → one, else "Hello!"); how it fails is scripted by the `x-mock-fault` request
 //! header (see `fault`).
+//!
+//! It is also the workspace's one test-support crate, used by the other crates' integration
+//! tests, benchmarks and the fuzz targets as an ordinary dependency:
+//! - [`vectors`]: the reference payloads of the four protocols (plain text, so `translate`'s
+//!   unit tests may read them too);
+//! - [`drive`]: a stream translator driven the way the data plane's relay drives it;
+//! - [`wellformed`]: is a translated stream one its caller's SDK accepts;
+//! - [`translate_fuzz`]: the `translate` fuzz property;
+//! - [`corpus`]: replays a fuzz seed corpus in `cargo test`, one child process per input;
+//! - [`bench_streams`]: long upstream streams for the translation benchmarks.
 
+pub mod bench_streams;
 mod control;
+pub mod corpus;
+pub mod drive;
 pub mod fault;
 mod http;
 mod protocols;
 mod record;
 mod respond;
 mod server;
+pub mod translate_fuzz;
 pub mod vectors;
+pub mod wellformed;
 
 use std::net::SocketAddr;
 use std::sync::Arc;

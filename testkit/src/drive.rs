@@ -2,13 +2,8 @@
 //! chunks through [`sse::Splitter`], one `feed` per event, output taken only once committed,
 //! failover (stop) on a pre-commit error, `eof` at the end.
 //!
-//! Shared by the golden, resplit and well-formedness tests and the `translate` fuzz target.
-
-#![allow(
-    dead_code,
-    unreachable_pub,
-    reason = "each includer uses a different part"
-)]
+//! Used by translate's golden, resplit and well-formedness tests and the `translate` fuzz
+//! property ([`crate::translate_fuzz`]).
 
 use bytes::Bytes;
 use translate::Protocol;
@@ -84,6 +79,7 @@ pub fn run(upstream: Protocol, caller: Protocol, ctx: &Ctx<'_>, chunks: &[&[u8]]
 }
 
 /// A relay in miniature, fed chunk by chunk.
+#[derive(Debug)]
 pub struct Driver {
     t: Translator,
     splitter: sse::Splitter,

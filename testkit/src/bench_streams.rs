@@ -1,9 +1,9 @@
-//! Realistic upstream streams for the translation benchmarks, one per protocol: the §4 vectors
-//! of protocols.md (testkit/src/protocols.rs) stretched to `n_text` text deltas of 20 bytes and
+//! Realistic upstream streams for the translation benchmarks, one per protocol: the shapes of
+//! the reference vectors ([`crate::vectors`]) stretched to `n_text` text deltas of 20 bytes and
 //! one `get_weather` call whose arguments arrive in `n_args` fragments, then the protocol's end.
 //!
-//! Shared by `translate/benches/stream.rs` (criterion), `benches/tests/translate_alloc.rs` and
-//! `benches/examples/alloc_per_event.rs` (allocation counts), which include this file by path.
+//! Used by `translate/benches/stream.rs` (criterion) and by the allocation counts in `benches`
+//! (`benches::alloc_per_event`).
 
 use std::fmt::Write as _;
 use std::ops::Range;
@@ -12,7 +12,7 @@ use translate::Protocol;
 use translate::stream::Ctx;
 
 /// The four protocols, in the order of the report tables.
-pub(crate) const PROTOCOLS: [Protocol; 4] = [
+pub const PROTOCOLS: [Protocol; 4] = [
     Protocol::ChatCompletions,
     Protocol::Responses,
     Protocol::Messages,
@@ -20,7 +20,7 @@ pub(crate) const PROTOCOLS: [Protocol; 4] = [
 ];
 
 /// The 12 cross (upstream, caller) pairs.
-pub(crate) fn pairs() -> impl Iterator<Item = (Protocol, Protocol)> {
+pub fn pairs() -> impl Iterator<Item = (Protocol, Protocol)> {
     PROTOCOLS.into_iter().flat_map(|up| {
         PROTOCOLS
             .into_iter()
@@ -30,7 +30,7 @@ pub(crate) fn pairs() -> impl Iterator<Item = (Protocol, Protocol)> {
 }
 
 /// A short name for tables and benchmark ids.
-pub(crate) fn short(p: Protocol) -> &'static str {
+pub fn short(p: Protocol) -> &'static str {
     match p {
         Protocol::ChatCompletions => "chat",
         Protocol::Responses => "responses",
@@ -40,7 +40,7 @@ pub(crate) fn short(p: Protocol) -> &'static str {
 }
 
 /// The call's context as the data plane builds it for a streaming caller.
-pub(crate) fn ctx() -> Ctx<'static> {
+pub fn ctx() -> Ctx<'static> {
     Ctx {
         model: "bench-model",
         include_usage: true,
@@ -52,48 +52,48 @@ pub(crate) fn ctx() -> Ctx<'static> {
 
 /// One upstream stream: its SSE events back to back, and where the interesting ones are.
 #[derive(Debug)]
-pub(crate) struct Stream {
-    pub(crate) protocol: Protocol,
+pub struct Stream {
+    pub protocol: Protocol,
     body: Vec<u8>,
     ends: Vec<usize>,
     /// The text-delta events (the first one commits the stream).
-    pub(crate) text: Range<usize>,
+    pub text: Range<usize>,
     /// The events between the last text delta and the first argument fragment (closing the
     /// text block, starting the tool call, an empty first fragment).
-    pub(crate) tool_start: Range<usize>,
+    pub tool_start: Range<usize>,
     /// The argument-fragment events (empty for Gemini, whose calls arrive whole inside
     /// `tool_start`).
-    pub(crate) args: Range<usize>,
+    pub args: Range<usize>,
     /// Whether the translator needs `eof()` to finish (Gemini ends with the body).
-    pub(crate) ends_at_eof: bool,
+    pub ends_at_eof: bool,
 }
 
 impl Stream {
     /// The whole upstream body.
-    pub(crate) fn body(&self) -> &[u8] {
+    pub fn body(&self) -> &[u8] {
         &self.body
     }
 
-    pub(crate) fn len(&self) -> usize {
+    pub fn len(&self) -> usize {
         self.ends.len()
     }
 
-    pub(crate) fn is_empty(&self) -> bool {
+    pub fn is_empty(&self) -> bool {
         self.ends.is_empty()
     }
 
     /// Event `i`, raw (terminating blank line included).
-    pub(crate) fn event(&self, i: usize) -> &[u8] {
+    pub fn event(&self, i: usize) -> &[u8] {
         let start = if i == 0 { 0 } else { self.ends[i - 1] };
         &self.body[start..self.ends[i]]
     }
 
-    pub(crate) fn events(&self) -> impl Iterator<Item = &[u8]> {
+    pub fn events(&self) -> impl Iterator<Item = &[u8]> {
         (0..self.len()).map(|i| self.event(i))
     }
 
     /// Total bytes of the events in `r`.
-    pub(crate) fn bytes(&self, r: Range<usize>) -> usize {
+    pub fn bytes(&self, r: Range<usize>) -> usize {
         r.map(|i| self.event(i).len()).sum()
     }
 
@@ -111,7 +111,7 @@ impl Stream {
 }
 
 /// Text delta `i`: 20 bytes, every eighth ending in a newline (escaped on the wire).
-pub(crate) fn text_delta(i: usize) -> String {
+pub fn text_delta(i: usize) -> String {
     if i % 8 == 7 {
         format!("tok{i:05} lorem ips\n")
     } else {
@@ -120,7 +120,7 @@ pub(crate) fn text_delta(i: usize) -> String {
 }
 
 /// The call's arguments: a JSON object of about `10 * n_args` bytes (at least one field).
-pub(crate) fn arguments(n_args: usize) -> String {
+pub fn arguments(n_args: usize) -> String {
     let mut s = String::from(r#"{"location":"Paris","unit":"celsius","days":["#);
     let mut d = 0;
     while s.len() + 2 < 10 * n_args.max(1) || d == 0 {
@@ -135,7 +135,7 @@ pub(crate) fn arguments(n_args: usize) -> String {
 }
 
 /// `args` cut into `n` fragments of nearly equal length (ASCII, so any cut is a char boundary).
-pub(crate) fn fragments(args: &str, n: usize) -> Vec<&str> {
+pub fn fragments(args: &str, n: usize) -> Vec<&str> {
     let n = n.max(1);
     let len = args.len();
     (0..n)
@@ -152,7 +152,7 @@ fn q(s: &str) -> String {
 }
 
 /// The upstream stream of `protocol` with `n_text` text deltas and `n_args` argument fragments.
-pub(crate) fn stream(protocol: Protocol, n_text: usize, n_args: usize) -> Stream {
+pub fn stream(protocol: Protocol, n_text: usize, n_args: usize) -> Stream {
     let mut s = Stream {
         protocol,
         body: Vec::with_capacity(n_text * 300 + n_args * 300 + 8192),

@@ -4,25 +4,14 @@
 //! events, gives byte-identical caller output (and the same outcome) to feeding the fixture
 //! whole, for every caller protocol.
 
-#![allow(
-    clippy::unwrap_used,
-    clippy::expect_used,
-    clippy::print_stderr,
-    reason = "test harness: a broken fixture should fail loudly"
-)]
-
-#[path = "support/drive.rs"]
-mod drive;
-
 use std::path::Path;
 
 use bytes::Bytes;
 use proptest::prelude::*;
+use testkit::drive::{self, PROTOCOLS};
 use translate::Protocol;
 use translate::sse::Splitter;
 use translate::stream::Ctx;
-
-use drive::PROTOCOLS;
 
 struct Fixture {
     name: String,

@@ -5,23 +5,17 @@
 //! the context, then each op byte picks a realistic event template of the upstream protocol
 //! (with fuzzed strings, numbers and choices), a raw event, a relay `fail()`, or a chunk cut.
 //! The events go through `sse::Splitter` + `Translator` as the relay drives them
-//! (`drive.rs`), and the caller's bytes are held to `wellformed.rs`.
+//! ([`crate::drive`]), and the caller's bytes are held to [`crate::wellformed`].
 //!
-//! Used by `fuzz/fuzz_targets/translate.rs` and, over the seed corpus, by `tests/wellformed.rs`.
-//! Includers declare `drive` and `wellformed` as sibling modules.
-
-#![allow(
-    dead_code,
-    unreachable_pub,
-    reason = "each includer uses a different part"
-)]
+//! Used by `fuzz/fuzz_targets/translate.rs` and, over the seed corpus, by translate's
+//! integration tests (`translate/tests/it/wellformed.rs`).
 
 use bytes::Bytes;
 use serde_json::{Value, json};
 use translate::Protocol;
 
-use super::drive::{self, Driver, Outcome, PROTOCOLS};
-use super::wellformed::{self, End, Expect};
+use crate::drive::{self, Driver, Outcome, PROTOCOLS};
+use crate::wellformed::{self, End, Expect};
 
 /// Op codes (the low nibble of an op byte; templates take the rest).
 pub const OP_RAW: u8 = 12;
@@ -136,6 +130,7 @@ fn flush(d: &mut Driver, pending: &mut Vec<u8>) {
 }
 
 /// Reads fuzz bytes; past the end everything is zero.
+#[derive(Debug)]
 pub struct Input<'a> {
     d: &'a [u8],
     i: usize,

@@ -1,6 +1,6 @@
 //! Golden tests: every fixture under `tests/golden/` translated for every other protocol and
 //! compared with the expected file next to it. `UPDATE_GOLDENS=1 cargo test -p translate --test
-//! golden` rewrites the expected files (review the diff before committing!).
+//! it golden` rewrites the expected files (review the diff before committing!).
 //!
 //! Layout (`<p>` ∈ chat, responses, messages, gemini):
 //! - `request/<case>/<caller>.json` → `<caller>-to-<upstream>.json`: the caller's body through
@@ -10,33 +10,20 @@
 //!   `decode_error`/`encode_error`.
 //! - `stream/<case>/<upstream>.sse` → `<upstream>-to-<caller>.sse`: the caller's bytes from a
 //!   [`translate::stream::Translator`] driven like the relay does, after `#>` header lines
-//!   naming the outcome. Every stream output is also held to `support/wellformed.rs`.
+//!   naming the outcome. Every stream output is also held to `testkit::wellformed`.
 //!
 //! `ctx.json` in a case directory overrides `include_usage` (default true), `json_array`
 //! (false), `stream` (request side, Gemini callers), `callers` (which callers to render) and
 //! `strict` (true: tool arguments must be whole JSON; false where the upstream sends broken JSON).
-
-#![allow(
-    clippy::unwrap_used,
-    clippy::expect_used,
-    clippy::print_stderr,
-    reason = "test harness: a broken fixture should fail loudly"
-)]
-
-#[path = "support/drive.rs"]
-mod drive;
-#[path = "support/wellformed.rs"]
-mod wellformed;
 
 use std::collections::BTreeSet;
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 
 use serde_json::Value;
+use testkit::drive::{self, Outcome, PROTOCOLS};
+use testkit::wellformed::{self, End, Expect};
 use translate::{Protocol, request, response};
-
-use drive::{Outcome, PROTOCOLS};
-use wellformed::{End, Expect};
 
 /// Outputs known to be wrong: not blessed by `UPDATE_GOLDENS`, not compared, listed in the
 /// test output. Each names the expected file and what is wrong with the actual output. When

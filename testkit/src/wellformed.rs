@@ -1,28 +1,17 @@
-//! Well-formedness of a translated stream for its caller protocol (protocols.md §2.8, §3):
-//! framing, JSON, event order, block/item lifecycles, ids and terminal frames. Returns the
-//! problems found, empty when the stream is one a caller's SDK accepts.
+//! Well-formedness of a translated stream for its caller protocol
+//! (docs/protocols.md#stream-encoders, docs/translation-cases.md): framing, JSON, event order,
+//! block/item lifecycles, ids and terminal frames. Returns the problems found, empty when the
+//! stream is one a caller's SDK accepts.
 //!
-//! Shared by the golden tests, the well-formedness test over the fuzz corpus and the
-//! `translate` fuzz target (included there with `#[path]`).
-
-#![allow(
-    dead_code,
-    unreachable_pub,
-    reason = "each includer uses a different part"
-)]
+//! Used by translate's golden and well-formedness tests and the `translate` fuzz property
+//! ([`crate::translate_fuzz`]).
 
 use serde_json::Value;
 use translate::Protocol;
 
-// Every includer loads this file with `#[path]`, so plain `mod chat;` would resolve beside
-// it (`support/chat.rs`); the submodules' paths are given relative to this file's directory.
-#[path = "wellformed/chat.rs"]
 mod chat;
-#[path = "wellformed/gemini.rs"]
 mod gemini;
-#[path = "wellformed/messages.rs"]
 mod messages;
-#[path = "wellformed/responses.rs"]
 mod responses;
 
 use chat::chat;

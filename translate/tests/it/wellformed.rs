@@ -1,29 +1,16 @@
-//! The stream well-formedness checker (`support/wellformed.rs`) and the `translate` fuzz
-//! property (`support/fuzzing.rs`) in plain `cargo test`:
-//! - the checker accepts the protocols.md §4 reference streams and rejects broken variants
-//!   of them (so its silence means something);
+//! The stream well-formedness checker (`testkit::wellformed`) and the `translate` fuzz property
+//! (`testkit::translate_fuzz`) in plain `cargo test`:
+//! - the checker accepts the reference streams and rejects broken variants of them (so its
+//!   silence means something);
 //! - every committed golden stream output passes it;
 //! - every input of the fuzz seed corpus (`fuzz/corpus/translate/`), crash reproducers
 //!   included, holds the fuzz property.
 
-#![allow(
-    clippy::unwrap_used,
-    clippy::expect_used,
-    clippy::print_stderr,
-    reason = "test harness: a broken fixture should fail loudly"
-)]
-
-#[path = "support/drive.rs"]
-mod drive;
-#[path = "support/fuzzing.rs"]
-mod fuzzing;
-#[path = "support/wellformed.rs"]
-mod wellformed;
-
 use std::path::{Path, PathBuf};
 
+use testkit::wellformed::{self, End, Expect};
+use testkit::{drive, translate_fuzz};
 use translate::Protocol;
-use wellformed::{End, Expect};
 
 fn golden() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/golden/stream")
@@ -83,7 +70,8 @@ fn reference_streams_are_well_formed() {
     }
 }
 
-/// Each mutation breaks one rule of protocols.md §2.8 / §3; the checker must notice.
+/// Each mutation breaks one rule of docs/protocols.md#stream-encoders or of
+/// docs/translation-cases.md; the checker must notice.
 #[test]
 fn broken_streams_are_caught() {
     let chat_tool = read("tool", "chat.sse");
@@ -238,31 +226,17 @@ fn split_header(text: &str) -> (&str, &str) {
     (&text[..i], &text[i..])
 }
 
+/// Every input of the `translate` fuzz target's seed corpus holds its property, each in a
+/// child process (`testkit::corpus`).
 #[test]
 fn fuzz_corpus_holds_the_translate_property() {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../fuzz/corpus/translate");
-    let mut files: Vec<PathBuf> = std::fs::read_dir(&dir)
-        .unwrap_or_else(|e| panic!("{} must exist (it is committed): {e}", dir.display()))
-        .map(|e| e.unwrap().path())
-        .filter(|p| p.is_file())
-        .collect();
-    files.sort();
-    assert!(files.len() >= 10, "too few inputs in {}", dir.display());
-    let mut failures = Vec::new();
-    for f in &files {
-        let data = std::fs::read(f).unwrap();
-        let result = std::panic::catch_unwind(|| fuzzing::check(&data));
-        match result {
-            Ok(problems) if problems.is_empty() => {}
-            Ok(problems) => failures.push(format!("{}:\n{}", f.display(), problems.join("\n"))),
-            Err(_) => failures.push(format!("{}: panicked", f.display())),
-        }
-    }
-    assert!(
-        failures.is_empty(),
-        "{} of {} corpus inputs fail:\n\n{}",
-        failures.len(),
-        files.len(),
-        failures.join("\n\n")
-    );
+    let replay = testkit::corpus::Replay {
+        test: "wellformed::fuzz_corpus_holds_the_translate_property",
+        dir: &dir,
+        min_inputs: 10,
+        // Translation runs on tokio worker threads, which have 2 MiB.
+        stack: 2 << 20,
+    };
+    testkit::corpus::replay(&replay, |_, data| translate_fuzz::check(data));
 }

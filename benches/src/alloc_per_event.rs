@@ -1,59 +1,59 @@
 //! Allocations per upstream event through a `translate::stream::Translator`, for the 12 cross
 //! (upstream, caller) pairs: the warm-up (Start, the first text delta, the tool call's start
-//! and first fragment) and the steady state (further text deltas and argument fragments).
+//! and first fragment) and the steady state (further text deltas and argument fragments), over
+//! the long streams of `testkit::bench_streams`.
 //!
-//! Shared by `benches/tests/translate_alloc.rs` (asserts) and
-//! `benches/examples/alloc_per_event.rs` (prints), which include this file by path next to
-//! `translate/benches/stream/vectors.rs`. Needs `benches::alloc::CountingAlloc` installed.
+//! Used by `benches/tests/translate_alloc.rs` (asserts) and `benches/examples/alloc_per_event.rs`
+//! (prints). Needs [`crate::alloc::CountingAlloc`] installed as the global allocator.
 
 use std::fmt::Write as _;
 
-use benches::alloc;
+use crate::alloc;
 use translate::Protocol;
 use translate::json::Scratch;
 use translate::stream::{Step, Translator};
 
-use crate::vectors::{self, Stream, ctx, pairs, short};
+use testkit::bench_streams::{self, Stream, ctx, pairs, short};
 
 /// Steady-state events measured per kind (after one warm-up event of that kind).
-pub(crate) const STEADY: usize = 100;
+pub const STEADY: usize = 100;
 
 /// Most allocations an accumulating encoder may make per [`STEADY`] events: amortised growth
 /// of one buffer (doubling from a few KiB) stays well under it; an allocation per event does not.
-pub(crate) const AMORTISED_MAX: u64 = 20;
+pub const AMORTISED_MAX: u64 = 20;
 
 /// The counts for one pair.
 #[derive(Clone, Debug)]
-pub(crate) struct Row {
-    pub(crate) upstream: Protocol,
-    pub(crate) caller: Protocol,
+pub struct Row {
+    pub upstream: Protocol,
+    pub caller: Protocol,
     /// `Translator::new`.
-    pub(crate) new: u64,
+    pub new: u64,
     /// The first upstream event.
-    pub(crate) first: u64,
+    pub first: u64,
     /// The rest of the warm-up: up to and including the first text delta.
-    pub(crate) warm: u64,
+    pub warm: u64,
     /// Over [`STEADY`] further text deltas.
-    pub(crate) text: u64,
+    pub text: u64,
     /// Steady text deltas that produced no output for the caller.
-    pub(crate) text_silent: usize,
+    pub text_silent: usize,
     /// Closing the text, starting the call, its first fragment.
-    pub(crate) tool_start: u64,
+    pub tool_start: u64,
     /// Over [`STEADY`] further argument fragments; `None` when the upstream sends calls whole.
-    pub(crate) args: Option<u64>,
+    pub args: Option<u64>,
     /// Steady fragments that produced output for the caller.
-    pub(crate) args_loud: usize,
+    pub args_loud: usize,
     /// The upstream's end (and `eof` where needed).
-    pub(crate) end: u64,
+    pub end: u64,
     /// The translator's last step.
-    pub(crate) last: Step,
+    pub last: Step,
 }
 
 impl Row {
     /// Whether the caller's encoder legitimately accumulates this kind of event (Responses keeps
     /// the whole output for `response.completed`; Gemini buffers a call's arguments until the
     /// call is complete).
-    pub(crate) fn accumulates(&self, args: bool) -> bool {
+    pub fn accumulates(&self, args: bool) -> bool {
         match self.caller {
             Protocol::Responses => true,
             Protocol::GenerateContent => args,
@@ -61,11 +61,11 @@ impl Row {
         }
     }
 
-    pub(crate) fn label(&self) -> String {
+    pub fn label(&self) -> String {
         format!("{} → {}", short(self.upstream), short(self.caller))
     }
 
-    pub(crate) fn total(&self) -> u64 {
+    pub fn total(&self) -> u64 {
         self.new
             + self.first
             + self.warm
@@ -76,7 +76,7 @@ impl Row {
     }
 
     /// What is wrong with this row, if anything.
-    pub(crate) fn failures(&self) -> Vec<String> {
+    pub fn failures(&self) -> Vec<String> {
         let mut f = Vec::new();
         let mut check = |what: &str, n: u64, args: bool| {
             if self.accumulates(args) {
@@ -158,7 +158,7 @@ fn feed(
 }
 
 /// Measures one pair on a fresh translator.
-pub(crate) fn measure(s: &Stream, caller: Protocol) -> Row {
+pub fn measure(s: &Stream, caller: Protocol) -> Row {
     let mut scratch = Scratch::new();
     let (mut t, new) = alloc::count(|| Translator::new(s.protocol, caller, &ctx()));
     let (first, _, _) = feed(&mut t, s, 0..1, &mut scratch);
@@ -201,10 +201,10 @@ pub(crate) fn measure(s: &Stream, caller: Protocol) -> Row {
 }
 
 /// All 12 pairs, on streams with one warm-up and [`STEADY`] steady events of each kind.
-pub(crate) fn measure_all() -> Vec<Row> {
-    let streams: Vec<Stream> = vectors::PROTOCOLS
+pub fn measure_all() -> Vec<Row> {
+    let streams: Vec<Stream> = bench_streams::PROTOCOLS
         .into_iter()
-        .map(|p| vectors::stream(p, STEADY + 1, STEADY + 1))
+        .map(|p| bench_streams::stream(p, STEADY + 1, STEADY + 1))
         .collect();
     pairs()
         .filter_map(|(up, caller)| {
@@ -218,7 +218,7 @@ pub(crate) fn measure_all() -> Vec<Row> {
 }
 
 /// The rows as a markdown table.
-pub(crate) fn table(rows: &[Row]) -> String {
+pub fn table(rows: &[Row]) -> String {
     let mut out = String::new();
     let _ = writeln!(
         out,

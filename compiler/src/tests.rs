@@ -13,7 +13,6 @@
     reason = "tests read their fixtures; the compiler itself stays pure"
 )]
 
-mod fuzz_corpus;
 mod tidy;
 
 use std::collections::HashMap;

@@ -14,7 +14,12 @@
 //!
 //! `ctx.json` in a case directory overrides `include_usage` (default true), `json_array`
 //! (false), `stream` (request side, Gemini callers), `callers` (which callers to render) and
-//! `strict` (true: tool arguments must be whole JSON; false where the upstream sends broken JSON).
+//! `strict` (true: tool arguments must be whole JSON; false where the upstream sends broken JSON),
+//! and under `vectors` names the inputs taken from `testkit::vectors` instead of a file
+//! (`fixtures.rs`).
+//!
+//! Every file in a case directory must be an input, `ctx.json` or an expected output some
+//! input produces; anything else (an expected file whose input is gone) fails, naming it.
 
 use std::collections::BTreeSet;
 use std::fmt::Write as _;
@@ -24,6 +29,8 @@ use serde_json::Value;
 use testkit::drive::{self, Outcome, PROTOCOLS};
 use testkit::wellformed::{self, End, Expect};
 use translate::{Protocol, request, response};
+
+use crate::fixtures::{case_dirs, ctx_json, inputs, root};
 
 /// Outputs known to be wrong: not blessed by `UPDATE_GOLDENS`, not compared, listed in the
 /// test output. Each names the expected file and what is wrong with the actual output. When
@@ -37,10 +44,6 @@ const KNOWN_WRONG: &[(&str, &str, &str)] = &[];
     reason = "the marker for KNOWN_WRONG entries; none at present"
 )]
 const CLEAN: &str = "#> done\n";
-
-fn root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/golden")
-}
 
 fn updating() -> bool {
     std::env::var_os("UPDATE_GOLDENS").is_some_and(|v| v != "0")
@@ -58,10 +61,7 @@ struct CaseCtx {
 }
 
 fn case_ctx(dir: &Path) -> CaseCtx {
-    let v: Value = std::fs::read(dir.join("ctx.json"))
-        .ok()
-        .map(|b| serde_json::from_slice(&b).expect("ctx.json is JSON"))
-        .unwrap_or_default();
+    let v = ctx_json(dir);
     CaseCtx {
         include_usage: v["include_usage"].as_bool().unwrap_or(true),
         json_array: v["json_array"].as_bool().unwrap_or(false),
@@ -74,28 +74,6 @@ fn case_ctx(dir: &Path) -> CaseCtx {
                 .collect()
         }),
     }
-}
-
-fn case_dirs(kind: &str) -> Vec<PathBuf> {
-    let mut dirs: Vec<PathBuf> = std::fs::read_dir(root().join(kind))
-        .unwrap()
-        .map(|e| e.unwrap().path())
-        .filter(|p| p.is_dir())
-        .collect();
-    dirs.sort();
-    assert!(!dirs.is_empty(), "no {kind} cases");
-    dirs
-}
-
-/// The inputs of a case: `<p>.<ext>` for each protocol present.
-fn inputs(dir: &Path, ext: &str) -> Vec<(Protocol, &'static str, Vec<u8>)> {
-    PROTOCOLS
-        .iter()
-        .filter_map(|&(p, name)| {
-            let path = dir.join(format!("{name}.{ext}"));
-            std::fs::read(&path).ok().map(|b| (p, name, b))
-        })
-        .collect()
 }
 
 fn targets(c: &CaseCtx, from: Protocol) -> impl Iterator<Item = (Protocol, &'static str)> + '_ {
@@ -175,18 +153,28 @@ impl Report {
         }
     }
 
-    /// Expected files no case produces any more.
+    /// Files no case reads or produces: an expected output whose input is gone, or anything
+    /// else that is neither an input nor `ctx.json`. Also a case without any input.
     fn stale(&mut self, kind: &str) {
+        let ext = if kind == "stream" { "sse" } else { "json" };
         for dir in case_dirs(kind) {
+            if inputs(&dir, ext).is_empty() {
+                self.failures
+                    .push(format!("{}: a case without inputs", dir.display()));
+            }
             for e in std::fs::read_dir(&dir).unwrap() {
                 let p = e.unwrap().path();
                 let name = p.file_name().unwrap().to_str().unwrap();
-                if name.contains("-to-") && !self.seen.contains(&p) {
-                    self.failures.push(format!(
-                        "{}: stale expected file (no input produces it)",
-                        p.display()
-                    ));
+                let input = PROTOCOLS.iter().any(|(_, n)| name == format!("{n}.{ext}"));
+                if self.seen.contains(&p) || input || name == "ctx.json" {
+                    continue;
                 }
+                let what = if name.contains("-to-") {
+                    "stale expected file (no input produces it)"
+                } else {
+                    "unexpected file (not an input, not ctx.json, not an expected output)"
+                };
+                self.failures.push(format!("{}: {what}", p.display()));
             }
         }
     }

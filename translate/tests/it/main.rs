@@ -12,6 +12,7 @@
     reason = "test harness: a broken fixture should fail loudly"
 )]
 
+mod fixtures;
 mod golden;
 mod resplit;
 mod wellformed;

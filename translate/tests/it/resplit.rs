@@ -1,10 +1,8 @@
 //! Chunk boundaries, line endings and filler never change a translation: every upstream stream
-//! fixture (`tests/golden/stream/*/<upstream>.sse`), cut into random chunks, rewritten with
+//! fixture (the inputs of `tests/golden/stream/*/`, files or vectors), cut into random chunks, rewritten with
 //! CRLF or CR line endings and with SSE comments and unknown events inserted between its
 //! events, gives byte-identical caller output (and the same outcome) to feeding the fixture
 //! whole, for every caller protocol.
-
-use std::path::Path;
 
 use bytes::Bytes;
 use proptest::prelude::*;
@@ -12,6 +10,8 @@ use testkit::drive::{self, PROTOCOLS};
 use translate::Protocol;
 use translate::sse::Splitter;
 use translate::stream::Ctx;
+
+use crate::fixtures;
 
 struct Fixture {
     name: String,
@@ -23,27 +23,14 @@ struct Fixture {
 }
 
 fn fixtures() -> Vec<Fixture> {
-    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/golden/stream");
-    let mut dirs: Vec<_> = std::fs::read_dir(&root)
-        .unwrap()
-        .map(|e| e.unwrap().path())
-        .filter(|p| p.is_dir())
-        .collect();
-    dirs.sort();
     let mut out = Vec::new();
-    for dir in dirs {
-        let v: serde_json::Value = std::fs::read(dir.join("ctx.json"))
-            .ok()
-            .map(|b| serde_json::from_slice(&b).unwrap())
-            .unwrap_or_default();
+    for dir in fixtures::case_dirs("stream") {
+        let v = fixtures::ctx_json(&dir);
         let ctx = drive::ctx(
             v["include_usage"].as_bool().unwrap_or(true),
             v["json_array"].as_bool().unwrap_or(false),
         );
-        for (upstream, name) in PROTOCOLS {
-            let Ok(body) = std::fs::read(dir.join(format!("{name}.sse"))) else {
-                continue;
-            };
+        for (upstream, name, body) in fixtures::inputs(&dir, "sse") {
             let mut s = Splitter::default();
             s.push(Bytes::from(body.clone()));
             let mut events = Vec::new();

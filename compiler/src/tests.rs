@@ -116,7 +116,14 @@ fn orphans(dir: &Path, ext: &str) -> Vec<String> {
 fn orphaned_expected_files_are_found() {
     let dir = std::env::temp_dir().join(format!("bitrouter-golden-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
-    for f in ["a.yaml", "a.table", "a.env", "b.table", "c.env", "notes.txt"] {
+    for f in [
+        "a.yaml",
+        "a.table",
+        "a.env",
+        "b.table",
+        "c.env",
+        "notes.txt",
+    ] {
         std::fs::write(dir.join(f), "").unwrap();
     }
     let found = orphans(&dir, "table");

@@ -9,17 +9,8 @@
 //! Gemini buffers a call's arguments), the call's start and the end. The same measurement is
 //! asserted by `cargo test -p benches --test translate_alloc`.
 
-#[path = "../../translate/benches/stream/vectors.rs"]
-#[allow(
-    dead_code,
-    reason = "shared with the criterion bench, which uses other parts"
-)]
-mod vectors;
-
-#[path = "alloc_per_event/measure.rs"]
-mod measure;
-
 use benches::alloc::{self, CountingAlloc};
+use benches::alloc_per_event as measure;
 
 #[global_allocator]
 static ALLOC: CountingAlloc = CountingAlloc;

@@ -1,9 +1,11 @@
 //! Shared fixtures for the benchmarks: the self-host guide's config, a generator for large
 //! configs ([`large`]), the measured lookup operations ([`cases`]), a counting allocator
-//! ([`alloc`]), the reload benchmark's configs ([`reload`]) and the bare hyper proxy the load
-//! benchmark compares the data plane with ([`bare_proxy`]).
+//! ([`alloc`]) and the allocations per translated stream event it measures
+//! ([`alloc_per_event`]), the reload benchmark's configs ([`reload`]) and the bare hyper proxy
+//! the load benchmark compares the data plane with ([`bare_proxy`]).
 
 pub mod alloc;
+pub mod alloc_per_event;
 pub mod bare_proxy;
 pub mod cases;
 pub mod large;

@@ -36,7 +36,9 @@ fn lookups_do_not_allocate() {
     let (l, table, long) = fixture();
     let mut failures = Vec::new();
     println!("allocations per call, large table ({CALLS} calls each):");
-    for case in cases(table, &l.names, long) {
+    let cases = cases(table, &l.names, long);
+    assert!(cases.len() >= 8, "only {} lookup cases", cases.len());
+    for case in cases {
         let calls = CALLS;
         (case.run)(); // Warm-up: anything lazily initialised is not the lookup's cost.
         let ((), n) = alloc::count(|| {

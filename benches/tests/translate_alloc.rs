@@ -10,17 +10,9 @@
 //! `unsafe impl GlobalAlloc`, which the workspace's `unsafe_code = "forbid"` rules out in the
 //! translate crate; `benches` is the one package that allows it (in `src/alloc.rs`).
 
-#[path = "../../translate/benches/stream/vectors.rs"]
-#[allow(
-    dead_code,
-    reason = "shared with the criterion bench, which uses other parts"
-)]
-mod vectors;
-
-#[path = "../examples/alloc_per_event/measure.rs"]
-mod measure;
-
 use benches::alloc::{self, CountingAlloc};
+use benches::alloc_per_event as measure;
+use testkit::bench_streams as vectors;
 use translate::Protocol;
 
 #[global_allocator]

@@ -13,7 +13,6 @@
     reason = "tests read their fixtures; the compiler itself stays pure"
 )]
 
-mod fuzz_corpus;
 mod tidy;
 
 use std::collections::HashMap;
@@ -48,6 +47,12 @@ fn run_dir(dir: &str, mode: EnvMode, ext: &str, expect_ok: Option<bool>) -> Vec<
         .collect();
     cases.sort();
     assert!(!cases.is_empty(), "no cases in {dir}");
+    let orphans = orphans(&data_dir().join(dir), ext);
+    assert!(
+        orphans.is_empty(),
+        "{dir}: files without a case (an expected output or env whose `.yaml` is gone, or a \
+         stray file): {orphans:?}"
+    );
     let mut outputs = Vec::new();
     for case in cases {
         let name = case.file_name().unwrap().to_string_lossy().into_owned();
@@ -85,6 +90,45 @@ fn run_dir(dir: &str, mode: EnvMode, ext: &str, expect_ok: Option<bool>) -> Vec<
         outputs.push(out);
     }
     outputs
+}
+
+/// Files in a case directory that belong to no case: anything but `NAME.yaml` and, beside it,
+/// `NAME.<ext>` (the expected output) and `NAME.env`.
+fn orphans(dir: &Path, ext: &str) -> Vec<String> {
+    let mut orphans: Vec<String> = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| {
+            let belongs = match p.extension().and_then(|e| e.to_str()) {
+                Some("yaml") => true,
+                Some(e) if e == ext || e == "env" => p.with_extension("yaml").is_file(),
+                _ => false,
+            };
+            !belongs
+        })
+        .map(|p| p.file_name().unwrap().to_string_lossy().into_owned())
+        .collect();
+    orphans.sort();
+    orphans
+}
+
+#[test]
+fn orphaned_expected_files_are_found() {
+    let dir = std::env::temp_dir().join(format!("bitrouter-golden-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    for f in [
+        "a.yaml",
+        "a.table",
+        "a.env",
+        "b.table",
+        "c.env",
+        "notes.txt",
+    ] {
+        std::fs::write(dir.join(f), "").unwrap();
+    }
+    let found = orphans(&dir, "table");
+    std::fs::remove_dir_all(&dir).unwrap();
+    assert_eq!(found, ["b.table", "c.env", "notes.txt"]);
 }
 
 #[test]

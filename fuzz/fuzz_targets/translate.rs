@@ -3,22 +3,15 @@
 //! contiguous Anthropic indices, increasing Responses sequence numbers, Gemini `data:` lines
 //! only, nothing after the end, a terminal frame after a relay `fail()`).
 //!
-//! The property is `translate/tests/support/fuzzing.rs` (with `drive.rs` and
-//! `wellformed.rs`), which `translate/tests/wellformed.rs` also runs over the seed corpus
-//! (`fuzz/corpus/translate/`) in ordinary `cargo test`.
+//! The property is `testkit::translate_fuzz::check` (with `testkit::drive` and
+//! `testkit::wellformed`), which `translate/tests/it/wellformed.rs` also runs over the seed
+//! corpus (`fuzz/corpus/translate/`) in ordinary `cargo test`.
 
 #![no_main]
-
-#[path = "../../translate/tests/support/drive.rs"]
-mod drive;
-#[path = "../../translate/tests/support/fuzzing.rs"]
-mod fuzzing;
-#[path = "../../translate/tests/support/wellformed.rs"]
-mod wellformed;
 
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {
-    let problems = fuzzing::check(data);
+    let problems = testkit::translate_fuzz::check(data);
     assert!(problems.is_empty(), "{}", problems.join("\n"));
 });

@@ -1,5 +1,6 @@
 //! A fault-injecting mock upstream LLM provider that speaks OpenAI Chat Completions, OpenAI
-//! Responses, Anthropic Messages and Gemini exactly as protocols.md §4 shows them.
+//! Responses, Anthropic Messages and Gemini exactly as its reference vectors (`vectors`,
+//! docs/protocols.md#test-vectors) show them.
 //!
 //! Used in-process by Rust integration tests (`MockUpstream`) and as the `mock-upstream` binary
 //! by Python SDK tests and load benchmarks. It is raw tokio + httparse rather than a hyper
@@ -9,8 +10,21 @@
 //! What it answers is chosen by the requested model's name (`parallel` → two `get_weather`
 //! calls, `tool` → one, else "Hello!"); how it fails is scripted by the `x-mock-fault` request
 //! header (see `fault`).
+//!
+//! It is also the workspace's one test-support crate, used by the other crates' integration
+//! tests, benchmarks and the fuzz targets as an ordinary dependency:
+//! - [`vectors`]: the reference payloads of the four protocols (plain text, so `translate`'s
+//!   unit tests may read them too);
+//! - [`drive`]: a stream translator driven the way the data plane's relay drives it;
+//! - [`wellformed`]: is a translated stream one its caller's SDK accepts;
+//! - [`translate_fuzz`]: the `translate` fuzz property;
+//! - [`corpus`]: replays a fuzz seed corpus in `cargo test`, one child process per input;
+//! - [`bench_streams`]: long upstream streams for the translation benchmarks.
 
+pub mod bench_streams;
 mod control;
+pub mod corpus;
+pub mod drive;
 pub mod fault;
 mod http;
 pub mod load;
@@ -18,6 +32,9 @@ mod protocols;
 mod record;
 mod respond;
 mod server;
+pub mod translate_fuzz;
+pub mod vectors;
+pub mod wellformed;
 
 use std::net::SocketAddr;
 use std::sync::Arc;

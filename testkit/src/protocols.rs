@@ -1,9 +1,10 @@
 //! What the mock answers on each wire protocol: routing by path, reading the few request fields
-//! that shape the answer, and rendering the §4 test-vector templates (protocols.md) into bodies
-//! and SSE event lists.
+//! that shape the answer, and rendering the reference vectors (`crate::vectors`,
+//! docs/protocols.md#test-vectors) into bodies and SSE event lists.
 //!
-//! The per-protocol modules hold the templates as compact JSON with `$` placeholders (see
-//! `render`); this module owns the framing (`data: `, `event: `, Gemini's JSON-array mode).
+//! The per-protocol modules turn the vectors into templates once (the reference model becomes
+//! the `$M` placeholder, see `render`); this module owns the framing (`data: `, `event: `,
+//! Gemini's JSON-array mode).
 
 mod chat;
 mod gemini;
@@ -13,6 +14,8 @@ mod responses;
 use std::borrow::Cow;
 
 use serde::Deserialize;
+
+use crate::vectors;
 
 /// The four wire protocols.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -35,6 +38,15 @@ pub(crate) enum Scenario {
 }
 
 impl Scenario {
+    /// Position in the per-scenario arrays of the protocol modules.
+    fn index(self) -> usize {
+        match self {
+            Scenario::Text => 0,
+            Scenario::Tool => 1,
+            Scenario::Parallel => 2,
+        }
+    }
+
     fn for_model(model: &str) -> Scenario {
         if model.contains("parallel") {
             Scenario::Parallel
@@ -145,15 +157,6 @@ pub(crate) fn params(ep: &Endpoint<'_>, body: &[u8]) -> Result<Params, String> {
                 .unwrap_or(false),
             instructions: json(f.instructions),
             max_output_tokens: json(f.max_output_tokens),
-            tools: match scenario {
-                Scenario::Text => "[]",
-                Scenario::Tool | Scenario::Parallel => responses::TOOLS,
-            },
-            response_id: match scenario {
-                Scenario::Text => "resp_test123",
-                Scenario::Tool => "resp_test456",
-                Scenario::Parallel => "resp_test789",
-            },
         },
         gemini_sse: ep.gemini_sse,
     })
@@ -170,13 +173,9 @@ struct Vars {
     instructions: String,
     /// `$X`: Responses `max_output_tokens` echoed.
     max_output_tokens: String,
-    /// `$T`: Responses `tools` (fixed per scenario; the request's are not echoed).
-    tools: &'static str,
-    /// `$R`: the Responses id (unquoted).
-    response_id: &'static str,
 }
 
-/// Appends `tpl` with its placeholders replaced (`$S` is the Responses settings block).
+/// Appends `tpl` with its placeholders replaced.
 fn render(out: &mut Vec<u8>, tpl: &str, v: &Vars) {
     let b = tpl.as_bytes();
     let mut last = 0;
@@ -192,9 +191,6 @@ fn render(out: &mut Vec<u8>, tpl: &str, v: &Vars) {
             Some(b'U') => {}
             Some(b'I') => out.extend_from_slice(v.instructions.as_bytes()),
             Some(b'X') => out.extend_from_slice(v.max_output_tokens.as_bytes()),
-            Some(b'T') => out.extend_from_slice(v.tools.as_bytes()),
-            Some(b'R') => out.extend_from_slice(v.response_id.as_bytes()),
-            Some(b'S') => render(out, responses::SETTINGS, v),
             _ => {
                 out.push(b'$');
                 last = i + 1;
@@ -215,6 +211,26 @@ pub(crate) fn body(p: &Params) -> Vec<u8> {
     let mut out = Vec::with_capacity(tpl.len() + 64);
     render(&mut out, tpl, &p.vars);
     out
+}
+
+/// A reference text as a template: the reference model (quoted) becomes `$M`.
+fn template(text: &str, model: &str) -> String {
+    text.replace(&format!("\"{model}\""), "$M")
+}
+
+/// A pretty-printed reference body as a compact template.
+fn body_template(pretty: &str, model: &str) -> String {
+    template(&vectors::compact(pretty), model)
+}
+
+/// A reference stream's `data:` payloads as templates (`[DONE]` stays as it is).
+fn stream_templates(sse: &str, model: &str) -> Vec<String> {
+    vectors::payloads(sse).map(|d| template(d, model)).collect()
+}
+
+/// The first template matching `is_content`, where the answer's output starts.
+fn first_content(events: &[String], is_content: impl Fn(&str) -> bool) -> usize {
+    events.iter().position(|e| is_content(e)).unwrap_or(0)
 }
 
 /// The `Content-Type` of a stream.
@@ -331,6 +347,16 @@ impl Events<'_> {
     /// Marks the next event as the first content event.
     fn content(&mut self) {
         self.first_content = self.ends.len();
+    }
+
+    /// Appends every template, marking `content` as the first content event.
+    fn push_all(&mut self, tpls: &[String], content: usize) {
+        for (i, tpl) in tpls.iter().enumerate() {
+            if i == content {
+                self.content();
+            }
+            self.push(tpl);
+        }
     }
 
     /// Appends one event rendered from a JSON template (or the literal `[DONE]`).

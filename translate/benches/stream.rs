@@ -21,13 +21,6 @@
     reason = "a benchmark: a translator that fails on its input should stop it, loudly"
 )]
 
-#[path = "stream/vectors.rs"]
-#[allow(
-    dead_code,
-    reason = "shared with the allocation test, which uses other parts"
-)]
-mod vectors;
-
 use std::hint::black_box;
 use std::ops::Range;
 use std::time::{Duration, Instant};
@@ -39,7 +32,7 @@ use translate::json::Scratch;
 use translate::sse::{self, Splitter};
 use translate::stream::{Step, Translator};
 
-use vectors::{Stream, ctx, pairs, short};
+use testkit::bench_streams::{self, Stream, ctx, pairs, short};
 
 const N_TEXT: usize = 200;
 const N_ARGS: usize = 20;
@@ -152,14 +145,14 @@ fn configure(g: &mut BenchmarkGroup<'_, criterion::measurement::WallTime>) {
 }
 
 fn translate(c: &mut Criterion) {
-    let streams: Vec<Stream> = vectors::PROTOCOLS
+    let streams: Vec<Stream> = bench_streams::PROTOCOLS
         .into_iter()
-        .map(|p| vectors::stream(p, N_TEXT, N_ARGS))
+        .map(|p| bench_streams::stream(p, N_TEXT, N_ARGS))
         .collect();
     // Argument fragments in steady state need more of them than one realistic call has.
-    let arg_streams: Vec<Stream> = vectors::PROTOCOLS
+    let arg_streams: Vec<Stream> = bench_streams::PROTOCOLS
         .into_iter()
-        .map(|p| vectors::stream(p, 2, 200))
+        .map(|p| bench_streams::stream(p, 2, 200))
         .collect();
     let find =
         |v: &[Stream], p: Protocol| -> usize { v.iter().position(|s| s.protocol == p).unwrap() };
@@ -206,8 +199,8 @@ fn translate(c: &mut Criterion) {
 fn passthrough(c: &mut Criterion) {
     let mut g = c.benchmark_group("passthrough_event");
     configure(&mut g);
-    for p in vectors::PROTOCOLS {
-        let s = vectors::stream(p, N_TEXT, N_ARGS);
+    for p in bench_streams::PROTOCOLS {
+        let s = bench_streams::stream(p, N_TEXT, N_ARGS);
         let mut scratch = Scratch::new();
         let mut join = Vec::new();
         let r = s.text.clone();
@@ -224,8 +217,8 @@ fn passthrough(c: &mut Criterion) {
 
     let mut g = c.benchmark_group("passthrough_stream");
     configure(&mut g);
-    for p in vectors::PROTOCOLS {
-        let s = vectors::stream(p, N_TEXT, N_ARGS);
+    for p in bench_streams::PROTOCOLS {
+        let s = bench_streams::stream(p, N_TEXT, N_ARGS);
         let cs = chunks(&s);
         let mut scratch = Scratch::new();
         let mut join = Vec::new();

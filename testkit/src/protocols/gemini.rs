@@ -1,35 +1,47 @@
-//! Gemini `generateContent` answers: protocols.md §4.4 byte for byte, with the path's model as
+//! Gemini `generateContent` answers: the Gemini vectors byte for byte, with the path's model as
 //! `modelVersion`.
 //!
 //! With `alt=sse` each chunk is exactly `data: {json}` and nothing else (no `event:`, comments
 //! or terminator); without it `streamGenerateContent` returns the same chunks as a JSON array.
 //! Parallel calls arrive as two chunks, one whole `functionCall` each.
 
-use super::{Events, Scenario, quote};
+use std::sync::OnceLock;
 
-pub(super) fn body(s: Scenario) -> &'static str {
-    match s {
-        Scenario::Text => TEXT,
-        Scenario::Tool => TOOL,
-        Scenario::Parallel => PARALLEL,
-    }
+use super::{Events, Scenario, body_template, quote, stream_templates};
+use crate::vectors::gemini as v;
+
+/// The model the vectors answer as.
+const MODEL: &str = "gemini-2.5-flash";
+
+struct Templates {
+    bodies: [String; 3],
+    streams: [Vec<String>; 3],
+    error: String,
 }
 
+fn templates() -> &'static Templates {
+    static T: OnceLock<Templates> = OnceLock::new();
+    T.get_or_init(|| Templates {
+        bodies: [v::RESPONSE_TEXT, v::RESPONSE_TOOL, v::RESPONSE_PARALLEL]
+            .map(|b| body_template(b, MODEL)),
+        streams: [v::STREAM_TEXT, v::STREAM_TOOL, v::STREAM_PARALLEL]
+            .map(|sse| stream_templates(sse, MODEL)),
+        error: stream_templates(v::STREAM_ERROR, MODEL).concat(),
+    })
+}
+
+pub(super) fn body(s: Scenario) -> &'static str {
+    &templates().bodies[s.index()]
+}
+
+/// Every chunk carries model output.
 pub(super) fn stream(s: Scenario, ev: &mut Events<'_>) {
-    let chunks: &[&str] = match s {
-        Scenario::Text => &TEXT_STREAM,
-        Scenario::Tool => &[TOOL],
-        Scenario::Parallel => &PARALLEL_STREAM,
-    };
-    ev.content();
-    for tpl in chunks {
-        ev.push(tpl);
-    }
+    ev.push_all(&templates().streams[s.index()], 0);
 }
 
 /// The error object alone, before any content.
 pub(super) fn stream_error(ev: &mut Events<'_>) {
-    ev.push(STREAM_ERROR);
+    ev.push(&templates().error);
 }
 
 /// `{"error":{"code","message","status"}}`.
@@ -62,23 +74,3 @@ pub(super) fn error(status: u16, message: Option<&str>) -> String {
         quote(message.unwrap_or(default))
     )
 }
-
-const TEXT: &str = r#"{"candidates":[{"content":{"parts":[{"text":"Hello!"}],"role":"model"},"finishReason":"STOP","index":0}],"usageMetadata":{"promptTokenCount":8,"candidatesTokenCount":3,"totalTokenCount":11,"promptTokensDetails":[{"modality":"TEXT","tokenCount":8}]},"modelVersion":$M,"responseId":"test-response-id-1"}"#;
-
-/// Also the single chunk of the tool stream.
-const TOOL: &str = r#"{"candidates":[{"content":{"parts":[{"functionCall":{"name":"get_weather","args":{"location":"Paris"}}}],"role":"model"},"finishReason":"STOP","index":0}],"usageMetadata":{"promptTokenCount":41,"candidatesTokenCount":6,"totalTokenCount":47,"promptTokensDetails":[{"modality":"TEXT","tokenCount":41}]},"modelVersion":$M,"responseId":"test-response-id-2"}"#;
-
-const PARALLEL: &str = r#"{"candidates":[{"content":{"parts":[{"functionCall":{"name":"get_weather","args":{"location":"Paris"}}},{"functionCall":{"name":"get_weather","args":{"location":"London"}}}],"role":"model"},"finishReason":"STOP","index":0}],"usageMetadata":{"promptTokenCount":41,"candidatesTokenCount":12,"totalTokenCount":53,"promptTokensDetails":[{"modality":"TEXT","tokenCount":41}]},"modelVersion":$M,"responseId":"test-response-id-4"}"#;
-
-const TEXT_STREAM: [&str; 2] = [
-    r#"{"candidates":[{"content":{"parts":[{"text":"Hel"}],"role":"model"},"index":0}],"usageMetadata":{"promptTokenCount":8,"totalTokenCount":8,"promptTokensDetails":[{"modality":"TEXT","tokenCount":8}]},"modelVersion":$M,"responseId":"test-response-id-1"}"#,
-    r#"{"candidates":[{"content":{"parts":[{"text":"lo!"}],"role":"model"},"finishReason":"STOP","index":0}],"usageMetadata":{"promptTokenCount":8,"candidatesTokenCount":3,"totalTokenCount":11,"promptTokensDetails":[{"modality":"TEXT","tokenCount":8}]},"modelVersion":$M,"responseId":"test-response-id-1"}"#,
-];
-
-const PARALLEL_STREAM: [&str; 2] = [
-    r#"{"candidates":[{"content":{"parts":[{"functionCall":{"name":"get_weather","args":{"location":"Paris"}}}],"role":"model"},"index":0}],"usageMetadata":{"promptTokenCount":41,"totalTokenCount":41,"promptTokensDetails":[{"modality":"TEXT","tokenCount":41}]},"modelVersion":$M,"responseId":"test-response-id-4"}"#,
-    r#"{"candidates":[{"content":{"parts":[{"functionCall":{"name":"get_weather","args":{"location":"London"}}}],"role":"model"},"finishReason":"STOP","index":0}],"usageMetadata":{"promptTokenCount":41,"candidatesTokenCount":12,"totalTokenCount":53,"promptTokensDetails":[{"modality":"TEXT","tokenCount":41}]},"modelVersion":$M,"responseId":"test-response-id-4"}"#,
-];
-
-const STREAM_ERROR: &str =
-    r#"{"error":{"code":500,"message":"Internal error encountered.","status":"INTERNAL"}}"#;

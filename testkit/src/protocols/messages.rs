@@ -1,42 +1,64 @@
-//! Anthropic Messages answers: protocols.md §4.3 byte for byte, with the request's model.
+//! Anthropic Messages answers: the Messages vectors byte for byte, with the request's model.
 //!
 //! Every streamed event is named (`event:` line); block indices start at 0 and are contiguous;
-//! there is no `[DONE]`. The tool scenarios open with the text block of §4's tool-use stream.
+//! there is no `[DONE]`. The tool scenarios open with the text block of the tool-use vector.
 
-use super::{Events, Scenario, quote};
+use std::sync::OnceLock;
 
-pub(super) fn body(s: Scenario) -> &'static str {
-    match s {
-        Scenario::Text => TEXT,
-        Scenario::Tool => TOOL,
-        Scenario::Parallel => PARALLEL,
-    }
+use super::{Events, Scenario, body_template, first_content, quote, stream_templates};
+use crate::vectors::messages as v;
+
+/// The model the vectors answer as.
+const MODEL: &str = "claude-sonnet-4-5-20250929";
+
+const PING: &str = r#"{"type":"ping"}"#;
+
+struct Stream {
+    events: Vec<String>,
+    content: usize,
 }
 
-pub(super) fn stream(s: Scenario, ev: &mut Events<'_>) {
-    let events: &[&str] = match s {
-        Scenario::Text => &TEXT_STREAM,
-        Scenario::Tool => &TOOL_STREAM,
-        Scenario::Parallel => &PARALLEL_STREAM,
-    };
-    // `message_start`, `content_block_start`, `ping`, then the first delta.
-    for (i, tpl) in events.iter().enumerate() {
-        if i == 3 {
-            ev.content();
+struct Templates {
+    bodies: [String; 3],
+    streams: [Stream; 3],
+    error: String,
+}
+
+fn templates() -> &'static Templates {
+    static T: OnceLock<Templates> = OnceLock::new();
+    T.get_or_init(|| {
+        let stream = |sse: &str| {
+            let events = stream_templates(sse, MODEL);
+            let content = first_content(&events, |e| {
+                e.starts_with(r#"{"type":"content_block_delta""#)
+            });
+            Stream { events, content }
+        };
+        Templates {
+            bodies: [v::RESPONSE_TEXT, v::RESPONSE_TOOL, v::RESPONSE_PARALLEL]
+                .map(|b| body_template(b, MODEL)),
+            streams: [v::STREAM_TEXT, v::STREAM_TOOL, v::STREAM_PARALLEL].map(stream),
+            error: stream_templates(v::STREAM_ERROR, MODEL).concat(),
         }
-        ev.push(tpl);
-    }
+    })
+}
+
+pub(super) fn body(s: Scenario) -> &'static str {
+    &templates().bodies[s.index()]
+}
+
+/// `message_start`, `content_block_start`, `ping`, then the first delta and the rest.
+pub(super) fn stream(s: Scenario, ev: &mut Events<'_>) {
+    let t = &templates().streams[s.index()];
+    ev.push_all(&t.events, t.content);
 }
 
 /// `message_start` and `ping`, then `event: error` with `overloaded_error`.
 pub(super) fn stream_error(s: Scenario, ev: &mut Events<'_>) {
-    ev.push(match s {
-        Scenario::Text => TEXT_STREAM[0],
-        Scenario::Tool => TOOL_STREAM[0],
-        Scenario::Parallel => PARALLEL_STREAM[0],
-    });
+    let t = templates();
+    ev.push(&t.streams[s.index()].events[0]);
     ev.push(PING);
-    ev.push(STREAM_ERROR);
+    ev.push(&t.error);
 }
 
 /// `{"type":"error","error":{"type","message"},"request_id"}`.
@@ -68,59 +90,3 @@ pub(super) fn error(status: u16, message: Option<&str>) -> String {
         quote(message.unwrap_or(default))
     )
 }
-
-const TEXT: &str = r#"{"id":"msg_01TestText","type":"message","role":"assistant","model":$M,"content":[{"type":"text","text":"Hello!"}],"stop_reason":"end_turn","stop_sequence":null,"usage":{"input_tokens":12,"cache_creation_input_tokens":0,"cache_read_input_tokens":0,"output_tokens":5,"service_tier":"standard"}}"#;
-
-const TOOL: &str = r#"{"id":"msg_01TestTool","type":"message","role":"assistant","model":$M,"content":[{"type":"text","text":"I'll check the weather."},{"type":"tool_use","id":"toolu_01TestCall","name":"get_weather","input":{"location":"Paris"}}],"stop_reason":"tool_use","stop_sequence":null,"usage":{"input_tokens":380,"cache_creation_input_tokens":0,"cache_read_input_tokens":0,"output_tokens":52,"service_tier":"standard"}}"#;
-
-const PARALLEL: &str = r#"{"id":"msg_01TestPar","type":"message","role":"assistant","model":$M,"content":[{"type":"text","text":"I'll check the weather."},{"type":"tool_use","id":"toolu_01TestCall","name":"get_weather","input":{"location":"Paris"}},{"type":"tool_use","id":"toolu_01TestCall2","name":"get_weather","input":{"location":"London"}}],"stop_reason":"tool_use","stop_sequence":null,"usage":{"input_tokens":380,"cache_creation_input_tokens":0,"cache_read_input_tokens":0,"output_tokens":80,"service_tier":"standard"}}"#;
-
-const PING: &str = r#"{"type":"ping"}"#;
-const STREAM_ERROR: &str =
-    r#"{"type":"error","error":{"type":"overloaded_error","message":"Overloaded"}}"#;
-
-const TEXT_STREAM: [&str; 8] = [
-    r#"{"type":"message_start","message":{"id":"msg_01TestText","type":"message","role":"assistant","model":$M,"content":[],"stop_reason":null,"stop_sequence":null,"usage":{"input_tokens":12,"cache_creation_input_tokens":0,"cache_read_input_tokens":0,"output_tokens":1,"service_tier":"standard"}}}"#,
-    r#"{"type":"content_block_start","index":0,"content_block":{"type":"text","text":""}}"#,
-    PING,
-    r#"{"type":"content_block_delta","index":0,"delta":{"type":"text_delta","text":"Hel"}}"#,
-    r#"{"type":"content_block_delta","index":0,"delta":{"type":"text_delta","text":"lo!"}}"#,
-    r#"{"type":"content_block_stop","index":0}"#,
-    r#"{"type":"message_delta","delta":{"stop_reason":"end_turn","stop_sequence":null},"usage":{"output_tokens":5}}"#,
-    r#"{"type":"message_stop"}"#,
-];
-
-const TOOL_STREAM: [&str; 12] = [
-    r#"{"type":"message_start","message":{"id":"msg_01TestTool","type":"message","role":"assistant","model":$M,"content":[],"stop_reason":null,"stop_sequence":null,"usage":{"input_tokens":380,"cache_creation_input_tokens":0,"cache_read_input_tokens":0,"output_tokens":1,"service_tier":"standard"}}}"#,
-    r#"{"type":"content_block_start","index":0,"content_block":{"type":"text","text":""}}"#,
-    PING,
-    r#"{"type":"content_block_delta","index":0,"delta":{"type":"text_delta","text":"I'll check the weather."}}"#,
-    r#"{"type":"content_block_stop","index":0}"#,
-    r#"{"type":"content_block_start","index":1,"content_block":{"type":"tool_use","id":"toolu_01TestCall","name":"get_weather","input":{}}}"#,
-    r#"{"type":"content_block_delta","index":1,"delta":{"type":"input_json_delta","partial_json":""}}"#,
-    r#"{"type":"content_block_delta","index":1,"delta":{"type":"input_json_delta","partial_json":"{\"location\":"}}"#,
-    r#"{"type":"content_block_delta","index":1,"delta":{"type":"input_json_delta","partial_json":" \"Paris\"}"}}"#,
-    r#"{"type":"content_block_stop","index":1}"#,
-    r#"{"type":"message_delta","delta":{"stop_reason":"tool_use","stop_sequence":null},"usage":{"output_tokens":52}}"#,
-    r#"{"type":"message_stop"}"#,
-];
-
-const PARALLEL_STREAM: [&str; 17] = [
-    r#"{"type":"message_start","message":{"id":"msg_01TestPar","type":"message","role":"assistant","model":$M,"content":[],"stop_reason":null,"stop_sequence":null,"usage":{"input_tokens":380,"cache_creation_input_tokens":0,"cache_read_input_tokens":0,"output_tokens":1,"service_tier":"standard"}}}"#,
-    r#"{"type":"content_block_start","index":0,"content_block":{"type":"text","text":""}}"#,
-    PING,
-    r#"{"type":"content_block_delta","index":0,"delta":{"type":"text_delta","text":"I'll check the weather."}}"#,
-    r#"{"type":"content_block_stop","index":0}"#,
-    r#"{"type":"content_block_start","index":1,"content_block":{"type":"tool_use","id":"toolu_01TestCall","name":"get_weather","input":{}}}"#,
-    r#"{"type":"content_block_delta","index":1,"delta":{"type":"input_json_delta","partial_json":""}}"#,
-    r#"{"type":"content_block_delta","index":1,"delta":{"type":"input_json_delta","partial_json":"{\"location\":"}}"#,
-    r#"{"type":"content_block_delta","index":1,"delta":{"type":"input_json_delta","partial_json":" \"Paris\"}"}}"#,
-    r#"{"type":"content_block_stop","index":1}"#,
-    r#"{"type":"content_block_start","index":2,"content_block":{"type":"tool_use","id":"toolu_01TestCall2","name":"get_weather","input":{}}}"#,
-    r#"{"type":"content_block_delta","index":2,"delta":{"type":"input_json_delta","partial_json":""}}"#,
-    r#"{"type":"content_block_delta","index":2,"delta":{"type":"input_json_delta","partial_json":"{\"location\":"}}"#,
-    r#"{"type":"content_block_delta","index":2,"delta":{"type":"input_json_delta","partial_json":" \"London\"}"}}"#,
-    r#"{"type":"content_block_stop","index":2}"#,
-    r#"{"type":"message_delta","delta":{"stop_reason":"tool_use","stop_sequence":null},"usage":{"output_tokens":80}}"#,
-    r#"{"type":"message_stop"}"#,
-];

@@ -11,6 +11,7 @@
 )]
 
 mod client;
+mod corpus;
 mod faults;
 mod scenarios;
 mod server;

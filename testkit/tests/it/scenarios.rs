@@ -1,5 +1,6 @@
-//! The `parallel` scenario on every protocol (not in §4, so checked by meaning: the SDK-style
-//! reassembly of each stream gives get_weather(Paris) and get_weather(London)).
+//! The `parallel` scenario on every protocol, by meaning: the SDK-style reassembly of each
+//! stream gives get_weather(Paris) and get_weather(London). (It is the mock's own scenario, not
+//! a reference vector; `vectors.rs` also checks its bytes against `testkit/vectors/*/*parallel*`.)
 
 use serde_json::{Value, json};
 use testkit::MockUpstream;

@@ -1,43 +1,26 @@
-//! Every protocol × stream/non-stream × text/tool answer against the bytes of protocols.md §4
-//! (copied verbatim into `tests/it/vectors/`), plus the error envelopes and in-stream errors.
+//! Every protocol × stream/non-stream × text/tool answer against the bytes of the reference
+//! vectors (`testkit::vectors`), plus the error envelopes and in-stream errors.
 
 use serde_json::{Value, json};
 use testkit::MockUpstream;
+use testkit::vectors::{self, compact};
 
 use crate::client::call;
 
+/// A vector by `protocol/file` name.
 fn vector(name: &str) -> String {
-    let path = format!("{}/tests/it/vectors/{name}", env!("CARGO_MANIFEST_DIR"));
-    std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{path}: {e}"))
+    let (dir, file) = name.split_once('/').unwrap();
+    vectors::all()
+        .find(|&(d, f, _)| d == dir && f == file)
+        .map(|(_, _, text)| text.to_owned())
+        .unwrap_or_else(|| panic!("no vector {name}"))
 }
 
-/// A pretty-printed §4 JSON body as the compact bytes the mock sends.
-pub fn compact(pretty: &str) -> String {
-    let (mut out, mut in_str, mut esc) = (String::new(), false, false);
-    for c in pretty.chars() {
-        if in_str {
-            out.push(c);
-            if esc {
-                esc = false;
-            } else if c == '\\' {
-                esc = true;
-            } else if c == '"' {
-                in_str = false;
-            }
-        } else if !c.is_whitespace() {
-            out.push(c);
-            in_str = c == '"';
-        }
-    }
-    out
+fn events(sse: &str) -> Vec<String> {
+    vectors::events(sse).map(str::to_owned).collect()
 }
 
-/// A §4 SSE block split into its events, each with its blank line.
-pub fn events(sse: &str) -> Vec<String> {
-    sse.split_inclusive("\n\n").map(str::to_owned).collect()
-}
-
-/// A §4 request with another model (and optionally other fields).
+/// A reference request with another model (and optionally other fields).
 fn request(name: &str, model: Option<&str>, extra: Value) -> String {
     let mut v: Value = serde_json::from_str(&vector(name)).unwrap();
     if let Some(m) = model {
@@ -86,7 +69,7 @@ async fn chat_completions() {
     .await;
     let expected = compact(&vector("chat/response_tool.json")).replace(real, tool);
     let body = request(
-        "chat/request_tool_stream.json",
+        "chat/request_tool.json",
         Some(tool),
         json!({"stream": null, "stream_options": null}),
     );
@@ -95,7 +78,7 @@ async fn chat_completions() {
     let usage = json!({"stream": true, "stream_options": {"include_usage": true}});
     let body = request("chat/request_text.json", Some(real), usage);
     stream(&mock, path, &body, &vector("chat/stream_text.sse")).await;
-    let body = request("chat/request_tool_stream.json", Some(tool), json!({}));
+    let body = request("chat/request_tool.json", Some(tool), json!({}));
     stream(
         &mock,
         path,
@@ -104,7 +87,7 @@ async fn chat_completions() {
     )
     .await;
 
-    // Without include_usage: no `"usage":null`, no `choices:[]` chunk (§4.1).
+    // Without include_usage: no `"usage":null`, no `choices:[]` chunk.
     let without = |sse: String| {
         events(&sse)
             .into_iter()
@@ -119,7 +102,7 @@ async fn chat_completions() {
     );
     stream(&mock, path, &body, &without(vector("chat/stream_text.sse"))).await;
     let body = request(
-        "chat/request_tool_stream.json",
+        "chat/request_tool.json",
         Some(tool),
         json!({"stream_options": null}),
     );
@@ -137,7 +120,7 @@ async fn responses() {
     let mock = MockUpstream::start().await.unwrap();
     let path = "/v1/responses";
     let (real, tool) = ("gpt-4.1-2025-04-14", "gpt-tool");
-    // The text request carries `instructions` and `max_output_tokens`, echoed as in §4.2.
+    // The text request carries `instructions` and `max_output_tokens`, echoed in the answer.
     let body = request("responses/request_text.json", Some(real), json!({}));
     non_stream(
         &mock,
@@ -147,7 +130,7 @@ async fn responses() {
     )
     .await;
     let body = request(
-        "responses/request_tool_stream.json",
+        "responses/request_tool.json",
         Some(tool),
         json!({"stream": null}),
     );
@@ -156,7 +139,7 @@ async fn responses() {
 
     let body = json!({"model": real, "input": "Say hello.", "stream": true}).to_string();
     stream(&mock, path, &body, &vector("responses/stream_text.sse")).await;
-    let body = request("responses/request_tool_stream.json", Some(tool), json!({}));
+    let body = request("responses/request_tool.json", Some(tool), json!({}));
     stream(
         &mock,
         path,
@@ -180,7 +163,7 @@ async fn messages() {
     )
     .await;
     let body = request(
-        "messages/request_tool_stream.json",
+        "messages/request_tool.json",
         Some(tool),
         json!({"stream": null}),
     );
@@ -193,7 +176,7 @@ async fn messages() {
         json!({"stream": true}),
     );
     stream(&mock, path, &body, &vector("messages/stream_text.sse")).await;
-    let body = request("messages/request_tool_stream.json", Some(tool), json!({}));
+    let body = request("messages/request_tool.json", Some(tool), json!({}));
     stream(
         &mock,
         path,
@@ -249,7 +232,7 @@ async fn generate_content() {
 }
 
 #[tokio::test]
-async fn error_envelopes_match_section_4() {
+async fn error_envelopes_match_the_vectors() {
     let mock = MockUpstream::start().await.unwrap();
     let cases = [
         ("/v1/chat/completions", "401", "chat/error_401.json"),
@@ -287,7 +270,7 @@ async fn error_envelopes_match_section_4() {
 }
 
 #[tokio::test]
-async fn in_stream_errors_match_section_4() {
+async fn in_stream_errors_match_the_vectors() {
     let mock = MockUpstream::start().await.unwrap();
     let fault = [("x-mock-fault", "stream-error")];
     let body = r#"{"model":"gpt-4.1-2025-04-14","stream":true}"#;
@@ -328,4 +311,148 @@ async fn in_stream_errors_match_section_4() {
     assert_eq!(failed["sequence_number"], 2);
     assert_eq!(failed["response"]["status"], "failed");
     assert_eq!(failed["response"]["error"]["code"], "server_error");
+}
+
+/// The mock's own two-call scenario is kept beside the reference vectors; it answers from them
+/// byte for byte too.
+#[tokio::test]
+async fn parallel_answers_match_their_vectors() {
+    let mock = MockUpstream::start().await.unwrap();
+    let cases = [
+        ("chat", "/v1/chat/completions", "gpt-4.1-2025-04-14"),
+        ("responses", "/v1/responses", "gpt-4.1-2025-04-14"),
+        ("messages", "/v1/messages", "claude-sonnet-4-5-20250929"),
+    ];
+    for (p, path, real) in cases {
+        let expected = |file: &str| vector(&format!("{p}/{file}")).replace(real, "x-parallel");
+        let body = json!({"model": "x-parallel"}).to_string();
+        non_stream(
+            &mock,
+            path,
+            &body,
+            &compact(&expected("response_parallel.json")),
+        )
+        .await;
+        let body = json!({"model": "x-parallel", "stream": true, "stream_options": {"include_usage": true}});
+        stream(
+            &mock,
+            path,
+            &body.to_string(),
+            &expected("stream_parallel.sse"),
+        )
+        .await;
+    }
+    let real = "gemini-2.5-flash";
+    let expected = |file: &str| vector(&format!("gemini/{file}")).replace(real, "x-parallel");
+    let at = |method: &str| format!("/v1beta/models/x-parallel:{method}");
+    let parallel = compact(&expected("response_parallel.json"));
+    non_stream(&mock, &at("generateContent"), "{}", &parallel).await;
+    let sse = at("streamGenerateContent?alt=sse");
+    stream(&mock, &sse, "{}", &expected("stream_parallel.sse")).await;
+}
+
+/// `testkit/vectors/` holds exactly the files `testkit::vectors` lists: none unread, none
+/// missing from the list.
+#[test]
+fn every_vector_file_is_listed() {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("vectors");
+    let mut on_disk = Vec::new();
+    for dir in std::fs::read_dir(&root).unwrap() {
+        let dir = dir.unwrap().path();
+        for f in std::fs::read_dir(&dir).unwrap() {
+            let f = f.unwrap().path();
+            on_disk.push(format!(
+                "{}/{}",
+                dir.file_name().unwrap().to_str().unwrap(),
+                f.file_name().unwrap().to_str().unwrap()
+            ));
+        }
+    }
+    on_disk.sort();
+    let mut listed: Vec<String> = vectors::all().map(|(d, f, _)| format!("{d}/{f}")).collect();
+    listed.sort();
+    assert!(listed.len() >= 40, "{listed:?}");
+    assert_eq!(on_disk, listed);
+}
+
+/// The `request` fuzz target's `vector_*` seeds are the reference requests and streams (the
+/// fuzzer needs them as files in its corpus directory); they must not drift from the vectors.
+#[test]
+fn fuzz_seeds_are_the_vectors() {
+    use testkit::vectors::{chat, gemini, messages, responses};
+    let seeds: &[(&str, &str)] = &[
+        ("chat_request_text.json", chat::REQUEST_TEXT),
+        (
+            "chat_request_tools_streaming_with_usage.json",
+            chat::REQUEST_TOOL,
+        ),
+        (
+            "chat_request_follow_up_with_the_tool_result.json",
+            chat::REQUEST_FOLLOWUP,
+        ),
+        ("chat_request_image_part.json", chat::REQUEST_IMAGE),
+        ("chat_stream_text.sse", chat::STREAM_TEXT),
+        ("chat_stream_tool_call.sse", chat::STREAM_TOOL),
+        ("chat_mid_stream_error.sse", chat::STREAM_ERROR),
+        ("responses_request_text.json", responses::REQUEST_TEXT),
+        (
+            "responses_request_tools_streaming.json",
+            responses::REQUEST_TOOL,
+        ),
+        (
+            "responses_request_follow_up_with_the_tool_result.json",
+            responses::REQUEST_FOLLOWUP,
+        ),
+        (
+            "responses_request_image_part.json",
+            responses::REQUEST_IMAGE,
+        ),
+        ("responses_stream_text.sse", responses::STREAM_TEXT),
+        ("responses_stream_tool_call.sse", responses::STREAM_TOOL),
+        ("responses_mid_stream_error.sse", responses::STREAM_ERROR),
+        ("messages_request_text.json", messages::REQUEST_TEXT),
+        (
+            "messages_request_tools_streaming.json",
+            messages::REQUEST_TOOL,
+        ),
+        (
+            "messages_request_follow_up_with_the_tool_result.json",
+            messages::REQUEST_FOLLOWUP,
+        ),
+        ("messages_request_image_block.json", messages::REQUEST_IMAGE),
+        ("messages_stream_text.sse", messages::STREAM_TEXT),
+        (
+            "messages_stream_text_then_tool_use.sse",
+            messages::STREAM_TOOL,
+        ),
+        ("messages_mid_stream_error.sse", messages::STREAM_ERROR),
+        ("gemini_request_text.json", gemini::REQUEST_TEXT),
+        ("gemini_request_tools.json", gemini::REQUEST_TOOL),
+        (
+            "gemini_request_follow_up_with_the_function_result.json",
+            gemini::REQUEST_FOLLOWUP,
+        ),
+        ("gemini_request_image_part.json", gemini::REQUEST_IMAGE),
+        ("gemini_stream_text.sse", gemini::STREAM_TEXT),
+        ("gemini_stream_function_call.sse", gemini::STREAM_TOOL),
+        ("gemini_stream_gemini_3_style.sse", gemini::STREAM_GEMINI3),
+        ("gemini_mid_stream_error.sse", gemini::STREAM_ERROR),
+    ];
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../fuzz/corpus/request");
+    let mut on_disk: Vec<String> = std::fs::read_dir(&dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().into_string().unwrap())
+        .filter_map(|n| n.strip_prefix("vector_").map(str::to_owned))
+        .collect();
+    on_disk.sort();
+    let mut named: Vec<String> = seeds.iter().map(|(n, _)| (*n).to_owned()).collect();
+    named.sort();
+    assert_eq!(on_disk, named, "vector_* seeds in {}", dir.display());
+    for (name, text) in seeds {
+        let seed = std::fs::read_to_string(dir.join(format!("vector_{name}"))).unwrap();
+        assert!(
+            seed == *text,
+            "fuzz/corpus/request/vector_{name} differs from its vector"
+        );
+    }
 }

@@ -96,106 +96,25 @@ pub(super) fn weather_tool(parameters: Value, strict: Option<bool>) -> Tool {
     }
 }
 
-// §4 request vectors.
-
-pub(super) fn chat_tool() -> Value {
-    json!({
-        "type": "function",
-        "function": {
-            "name": "get_weather",
-            "description": "Get the current weather for a city.",
-            "parameters": schema(),
-            "strict": true
-        }
-    })
-}
-
-pub(super) fn resp_tool() -> Value {
-    json!({
-        "type": "function",
-        "name": "get_weather",
-        "description": "Get the current weather for a city.",
-        "parameters": schema(),
-        "strict": true
-    })
-}
-
-pub(super) fn msgs_tool() -> Value {
-    json!({
-        "name": "get_weather",
-        "description": "Get the current weather for a city.",
-        "input_schema": schema()
-    })
-}
-
-pub(super) fn gem_tools() -> Value {
-    json!([{
-        "functionDeclarations": [{
-            "name": "get_weather",
-            "description": "Get the current weather for a city.",
-            "parameters": gemini_schema()
-        }]
-    }])
+/// A reference request (`testkit::vectors`, plain text) as JSON.
+pub(super) fn vector(text: &str) -> Value {
+    serde_json::from_str(text).unwrap()
 }
 
 pub(super) fn chat_followup() -> Value {
-    json!({
-        "model": "gpt-4.1",
-        "messages": [
-            {"role": "user", "content": QUESTION},
-            {"role": "assistant", "content": null, "tool_calls": [{
-                "id": "call_abc123", "type": "function",
-                "function": {"name": "get_weather", "arguments": "{\"location\":\"Paris\"}"}
-            }]},
-            {"role": "tool", "tool_call_id": "call_abc123", "content": RESULT}
-        ],
-        "tools": [chat_tool()]
-    })
+    vector(testkit::vectors::chat::REQUEST_FOLLOWUP)
 }
 
 pub(super) fn resp_followup() -> Value {
-    json!({
-        "model": "gpt-4.1",
-        "input": [
-            {"role": "user", "content": QUESTION},
-            {"type": "function_call", "call_id": "call_abc123", "name": "get_weather",
-             "arguments": "{\"location\":\"Paris\"}"},
-            {"type": "function_call_output", "call_id": "call_abc123", "output": RESULT}
-        ],
-        "tools": [resp_tool()]
-    })
+    vector(testkit::vectors::responses::REQUEST_FOLLOWUP)
 }
 
 pub(super) fn msgs_followup() -> Value {
-    json!({
-        "model": "claude-sonnet-4-5",
-        "max_tokens": 1024,
-        "messages": [
-            {"role": "user", "content": QUESTION},
-            {"role": "assistant", "content": [
-                {"type": "text", "text": "I'll check the weather."},
-                {"type": "tool_use", "id": "toolu_01TestCall", "name": "get_weather",
-                 "input": {"location": "Paris"}}
-            ]},
-            {"role": "user", "content": [
-                {"type": "tool_result", "tool_use_id": "toolu_01TestCall", "content": RESULT}
-            ]}
-        ],
-        "tools": [msgs_tool()]
-    })
+    vector(testkit::vectors::messages::REQUEST_FOLLOWUP)
 }
 
 pub(super) fn gem_followup() -> Value {
-    json!({
-        "contents": [
-            {"role": "user", "parts": [{"text": QUESTION}]},
-            {"role": "model", "parts": [{"functionCall": {"name": "get_weather", "args": {"location": "Paris"}}}]},
-            {"role": "user", "parts": [
-                {"functionResponse": {"name": "get_weather", "response": {"temp_c": 18, "sky": "cloudy"}}}
-            ]}
-        ],
-        "tools": gem_tools()
-    })
+    vector(testkit::vectors::gemini::REQUEST_FOLLOWUP)
 }
 
 /// The follow-up conversation as each caller's decode must give it.
@@ -250,31 +169,13 @@ fn text_vectors_decode() {
         },
         ..ir::Request::default()
     };
-    let chat = json!({
-        "model": "gpt-4.1",
-        "messages": [
-            {"role": "system", "content": "You are terse."},
-            {"role": "user", "content": "Say hello."}
-        ],
-        "max_completion_tokens": 64,
-        "temperature": 0.2
-    });
+    let chat = vector(testkit::vectors::chat::REQUEST_TEXT);
     assert_eq!(dec(CHAT, chat), expected(64, Some(0.2)));
-    let resp = json!({
-        "model": "gpt-4.1", "instructions": "You are terse.", "input": "Say hello.",
-        "max_output_tokens": 64
-    });
+    let resp = vector(testkit::vectors::responses::REQUEST_TEXT);
     assert_eq!(dec(RESP, resp), expected(64, None));
-    let msgs = json!({
-        "model": "claude-sonnet-4-5", "max_tokens": 64, "system": "You are terse.",
-        "messages": [{"role": "user", "content": "Say hello."}]
-    });
+    let msgs = vector(testkit::vectors::messages::REQUEST_TEXT);
     assert_eq!(dec(MSGS, msgs), expected(64, None));
-    let gem = json!({
-        "systemInstruction": {"parts": [{"text": "You are terse."}]},
-        "contents": [{"role": "user", "parts": [{"text": "Say hello."}]}],
-        "generationConfig": {"maxOutputTokens": 64, "temperature": 0.2}
-    });
+    let gem = vector(testkit::vectors::gemini::REQUEST_TEXT);
     assert_eq!(dec(GEM, gem), expected(64, Some(0.2)));
 }
 
@@ -330,14 +231,7 @@ fn text_encodes_to_every_target() {
 
 #[test]
 fn tool_vectors_decode_with_stream_and_choice() {
-    let chat = json!({
-        "model": "gpt-4.1",
-        "messages": [{"role": "user", "content": QUESTION}],
-        "tools": [chat_tool()],
-        "tool_choice": "auto",
-        "stream": true,
-        "stream_options": {"include_usage": true}
-    });
+    let chat = vector(testkit::vectors::chat::REQUEST_TOOL);
     let base = ir::Request {
         messages: vec![text(Role::User, QUESTION)],
         tools: vec![weather_tool(schema(), Some(true))],
@@ -352,30 +246,14 @@ fn tool_vectors_decode_with_stream_and_choice() {
             ..base.clone()
         }
     );
-    let resp = json!({
-        "model": "gpt-4.1",
-        "input": [{"role": "user", "content": QUESTION}],
-        "tools": [resp_tool()],
-        "tool_choice": "auto",
-        "stream": true
-    });
+    let resp = vector(testkit::vectors::responses::REQUEST_TOOL);
     assert_eq!(dec(RESP, resp), base);
-    let msgs = json!({
-        "model": "claude-sonnet-4-5", "max_tokens": 1024,
-        "messages": [{"role": "user", "content": QUESTION}],
-        "tools": [msgs_tool()],
-        "tool_choice": {"type": "auto"},
-        "stream": true
-    });
+    let msgs = vector(testkit::vectors::messages::REQUEST_TOOL);
     let mut m = base.clone();
     m.tools[0].strict = None;
     m.params.max_tokens = Some(1024);
     assert_eq!(dec(MSGS, msgs), m);
-    let gem = json!({
-        "contents": [{"role": "user", "parts": [{"text": QUESTION}]}],
-        "tools": gem_tools(),
-        "toolConfig": {"functionCallingConfig": {"mode": "AUTO"}}
-    });
+    let gem = vector(testkit::vectors::gemini::REQUEST_TOOL);
     let got = decode(GEM, gem.to_string().as_bytes(), true).unwrap();
     let mut g = base;
     g.tools[0] = weather_tool(gemini_schema(), None);
@@ -439,15 +317,9 @@ fn png_ir(first_text: bool) -> ir::Request {
 
 #[test]
 fn image_vectors_decode() {
-    let chat = json!({"model": "gpt-4.1", "messages": [{"role": "user", "content": [
-        {"type": "text", "text": "Describe this image."},
-        {"type": "image_url", "image_url": {"url": "data:image/png;base64,iVBORw0KGgo=", "detail": "auto"}}
-    ]}]});
+    let chat = vector(testkit::vectors::chat::REQUEST_IMAGE);
     assert_eq!(dec(CHAT, chat), png_ir(true));
-    let resp = json!({"model": "gpt-4.1", "input": [{"role": "user", "content": [
-        {"type": "input_text", "text": "Describe this image."},
-        {"type": "input_image", "image_url": "data:image/png;base64,iVBORw0KGgo=", "detail": "auto"}
-    ]}]});
+    let resp = vector(testkit::vectors::responses::REQUEST_IMAGE);
     assert_eq!(dec(RESP, resp), png_ir(true));
     let msgs = json!({"model": "c", "max_tokens": 256, "messages": [{"role": "user", "content": [
         {"type": "image", "source": {"type": "base64", "media_type": "image/png", "data": "iVBORw0KGgo="}},
@@ -456,10 +328,7 @@ fn image_vectors_decode() {
     let mut m = png_ir(false);
     m.params.max_tokens = Some(256);
     assert_eq!(dec(MSGS, msgs), m);
-    let gem = json!({"contents": [{"role": "user", "parts": [
-        {"inlineData": {"mimeType": "image/png", "data": "iVBORw0KGgo="}},
-        {"text": "Describe this image."}
-    ]}]});
+    let gem = vector(testkit::vectors::gemini::REQUEST_IMAGE);
     assert_eq!(dec(GEM, gem), png_ir(false));
 }
 

@@ -44,121 +44,42 @@ pub(super) fn dec(upstream: Protocol, v: &Value) -> Result<Response, String> {
     decode(upstream, v.to_string().as_bytes(), &ctx())
 }
 
-// ---- protocols.md §4 non-stream vectors ----
+// ---- the reference non-stream answers (`testkit::vectors`, plain text) ----
+
+fn vector(text: &str) -> Value {
+    serde_json::from_str(text).unwrap()
+}
 
 fn chat_text() -> Value {
-    json!({
-      "id": "chatcmpl-test123", "object": "chat.completion", "created": 1767225600,
-      "model": "gpt-4.1-2025-04-14",
-      "choices": [{"index": 0,
-        "message": {"role": "assistant", "content": "Hello!", "refusal": null, "annotations": []},
-        "logprobs": null, "finish_reason": "stop"}],
-      "usage": {"prompt_tokens": 19, "completion_tokens": 3, "total_tokens": 22,
-        "prompt_tokens_details": {"cached_tokens": 0, "audio_tokens": 0},
-        "completion_tokens_details": {"reasoning_tokens": 0, "audio_tokens": 0,
-          "accepted_prediction_tokens": 0, "rejected_prediction_tokens": 0}},
-      "service_tier": "default", "system_fingerprint": "fp_test"
-    })
+    vector(testkit::vectors::chat::RESPONSE_TEXT)
 }
 
 fn chat_tool() -> Value {
-    json!({
-      "id": "chatcmpl-test456", "object": "chat.completion", "created": 1767225600,
-      "model": "gpt-4.1-2025-04-14",
-      "choices": [{"index": 0,
-        "message": {"role": "assistant", "content": null, "refusal": null, "annotations": [],
-          "tool_calls": [{"id": "call_abc123", "type": "function",
-            "function": {"name": "get_weather", "arguments": "{\"location\":\"Paris\"}"}}]},
-        "logprobs": null, "finish_reason": "tool_calls"}],
-      "usage": {"prompt_tokens": 61, "completion_tokens": 16, "total_tokens": 77,
-        "prompt_tokens_details": {"cached_tokens": 0, "audio_tokens": 0},
-        "completion_tokens_details": {"reasoning_tokens": 0, "audio_tokens": 0,
-          "accepted_prediction_tokens": 0, "rejected_prediction_tokens": 0}},
-      "service_tier": "default", "system_fingerprint": "fp_test"
-    })
+    vector(testkit::vectors::chat::RESPONSE_TOOL)
 }
 
 fn responses_text() -> Value {
-    json!({
-      "id": "resp_test123", "object": "response", "created_at": 1767225600, "status": "completed",
-      "error": null, "incomplete_details": null, "instructions": "You are terse.",
-      "max_output_tokens": 64, "model": "gpt-4.1-2025-04-14",
-      "output": [{"id": "msg_test123", "type": "message", "status": "completed", "role": "assistant",
-        "content": [{"type": "output_text", "text": "Hello!", "annotations": [], "logprobs": []}]}],
-      "parallel_tool_calls": true, "previous_response_id": null,
-      "reasoning": {"effort": null, "summary": null}, "store": true, "temperature": 1.0,
-      "text": {"format": {"type": "text"}}, "tool_choice": "auto", "tools": [], "top_p": 1.0,
-      "truncation": "disabled",
-      "usage": {"input_tokens": 19, "input_tokens_details": {"cached_tokens": 0, "cache_write_tokens": 0},
-        "output_tokens": 3, "output_tokens_details": {"reasoning_tokens": 0}, "total_tokens": 22},
-      "user": null, "metadata": {}
-    })
+    vector(testkit::vectors::responses::RESPONSE_TEXT)
 }
 
 fn responses_tool() -> Value {
-    json!({
-      "id": "resp_test456", "object": "response", "created_at": 1767225600, "status": "completed",
-      "error": null, "incomplete_details": null, "instructions": null, "max_output_tokens": null,
-      "model": "gpt-4.1-2025-04-14",
-      "output": [{"id": "fc_test123", "type": "function_call", "status": "completed",
-        "call_id": "call_abc123", "name": "get_weather", "arguments": "{\"location\":\"Paris\"}"}],
-      "parallel_tool_calls": true, "previous_response_id": null,
-      "reasoning": {"effort": null, "summary": null}, "store": true, "temperature": 1.0,
-      "text": {"format": {"type": "text"}}, "tool_choice": "auto",
-      "tools": [{"type": "function", "name": "get_weather",
-        "description": "Get the current weather for a city.",
-        "parameters": {"type": "object", "properties": {"location": {"type": "string"}},
-          "required": ["location"], "additionalProperties": false}, "strict": true}],
-      "top_p": 1.0, "truncation": "disabled",
-      "usage": {"input_tokens": 61, "input_tokens_details": {"cached_tokens": 0, "cache_write_tokens": 0},
-        "output_tokens": 16, "output_tokens_details": {"reasoning_tokens": 0}, "total_tokens": 77},
-      "user": null, "metadata": {}
-    })
+    vector(testkit::vectors::responses::RESPONSE_TOOL)
 }
 
 fn messages_text() -> Value {
-    json!({
-      "id": "msg_01TestText", "type": "message", "role": "assistant",
-      "model": "claude-sonnet-4-5-20250929",
-      "content": [{"type": "text", "text": "Hello!"}],
-      "stop_reason": "end_turn", "stop_sequence": null,
-      "usage": {"input_tokens": 12, "cache_creation_input_tokens": 0, "cache_read_input_tokens": 0,
-        "output_tokens": 5, "service_tier": "standard"}
-    })
+    vector(testkit::vectors::messages::RESPONSE_TEXT)
 }
 
 fn messages_tool() -> Value {
-    json!({
-      "id": "msg_01TestTool", "type": "message", "role": "assistant",
-      "model": "claude-sonnet-4-5-20250929",
-      "content": [{"type": "text", "text": "I'll check the weather."},
-        {"type": "tool_use", "id": "toolu_01TestCall", "name": "get_weather",
-         "input": {"location": "Paris"}}],
-      "stop_reason": "tool_use", "stop_sequence": null,
-      "usage": {"input_tokens": 380, "cache_creation_input_tokens": 0, "cache_read_input_tokens": 0,
-        "output_tokens": 52, "service_tier": "standard"}
-    })
+    vector(testkit::vectors::messages::RESPONSE_TOOL)
 }
 
 fn gemini_text() -> Value {
-    json!({
-      "candidates": [{"content": {"parts": [{"text": "Hello!"}], "role": "model"},
-        "finishReason": "STOP", "index": 0}],
-      "usageMetadata": {"promptTokenCount": 8, "candidatesTokenCount": 3, "totalTokenCount": 11,
-        "promptTokensDetails": [{"modality": "TEXT", "tokenCount": 8}]},
-      "modelVersion": "gemini-2.5-flash", "responseId": "test-response-id-1"
-    })
+    vector(testkit::vectors::gemini::RESPONSE_TEXT)
 }
 
 fn gemini_tool() -> Value {
-    json!({
-      "candidates": [{"content": {"parts": [{"functionCall": {"name": "get_weather",
-          "args": {"location": "Paris"}}}], "role": "model"},
-        "finishReason": "STOP", "index": 0}],
-      "usageMetadata": {"promptTokenCount": 41, "candidatesTokenCount": 6, "totalTokenCount": 47,
-        "promptTokensDetails": [{"modality": "TEXT", "tokenCount": 41}]},
-      "modelVersion": "gemini-2.5-flash", "responseId": "test-response-id-2"
-    })
+    vector(testkit::vectors::gemini::RESPONSE_TOOL)
 }
 
 /// What each vector means, independent of wire: (upstream, body, id, model, created, text,

@@ -313,7 +313,7 @@ fn chat_error_events() {
     assert_eq!(
         run(
             Protocol::ChatCompletions,
-            &data(&[CHAT_TEXT_ROLE, CHAT_STREAM_ERROR])
+            &data(&[*CHAT_TEXT_ROLE, *CHAT_STREAM_ERROR])
         ),
         [
             start("chatcmpl-test123", "gpt-4.1-2025-04-14"),

@@ -1,5 +1,6 @@
-//! Tool-call and response ids across protocols: a deterministic, collision-safe rewrite for
-//! ids a wire cannot carry, and made-up ids where an upstream has none (protocols.md E19, E20).
+//! Tool-call and response ids across protocols: a deterministic, collision-safe rewrite for ids a
+//! wire cannot carry, and made-up ids where an upstream has none (docs/translation-cases.md#e19,
+//! #e20).
 
 use std::borrow::Cow;
 use std::fmt::Write as _;

@@ -1,7 +1,7 @@
 //! The internal representation every protocol decodes into and encodes from: requests,
 //! whole responses, usage, finish reasons and errors (stream events are in `stream`).
 //!
-//! Conventions (protocols.md §2):
+//! Conventions (docs/protocols.md#the-ir):
 //! - Usage is normalised to inclusive totals: `input` includes cache reads and writes,
 //!   `output` includes reasoning tokens. Each wire converts back on encode.
 //! - Parallel tool calls live in one assistant [`Message`]; their results in one user
@@ -164,7 +164,7 @@ pub struct Response {
 
 impl Response {
     /// Applies the tool-call latch: a turn that produced a call ends with `ToolCalls` unless it
-    /// was cut by length or a filter (protocols.md E15/E16).
+    /// was cut by length or a filter (docs/translation-cases.md#e15, #e16).
     pub fn settle(&mut self) {
         let called = self.parts.iter().any(|p| matches!(p, Part::ToolCall(_)));
         self.finish = self.finish.settle(called);

@@ -1,4 +1,4 @@
-//! Tool names a wire cannot carry (protocols.md E26): OpenAI and Gemini take
+//! Tool names a wire cannot carry (docs/translation-cases.md#e26): OpenAI and Gemini take
 //! `^[a-zA-Z0-9_-]{1,64}$`, while Anthropic-native clients send longer names (MCP prefixes).
 //! Such names are shortened reversibly for the request and restored in the answer.
 

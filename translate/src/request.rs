@@ -88,9 +88,9 @@ pub fn encode_named(
     Ok((body, names))
 }
 
-/// Tool results that answer no call of the assistant turn just before them (protocols.md E18:
-/// every wire rejects them, Anthropic and OpenAI with a 400) become text, so nothing is lost
-/// and the conversation stays valid. Borrowed when there are none.
+/// Tool results that answer no call of the assistant turn just before them
+/// (docs/translation-cases.md#e18: every wire rejects them, Anthropic and OpenAI with a 400) become
+/// text, so nothing is lost and the conversation stays valid. Borrowed when there are none.
 fn patch_orphan_results(req: &ir::Request) -> std::borrow::Cow<'_, ir::Request> {
     use ir::{Part, Role};
     let orphan = |prev: Option<&ir::Message>, id: &str| {

@@ -4,7 +4,7 @@
 //! Decoders normalise usage to inclusive totals and keep the upstream's id, model and
 //! `created` (0 when absent); encoders report `ctx.model`, give the id the caller's prefix
 //! (`chatcmpl-`, `resp_`, `msg_`) or make one up from `ctx.seed`, and use `ctx.created` when
-//! the upstream had no timestamp (protocols.md §1, §2.6, §2.7, §4).
+//! the upstream had no timestamp (docs/protocols.md: #wire-reference, #finish-reasons, #usage).
 
 use crate::chat::response as chat;
 use crate::gemini::response as gemini;
@@ -166,11 +166,11 @@ pub(crate) fn args_text(v: Option<&Value>) -> String {
     }
 }
 
-/// Tool-call arguments as the object Anthropic `input` and Gemini `args` need (protocols.md
-/// E36: never a half object). Empty text is `{}`; text that is not a JSON object (invalid or
-/// cut-off JSON, or an array/scalar) is wrapped as `{"_raw": "<text>"}` so nothing is lost
-/// and the tool, seeing an unknown `_raw` field, reports a validation error the model can
-/// act on — an error answer would throw away a whole, otherwise good, response.
+/// Tool-call arguments as the object Anthropic `input` and Gemini `args` need
+/// (docs/translation-cases.md#e36: never a half object). Empty text is `{}`; text that is not a
+/// JSON object (invalid or cut-off JSON, or an array/scalar) is wrapped as `{"_raw": "<text>"}` so
+/// nothing is lost and the tool, seeing an unknown `_raw` field, reports a validation error the
+/// model can act on — an error answer would throw away a whole, otherwise good, response.
 pub(crate) fn args_object(text: &str) -> Value {
     if text.trim().is_empty() {
         return Value::Object(Map::new());

@@ -5,7 +5,7 @@
 use bytes::{Bytes, BytesMut};
 use smallvec::SmallVec;
 
-/// The most an event may grow to before it is treated as malformed (reliability.md §2.2).
+/// The most an event may grow to before it is treated as malformed (docs/reliability.md#limits).
 pub const MAX_EVENT: usize = 1 << 20;
 
 /// Splits chunks into events. Zero-copy while events do not straddle chunks.

@@ -2,7 +2,7 @@
 //! encoded as the caller protocol's frames, event by event, by two state machines joined in a
 //! [`Translator`].
 //!
-//! Contract between the halves (protocols.md §2.1, §2.8, §2.9):
+//! Contract between the halves (docs/protocols.md#the-ir, #stream-encoders, #stream-decoders):
 //! - A decoder emits [`Event::Start`] once, before anything else, then content events, then
 //!   at most one [`Event::Finish`], any number of [`Event::Usage`] (each the cumulative total so
 //!   far; the last wins), and ends with exactly one [`Event::End`] — only at the upstream's real

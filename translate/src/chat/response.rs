@@ -1,4 +1,4 @@
-//! Chat Completions whole answers to and from the IR (protocols.md §1.1, §4.1).
+//! Chat Completions whole answers to and from the IR (docs/protocols.md#chat-completions).
 
 use serde_json::{Map, Value, json};
 

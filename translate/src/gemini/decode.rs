@@ -1,4 +1,4 @@
-//! Decodes a Gemini generateContent upstream stream into IR events (protocols.md §2.9, E10,
+//! Decodes a Gemini generateContent upstream stream into IR events (docs/protocols.md#stream-decoders; E10,
 //! E15, E20, E37).
 //!
 //! Every event is a whole `GenerateContentResponse`; its parts are increments. A

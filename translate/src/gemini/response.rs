@@ -1,4 +1,4 @@
-//! Gemini generateContent whole answers to and from the IR (protocols.md §1.4, §4.4): tool
+//! Gemini generateContent whole answers to and from the IR (docs/protocols.md#gemini): tool
 //! turns end with `STOP` (the latch in [`ir::Response::settle`] makes them tool calls), calls
 //! may lack ids, `candidatesTokenCount` excludes thoughts.
 

@@ -1,4 +1,4 @@
-//! Anthropic Messages whole answers to and from the IR (protocols.md §1.3, §4.3): usage is
+//! Anthropic Messages whole answers to and from the IR (docs/protocols.md#messages): usage is
 //! exclusive of cache tokens on this wire, thinking is only ever Anthropic's own (E27).
 
 use serde_json::{Value, json};

@@ -1,5 +1,5 @@
-//! JSON Schema ⇄ Gemini's OpenAPI-subset `Schema` (protocols.md E25): tool parameters go to
-//! Gemini sanitised to the keywords it accepts, or as `parametersJsonSchema` when the schema
+//! JSON Schema ⇄ Gemini's OpenAPI-subset `Schema` (docs/translation-cases.md#e25): tool parameters
+//! go to Gemini sanitised to the keywords it accepts, or as `parametersJsonSchema` when the schema
 //! leans on references; Gemini schemas come back as plain JSON Schema.
 
 use serde_json::{Map, Value};

@@ -1,6 +1,6 @@
-//! Request translation tests: the protocols.md §4 vectors decoded into the IR and encoded to
-//! every target (exact JSON), all caller → upstream pairs of the tool conversation
-//! (`cross`), and the §3 edge cases (`cases`, `params`).
+//! Request translation tests: the reference vectors (`testkit::vectors`) decoded into the IR and
+//! encoded to every target (exact JSON), all caller → upstream pairs of the tool conversation
+//! (`cross`), and the edge cases of docs/translation-cases.md (`cases`, `params`).
 
 mod cases;
 mod cross;

@@ -1,5 +1,6 @@
-//! Tests for whole-answer translation: the protocols.md §4 vectors decoded to the IR, the IR
-//! encoded for every caller (exact JSON), and all twelve cross pairs; edge cases in `edge`.
+//! Tests for whole-answer translation: the reference vectors (`testkit::vectors`) decoded to the
+//! IR, the IR encoded for every caller (exact JSON), and all twelve cross pairs; edge cases in
+//! `edge`.
 
 mod edge;
 mod errors;
@@ -370,7 +371,7 @@ fn encoded_bodies_decode_back_to_the_same_content() {
 
 #[test]
 fn vector_bodies_round_trip_on_their_own_wire_to_the_required_shape() {
-    // Same-wire: what §1 requires of each SDK model is present.
+    // Same-wire: what docs/protocols.md#wire-reference requires of each SDK model is present.
     let ir = dec(Protocol::ChatCompletions, &chat_tool()).unwrap();
     let chat = enc(Protocol::ChatCompletions, &ir);
     for k in ["id", "object", "created", "model", "choices"] {

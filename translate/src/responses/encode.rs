@@ -1,4 +1,4 @@
-//! Encodes IR events as an OpenAI Responses stream for the caller (protocols.md §2.8):
+//! Encodes IR events as an OpenAI Responses stream for the caller (docs/protocols.md#stream-encoders):
 //! `response.created` + `response.in_progress`, then one output item at a time (message,
 //! function call, or reasoning summary) with its full lifecycle, then — held until `End` —
 //! `response.completed` or `response.incomplete` carrying every item and the usage. Every

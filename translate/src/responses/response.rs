@@ -1,4 +1,4 @@
-//! Responses whole answers to and from the IR (protocols.md §1.2, §4.2): output items in
+//! Responses whole answers to and from the IR (docs/protocols.md#responses): output items in
 //! order, `status`/`incomplete_details` instead of a finish reason.
 
 use serde_json::{Map, Value, json};

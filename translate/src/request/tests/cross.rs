@@ -1,4 +1,4 @@
-//! Every caller → upstream pair of the §4 tool follow-up conversation: decode the caller's
+//! Every caller → upstream pair of the reference tool follow-up conversation: decode the caller's
 //! body, check the IR, encode the upstream's body and compare it whole.
 
 use serde_json::{Value, json};

@@ -1,5 +1,5 @@
-//! Edge cases of whole-answer translation (protocols.md §2.6, §2.7, E4, E6, E15, E27, E37):
-//! usage, finish mapping, reasoning and refusals.
+//! Edge cases of whole-answer translation (docs/protocols.md#finish-reasons, #usage; E4, E6, E15,
+//! E27, E37): usage, finish mapping, reasoning and refusals.
 
 use compiler::table::Protocol;
 use serde_json::json;

@@ -18,7 +18,7 @@ fn info(kind: ErrorKind, message: &str) -> ErrorInfo {
 #[test]
 fn every_error_envelope_is_read() {
     let cases: [(u16, &[u8], ErrorInfo); 9] = [
-        // §4.1: a bad key is a 401 with a generic type; the status wins.
+        // The Chat 401 vector: a bad key is a 401 with a generic type; the status wins.
         (
             401,
             br#"{"error":{"message":"Incorrect API key provided.","type":"invalid_request_error","param":null,"code":"invalid_api_key"}}"#,

@@ -1,4 +1,4 @@
-//! Decoder tests: the §4 stream vectors (and the mock's parallel-call streams) through each
+//! Decoder tests: the reference stream vectors (and the mock's parallel-call streams) through each
 //! decoder, every tolerance case, errors, malformed events, end-of-body behaviour, and the
 //! same events whatever the byte boundaries of the raw SSE input.
 

@@ -1,4 +1,4 @@
-//! Stream encoder tests: exact bytes for the §4 shapes, structural invariants for every
+//! Stream encoder tests: exact bytes for the reference shapes, structural invariants for every
 //! protocol over a set of IR event sequences.
 
 use bytes::BytesMut;

@@ -244,8 +244,8 @@ fn chat_reasoning_and_refusal_deltas() {
 
 #[test]
 fn chat_interleaved_arguments_are_put_in_order() {
-    // §2.10 A: call 1 starts while call 0's JSON is open, so it is held with its fragments
-    // and released once call 0 closes.
+    // docs/protocols.md#chat-upstream-messages-caller: call 1 starts while call 0's JSON is open,
+    // so it is held with its fragments and released once call 0 closes.
     let got = chat(&[
         delta(
             r#"{"tool_calls":[{"index":0,"id":"a","function":{"name":"f","arguments":"{\"x\":"}}]}"#,

@@ -15,8 +15,9 @@ fn events(out: &str) -> Vec<(String, Value)> {
         .collect()
 }
 
-/// E13 and §2.8: message_start first, indices 0.. contiguous in start order, one open block
-/// at a time, deltas only for the open block, message_delta then message_stop last.
+/// E13 and docs/protocols.md#stream-encoders: message_start first, indices 0.. contiguous in start
+/// order, one open block at a time, deltas only for the open block, message_delta then message_stop
+/// last.
 fn check_structure(ev: &[(String, Value)]) {
     assert_eq!(ev[0].0, "message_start");
     let mut open: Option<u64> = None;

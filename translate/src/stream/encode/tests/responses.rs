@@ -18,9 +18,9 @@ fn events(out: &str) -> Vec<(String, Value)> {
         .collect()
 }
 
-/// E14 and §2.8: created, in_progress, then items one at a time with their full lifecycle
-/// (every delta after its `output_item.added`, `output_index` sequential), one terminal last.
-/// Returns the terminal response.
+/// E14 and docs/protocols.md#stream-encoders: created, in_progress, then items one at a time with
+/// their full lifecycle (every delta after its `output_item.added`, `output_index` sequential), one
+/// terminal last. Returns the terminal response.
 fn check_structure(ev: &[(String, Value)]) -> Value {
     assert_eq!(ev[0].0, "response.created");
     assert_eq!(ev[1].0, "response.in_progress");

@@ -1,4 +1,5 @@
-//! Decodes a Chat Completions upstream stream into IR events (docs/protocols.md#stream-decoders; E1, E7–E12 in docs/translation-cases.md).
+//! Decodes a Chat Completions upstream stream into IR events (docs/protocols.md#stream-decoders;
+//! E1, E7–E12 in docs/translation-cases.md).
 //!
 //! Tool calls are keyed by `index`, with the tolerances real servers need: a missing `index`
 //! (an id-bearing delta opens a call, an args-only one continues the last), an index reused
@@ -6,10 +7,11 @@
 //! name arrives, then sent as one fragment), `tool_calls: []` (none).
 //!
 //! IR tool calls are sequential (arguments continue the latest `ToolStart`), so parallel calls
-//! whose fragments interleave are put in order here (docs/protocols.md#chat-upstream-messages-caller): a call that starts
-//! while the current call's arguments are still an incomplete JSON value is held, with its
-//! fragments, and released when the current call's arguments close — or at the finish.
-//! Sequential calls (the common case) are never held.
+//! whose fragments interleave are put in order here
+//! (docs/protocols.md#chat-upstream-messages-caller): a call that starts while the current call's
+//! arguments are still an incomplete JSON value is held, with its fragments, and released when the
+//! current call's arguments close — or at the finish. Sequential calls (the common case) are never
+//! held.
 use simd_json::prelude::*;
 use simd_json::tape::Value;
 

@@ -1,6 +1,7 @@
-//! Encodes IR events as a Chat Completions stream for the caller (docs/protocols.md#stream-encoders): a role
-//! chunk first, content/reasoning/refusal/tool-call deltas, then — held until `End` — the
-//! finish chunk, the usage chunk (only when asked) and `data: [DONE]`.
+//! Encodes IR events as a Chat Completions stream for the caller
+//! (docs/protocols.md#stream-encoders): a role chunk first, content/reasoning/refusal/tool-call
+//! deltas, then — held until `End` — the finish chunk, the usage chunk (only when asked) and `data:
+//! [DONE]`.
 
 use bytes::BytesMut;
 

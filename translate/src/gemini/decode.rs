@@ -1,5 +1,5 @@
-//! Decodes a Gemini generateContent upstream stream into IR events (docs/protocols.md#stream-decoders; E10,
-//! E15, E20, E37).
+//! Decodes a Gemini generateContent upstream stream into IR events
+//! (docs/protocols.md#stream-decoders; E10, E15, E20, E37).
 //!
 //! Every event is a whole `GenerateContentResponse`; its parts are increments. A
 //! `functionCall` part is a complete call: a `ToolStart` (its id, or a made-up `call_…` one)

@@ -1,6 +1,7 @@
-//! Encodes IR events as a Gemini `streamGenerateContent` stream for the caller (docs/protocols.md#stream-encoders): one `GenerateContentResponse` per text/thought delta, tool calls buffered and
-//! emitted whole, then — held until `End` — a final chunk with `finishReason` and
-//! `usageMetadata`. SSE (`alt=sse`: `data: …` frames only — no comments, `event:` lines or
+//! Encodes IR events as a Gemini `streamGenerateContent` stream for the caller
+//! (docs/protocols.md#stream-encoders): one `GenerateContentResponse` per text/thought delta, tool
+//! calls buffered and emitted whole, then — held until `End` — a final chunk with `finishReason`
+//! and `usageMetadata`. SSE (`alt=sse`: `data: …` frames only — no comments, `event:` lines or
 //! `[DONE]`, E30/E34) or, without `alt=sse`, one JSON array (E35).
 //!
 //! A call's accumulated arguments must parse as a JSON object (Gemini's `args` is a Struct).

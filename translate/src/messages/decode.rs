@@ -1,4 +1,5 @@
-//! Decodes an Anthropic Messages upstream stream into IR events (docs/protocols.md#stream-decoders; E3, E13 in docs/translation-cases.md).
+//! Decodes an Anthropic Messages upstream stream into IR events (docs/protocols.md#stream-decoders;
+//! E3, E13 in docs/translation-cases.md).
 //!
 //! Dispatch is on the `event:` name (falling back to the data's `type`); `ping` and unknown
 //! events are ignored. Block kinds are tracked per index so deltas land on the right kind.

@@ -1,8 +1,8 @@
-//! Encodes IR events as an Anthropic Messages stream for the caller (docs/protocols.md#stream-encoders):
-//! `message_start`, content blocks numbered 0,1,2… with exactly one open at a time, then —
-//! held until `End` — `message_delta` (stop reason after the tool-call latch, usage) and
-//! `message_stop`. Reasoning becomes a `thinking` block only when an Anthropic signature
-//! arrives for it; unsigned reasoning is dropped (E27).
+//! Encodes IR events as an Anthropic Messages stream for the caller
+//! (docs/protocols.md#stream-encoders): `message_start`, content blocks numbered 0,1,2… with
+//! exactly one open at a time, then — held until `End` — `message_delta` (stop reason after the
+//! tool-call latch, usage) and `message_stop`. Reasoning becomes a `thinking` block only when an
+//! Anthropic signature arrives for it; unsigned reasoning is dropped (E27).
 
 use bytes::BytesMut;
 

@@ -1,4 +1,5 @@
-//! Decodes an OpenAI Responses upstream stream into IR events (docs/protocols.md#stream-decoders; E5, E6, E10 in docs/translation-cases.md).
+//! Decodes an OpenAI Responses upstream stream into IR events (docs/protocols.md#stream-decoders;
+//! E5, E6, E10 in docs/translation-cases.md).
 //!
 //! Dispatch is on the data's `type` (falling back to the `event:` name); unknown types are
 //! ignored. Argument deltas name the item (`fc_…`), so each call's item id is kept to find it;

@@ -1,8 +1,8 @@
-//! Encodes IR events as an OpenAI Responses stream for the caller (docs/protocols.md#stream-encoders):
-//! `response.created` + `response.in_progress`, then one output item at a time (message,
-//! function call, or reasoning summary) with its full lifecycle, then — held until `End` —
-//! `response.completed` or `response.incomplete` carrying every item and the usage. Every
-//! event has a `sequence_number` counting from 0 (E14).
+//! Encodes IR events as an OpenAI Responses stream for the caller
+//! (docs/protocols.md#stream-encoders): `response.created` + `response.in_progress`, then one
+//! output item at a time (message, function call, or reasoning summary) with its full lifecycle,
+//! then — held until `End` — `response.completed` or `response.incomplete` carrying every item and
+//! the usage. Every event has a `sequence_number` counting from 0 (E14).
 //!
 //! Reasoning becomes a `reasoning` item with a summary only (no `encrypted_content`: a
 //! translator cannot mint one). Finished items are kept as rendered JSON in one reused buffer

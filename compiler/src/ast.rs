@@ -72,6 +72,23 @@ pub struct Server {
     pub timeouts: Timeouts,
     /// Failover behaviour.
     pub failover: Failover,
+    /// Caller authentication (tokens minted by `bitrouter keygen`).
+    pub auth: Auth,
+}
+
+/// Caller authentication: which token issuers this router trusts, besides the accounts in
+/// `<home>/.keys`, and which tokens it refuses.
+#[derive(Clone, Debug, Default, Deserialize)]
+#[cfg_attr(feature = "schema", derive(JsonSchema))]
+#[serde(default, deny_unknown_fields)]
+pub struct Auth {
+    /// Public keys (base64url Ed25519, as `bitrouter account --export-public` prints them) whose
+    /// tokens are accepted, so replicas trust tokens minted elsewhere without holding a secret.
+    pub trusted_keys: Field<List<Spanned<String>>>,
+    /// Token ids (`jti`) refused from the next reload on (also `bitrouter keys --revoke`).
+    pub revoked_jti: Field<List<Spanned<String>>>,
+    /// Longest lifetime a token may have (default `365d`), at minting and when verified.
+    pub max_token_lifetime: Field<Duration>,
 }
 
 /// Limits on inbound requests.

@@ -9,9 +9,9 @@ use rustc_hash::FxHashMap;
 
 use crate::resolved::{self, Credential, Spanned};
 use crate::table::{
-    self, DeclaredId, DeclaredModel, DeclaredSections, Hop, ModelId, NameRef, PresetRoute,
-    Protocol, ProtocolRules, ProtocolSet, ProtocolSource, ProviderId, RouteKind, RoutingTable,
-    ServerSettings, Target, TargetId, Timeouts, VirtualModel,
+    self, AuthSettings, DeclaredId, DeclaredModel, DeclaredSections, Hop, ModelId, NameRef,
+    PresetRoute, Protocol, ProtocolRules, ProtocolSet, ProtocolSource, ProviderId, RouteKind,
+    RoutingTable, ServerSettings, Target, TargetId, Timeouts, VirtualModel,
 };
 use crate::upstream_url;
 use crate::validate::Validated;
@@ -403,5 +403,16 @@ fn server_settings(cfg: &resolved::Config) -> ServerSettings {
         breaker_failures: s.failover.breaker_failures.value,
         breaker_cooldown: s.failover.breaker_cooldown.value,
         database_url: cfg.database.url.as_ref().map(|u| u.value.clone()),
+        auth: AuthSettings {
+            trusted_keys: s
+                .auth
+                .trusted_keys
+                .iter()
+                .filter(|k| auth::PublicKey::parse(&k.value).is_ok())
+                .map(|k| k.value.trim().to_owned())
+                .collect(),
+            revoked_jti: s.auth.revoked_jti.iter().map(|j| j.value.clone()).collect(),
+            max_token_lifetime: s.auth.max_token_lifetime.value,
+        },
     }
 }

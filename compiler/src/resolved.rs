@@ -104,6 +104,15 @@ pub struct Server {
     pub limits: Limits,
     pub timeouts: Timeouts,
     pub failover: Failover,
+    pub auth: Auth,
+}
+
+/// `server.auth`.
+#[derive(Clone, Debug)]
+pub struct Auth {
+    pub trusted_keys: Vec<Spanned<String>>,
+    pub revoked_jti: Vec<Spanned<String>>,
+    pub max_token_lifetime: Setting<Duration>,
 }
 
 #[derive(Clone, Debug)]

@@ -88,6 +88,16 @@ pub struct ServerSettings {
     pub breaker_failures: u32,
     pub breaker_cooldown: Duration,
     pub database_url: Option<String>,
+    pub auth: AuthSettings,
+}
+
+/// `server.auth`: token issuers trusted besides the home's accounts, revoked token ids, and
+/// the longest token lifetime. The keys have been checked (`auth::PublicKey::parse`).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct AuthSettings {
+    pub trusted_keys: Box<[String]>,
+    pub revoked_jti: Box<[String]>,
+    pub max_token_lifetime: Duration,
 }
 
 /// Upstream timeouts for one provider, defaults filled in.

@@ -81,6 +81,7 @@ impl Cx<'_> {
 }
 
 fn server(acc: &mut Diagnostics, s: &resolved::Server) {
+    auth(acc, &s.auth);
     if let Some((listen, span)) = s.listen.written() {
         if parse_listen(listen).is_none() {
             acc.push(
@@ -346,5 +347,59 @@ fn patterns(acc: &mut Diagnostics, path: &str, rules: &[resolved::PatternRule]) 
                 .help("two entries with the same pattern are ambiguous; merge them into one list"),
             );
         }
+    }
+}
+
+/// `server.auth`: every trusted key an Ed25519 public key, once; token ids plausible; a
+/// lifetime that admits a token at all.
+fn auth(acc: &mut Diagnostics, a: &resolved::Auth) {
+    let mut seen: Vec<String> = Vec::new();
+    for (i, k) in a.trusted_keys.iter().enumerate() {
+        let path = format!("server.auth.trusted_keys[{i}]");
+        match auth::PublicKey::parse(&k.value) {
+            Err(why) => acc.push(
+                Diagnostic::error(
+                    Code::InvalidValue,
+                    path,
+                    format!("not a trusted key: {why}"),
+                )
+                .at(k.span)
+                .label("expected a base64url Ed25519 public key")
+                .help("`bitrouter account --export-public <id>` prints one"),
+            ),
+            Ok(key) if seen.contains(&key.encode()) => acc.push(
+                Diagnostic::warning(Code::InvalidValue, path, "this key is listed twice")
+                    .at(k.span),
+            ),
+            Ok(key) => seen.push(key.encode()),
+        }
+    }
+    for (i, j) in a.revoked_jti.iter().enumerate() {
+        if j.value.is_empty()
+            || j.value.len() > 128
+            || !j.value.bytes().all(|b| b.is_ascii_graphic())
+        {
+            acc.push(
+                Diagnostic::error(
+                    Code::InvalidValue,
+                    format!("server.auth.revoked_jti[{i}]"),
+                    "not a token id",
+                )
+                .at(j.span)
+                .help("a `jti` is 1 to 128 printable characters, as `bitrouter keys --show` prints it"),
+            );
+        }
+    }
+    if let Some((d, span)) = a.max_token_lifetime.written()
+        && d.is_zero()
+    {
+        acc.push(
+            Diagnostic::error(
+                Code::InvalidValue,
+                "server.auth.max_token_lifetime",
+                "a lifetime of 0 would refuse every token",
+            )
+            .at(span),
+        );
     }
 }

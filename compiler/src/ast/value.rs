@@ -200,7 +200,7 @@ impl<'de> Deserialize<'de> for SecretText {
     }
 }
 
-/// A duration: `500ms`, `10s`, `2m`, `1h`, or a bare number of seconds.
+/// A duration: `500ms`, `10s`, `2m`, `1h`, `30d`, or a bare number of seconds.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Duration(pub std::time::Duration);
 
@@ -219,9 +219,10 @@ impl Duration {
             "" | "s" => n,
             "m" => n * 60.0,
             "h" => n * 3600.0,
+            "d" => n * 86_400.0,
             other => {
                 return Err(format!(
-                    "unknown duration unit `{other}`; use `ms`, `s`, `m` or `h`"
+                    "unknown duration unit `{other}`; use `ms`, `s`, `m`, `h` or `d`"
                 ));
             }
         };
@@ -375,9 +376,9 @@ mod schema {
         }
         fn json_schema(_: &mut SchemaGenerator) -> Schema {
             json_schema!({
-                "description": "`500ms`, `10s`, `2m`, `1h`, or a number of seconds.",
+                "description": "`500ms`, `10s`, `2m`, `1h`, `30d`, or a number of seconds.",
                 "oneOf": [
-                    {"type": "string", "pattern": "^[0-9]+(\\.[0-9]+)?(ms|s|m|h)?$"},
+                    {"type": "string", "pattern": "^[0-9]+(\\.[0-9]+)?(ms|s|m|h|d)?$"},
                     {"type": "number", "minimum": 0}
                 ]
             })
@@ -408,6 +409,8 @@ mod tests {
     fn durations() {
         assert_eq!(Duration::parse("500ms").unwrap().0.as_millis(), 500);
         assert_eq!(Duration::parse("2m").unwrap().0.as_secs(), 120);
+        assert_eq!(Duration::parse("365d").unwrap().0.as_secs(), 31_536_000);
+        assert!(Duration::parse("366d").is_err());
         assert_eq!(Duration::parse("10").unwrap().0.as_secs(), 10);
         assert!(Duration::parse("10 parsecs").is_err());
         assert!(Duration::parse("s").is_err());

@@ -23,6 +23,7 @@ pub const TOTAL_TIMEOUT: Duration = Duration::from_secs(600);
 pub const MAX_ATTEMPTS: u32 = 3;
 pub const BREAKER_FAILURES: u32 = 5;
 pub const BREAKER_COOLDOWN: Duration = Duration::from_secs(30);
+pub const MAX_TOKEN_LIFETIME: Duration = Duration::from_secs(365 * 86_400);
 pub const ALLOW_PRIVATE: bool = false;
 pub const STRATEGY: Strategy = Strategy::Priority;
 pub const WEIGHT: u32 = 1;
@@ -66,6 +67,21 @@ pub(super) fn server(s: &ast::Server) -> resolved::Server {
             max_attempts: setting(&f.max_attempts, MAX_ATTEMPTS, |&n| n),
             breaker_failures: setting(&f.breaker_failures, BREAKER_FAILURES, |&n| n),
             breaker_cooldown: setting(&f.breaker_cooldown, BREAKER_COOLDOWN, |d| d.0),
+        },
+        auth: resolved::Auth {
+            trusted_keys: s
+                .auth
+                .trusted_keys
+                .get()
+                .map(|l| l.0.clone())
+                .unwrap_or_default(),
+            revoked_jti: s
+                .auth
+                .revoked_jti
+                .get()
+                .map(|l| l.0.clone())
+                .unwrap_or_default(),
+            max_token_lifetime: setting(&s.auth.max_token_lifetime, MAX_TOKEN_LIFETIME, |d| d.0),
         },
     }
 }

@@ -27,6 +27,19 @@ impl RoutingTable {
             s.breaker_failures,
             s.breaker_cooldown
         );
+        let a = &s.auth;
+        if !a.trusted_keys.is_empty()
+            || !a.revoked_jti.is_empty()
+            || a.max_token_lifetime != crate::resolve::defaults::MAX_TOKEN_LIFETIME
+        {
+            let _ = writeln!(
+                o,
+                "auth trusted_keys=[{}] revoked_jti=[{}] max_token_lifetime={:?}",
+                a.trusted_keys.join(","),
+                a.revoked_jti.join(","),
+                a.max_token_lifetime
+            );
+        }
         if let Some(db) = &s.database_url {
             let _ = writeln!(o, "database {db}");
         }

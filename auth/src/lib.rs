@@ -17,4 +17,4 @@ pub mod token;
 
 pub use claims::{BudgetWindow, Claims, Scope};
 pub use key::{AccountKey, PublicKey};
-pub use token::{Reject, Trust, Verified, mint, verify};
+pub use token::{Reject, Trust, Verified, mint, new_jti, peek, verify};

@@ -49,6 +49,14 @@ impl Trust {
         self.keys.insert(key.id(), key);
     }
 
+    /// Adds `other`'s issuers and revocations (its lifetime limit is not taken).
+    pub fn merge(&mut self, other: &Trust) {
+        for (id, k) in &other.keys {
+            self.keys.insert(id.clone(), k.clone());
+        }
+        self.revoked.extend(other.revoked.iter().cloned());
+    }
+
     pub fn revoke(&mut self, jti: impl Into<String>) {
         self.revoked.insert(jti.into());
     }
@@ -225,6 +233,20 @@ pub fn new_jti() -> Result<String, getrandom::Error> {
     let mut b = [0u8; 16];
     getrandom::fill(&mut b)?;
     Ok(URL_SAFE_NO_PAD.encode(b))
+}
+
+/// A token's claims, read without checking anything (for listing saved tokens; never for
+/// admitting a caller).
+pub fn peek(token: &str) -> Result<Claims, Reject> {
+    let p = token
+        .split('.')
+        .nth(1)
+        .ok_or_else(|| Reject::Malformed("a token has three dot-separated parts".into()))?;
+    let payload = URL_SAFE_NO_PAD
+        .decode(p)
+        .map_err(|_| Reject::Malformed("the claims are not base64url".into()))?;
+    serde_json::from_slice(&payload)
+        .map_err(|e| Reject::Malformed(format!("claims: {}", first_clause(&e.to_string()))))
 }
 
 /// Checks `token` against `trust` at Unix time `now`.

@@ -72,6 +72,97 @@ pub(crate) enum Command {
     Reload(ControlArgs),
     /// Set up providers and keys, and write bitrouter.yaml and .env (interactive unless --yes).
     Init(InitArgs),
+    /// Manage the accounts (Ed25519 keypairs under <home>/.keys) that sign callers' API keys.
+    Account(AccountArgs),
+    /// Mint an API key for callers: a token signed by the active account.
+    Keygen(KeygenArgs),
+    /// List, show, remove or revoke the API keys saved with `keygen --name`.
+    Keys(KeysArgs),
+}
+
+#[derive(Debug, Args)]
+#[command(group(clap::ArgGroup::new("action").args(["generate", "list", "set", "export_public"])))]
+pub(crate) struct AccountArgs {
+    /// Create a new account and make it the active one.
+    #[arg(long)]
+    pub(crate) generate: bool,
+    /// A label for the new account (with `--generate`).
+    #[arg(long, value_name = "LABEL", requires = "generate")]
+    pub(crate) name: Option<String>,
+    /// List the accounts (the default).
+    #[arg(long)]
+    pub(crate) list: bool,
+    /// Make the account with this id prefix or label the active one.
+    #[arg(long, value_name = "ID|LABEL")]
+    pub(crate) set: Option<String>,
+    /// Print an account's public key, for `server.auth.trusted_keys` on other machines.
+    #[arg(long, value_name = "ID|LABEL")]
+    pub(crate) export_public: Option<String>,
+    /// Print JSON on stdout.
+    #[arg(long)]
+    pub(crate) json: bool,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct KeygenArgs {
+    /// What the key is for: `api` (model calls) or `admin` (the admin surfaces).
+    #[arg(long, value_enum, default_value = "api")]
+    pub(crate) scope: KeyScope,
+    /// When it expires: `30d`, `12h`, `5m`, an RFC 3339 time or Unix seconds (at most
+    /// `server.auth.max_token_lifetime` away, default 365d).
+    #[arg(long, value_name = "WHEN")]
+    pub(crate) exp: String,
+    /// Model patterns the key may call (`*` and `?` wildcards), comma-separated.
+    #[arg(long, value_name = "PATTERN,...", value_delimiter = ',')]
+    pub(crate) models: Vec<String>,
+    /// USD the key may spend per `--budget-window`.
+    #[arg(long, value_name = "USD")]
+    pub(crate) budget: Option<f64>,
+    /// The period the budget covers.
+    #[arg(long, value_enum, requires = "budget")]
+    pub(crate) budget_window: Option<Window>,
+    /// Requests per minute.
+    #[arg(long, value_name = "N")]
+    pub(crate) rpm: Option<u32>,
+    /// Save the key under this name (mode 0600) for `bitrouter keys`.
+    #[arg(long, value_name = "NAME")]
+    pub(crate) name: Option<String>,
+    /// Print JSON on stdout.
+    #[arg(long)]
+    pub(crate) json: bool,
+}
+
+#[derive(Clone, Copy, Debug, ValueEnum)]
+pub(crate) enum KeyScope {
+    Api,
+    Admin,
+}
+
+#[derive(Clone, Copy, Debug, ValueEnum)]
+pub(crate) enum Window {
+    Day,
+    Month,
+    Total,
+}
+
+#[derive(Debug, Args)]
+#[command(group(clap::ArgGroup::new("action").args(["list", "show", "rm", "revoke"])))]
+pub(crate) struct KeysArgs {
+    /// List the saved keys (the default).
+    #[arg(long)]
+    pub(crate) list: bool,
+    /// Show a saved key's claims and the key itself.
+    #[arg(long, value_name = "NAME")]
+    pub(crate) show: Option<String>,
+    /// Delete a saved key's file (the key stays valid until it expires or is revoked).
+    #[arg(long, value_name = "NAME")]
+    pub(crate) rm: Option<String>,
+    /// Revoke a saved key: routers refuse it from their next reload on.
+    #[arg(long, value_name = "NAME")]
+    pub(crate) revoke: Option<String>,
+    /// Print JSON on stdout.
+    #[arg(long)]
+    pub(crate) json: bool,
 }
 
 #[derive(Debug, Args)]

@@ -4,6 +4,7 @@
 mod config;
 mod daemon;
 mod init;
+mod keys;
 mod route;
 mod serve;
 
@@ -27,6 +28,9 @@ pub(crate) fn run(cli: Cli) -> Result<ExitCode> {
         Command::Restart(a) => daemon::restart(&cli.global, &a),
         Command::Reload(a) => daemon::reload(&cli.global, &a),
         Command::Init(a) => init::run(&cli.global, &a),
+        Command::Account(a) => keys::account(&cli.global, &a),
+        Command::Keygen(a) => keys::keygen(&cli.global, &a),
+        Command::Keys(a) => keys::keys(&cli.global, &a),
     }
 }
 

@@ -46,6 +46,8 @@ pub(crate) struct ProxyError {
     pub(crate) retry_after: Option<Duration>,
     /// Boxed: only error answers carry one, and the error moves through every attempt.
     pub(crate) answer: Option<Box<Answer>>,
+    /// A stable label for why (e.g. an authentication refusal's reason), for logs and metrics.
+    pub(crate) reason: Option<&'static str>,
 }
 
 impl ProxyError {
@@ -59,6 +61,7 @@ impl ProxyError {
             code: None,
             retry_after: None,
             answer: None,
+            reason: None,
         }
     }
 
@@ -99,6 +102,11 @@ impl ProxyError {
 
     pub(crate) fn with_code(mut self, code: &'static str) -> Self {
         self.code = Some(code);
+        self
+    }
+
+    pub(crate) fn with_reason(mut self, reason: &'static str) -> Self {
+        self.reason = Some(reason);
         self
     }
 

@@ -6,6 +6,7 @@ use std::sync::Arc;
 use std::sync::atomic::Ordering;
 use std::time::Duration;
 
+use auth::Scope;
 use bytes::Bytes;
 use compiler::table::{LookupError, Protocol, RoutingTable};
 use http::{HeaderMap, Request, Response, StatusCode, header};
@@ -18,7 +19,9 @@ use crate::body::{Body, Gather};
 use crate::endpoint::Endpoint;
 use crate::error::ProxyError;
 use crate::failover;
+use crate::gate::Caller;
 use crate::json::PooledScratch;
+use crate::prepared::LoadedTable;
 use crate::request;
 use crate::respond::{self, json_ok};
 use crate::shared::{InFlight, Shared};
@@ -66,7 +69,7 @@ async fn serve(
             ));
         }
         Endpoint::Models => {
-            authenticate(req.headers(), req.uri().query(), settings.skip_auth)?;
+            authenticate(shared, &table, req.headers(), req.uri().query(), Scope::Api)?;
             return Ok(respond::models(&table, dialect));
         }
         Endpoint::Call(call) => call,
@@ -78,7 +81,7 @@ async fn serve(
         )
         .with_retry_after(Duration::from_secs(1)));
     };
-    authenticate(req.headers(), req.uri().query(), settings.skip_auth)?;
+    let caller = authenticate(shared, &table, req.headers(), req.uri().query(), Scope::Api)?;
     let (parts, body) = req.into_parts();
     let limit = settings.max_body_size;
     let body = read_body(body, &parts.headers, limit, settings.header_read_timeout).await?;
@@ -91,6 +94,9 @@ async fn serve(
         call.path_stream,
     )?;
     drop(scratch);
+    if let Some(c) = &caller {
+        c.authorize_call(&info.model)?;
+    }
     let route = table
         .route(&info.model)
         .map_err(|e| lookup_error(&table, e))?;
@@ -148,26 +154,22 @@ fn check_head(req: &Request<Incoming>, max_headers: u32, max_size: u64) -> Resul
     Ok(())
 }
 
-/// Until the auth issue adds keys, `skip_auth: false` refuses every call.
+/// The caller behind the request's credential, allowed `need` (`None` under `skip_auth`).
 fn authenticate(
+    shared: &Shared,
+    table: &LoadedTable,
     headers: &HeaderMap,
     query: Option<&str>,
-    skip_auth: bool,
-) -> Result<(), ProxyError> {
-    if skip_auth {
-        return Ok(());
+    need: Scope,
+) -> Result<Option<Arc<Caller>>, ProxyError> {
+    if table.server().skip_auth {
+        return Ok(None);
     }
-    let presented = headers.contains_key(header::AUTHORIZATION)
-        || headers.contains_key("x-api-key")
-        || headers.contains_key("x-goog-api-key")
-        || query.is_some_and(|q| q.split('&').any(|kv| kv.starts_with("key=")));
-    let msg = if presented {
-        "invalid API key: this router has no API keys yet; set `server.skip_auth: true` \
-         for local use"
-    } else {
-        "missing API key: send `Authorization: Bearer <key>`, `x-api-key` or `x-goog-api-key`"
-    };
-    Err(ProxyError::client(ErrorKind::Authentication, msg).with_code("invalid_api_key"))
+    table
+        .prepared
+        .gate
+        .admit(&shared.rate_limits, headers, query, need)
+        .map(Some)
 }
 
 /// Reads the request body up to `limit` bytes, refusing early on a larger `Content-Length`

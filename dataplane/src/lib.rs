@@ -27,6 +27,7 @@ mod error;
 mod failover;
 #[doc(hidden)]
 pub mod fuzzing;
+mod gate;
 mod handler;
 mod prepared;
 mod relay;
@@ -39,5 +40,6 @@ mod upstream;
 
 use translate::{json, sse};
 
+pub use auth::Trust;
 pub use prepared::LoadedTable;
 pub use server::{DRAIN_TIMEOUT, Server};

@@ -14,6 +14,7 @@ use smallvec::SmallVec;
 
 use crate::breaker::{Breaker, Breakers, EndpointKey, Policy};
 use crate::client::{Client, Clients};
+use crate::gate::Gate;
 
 /// A routing table and what the data plane prepared from it.
 #[derive(Debug)]
@@ -24,9 +25,15 @@ pub struct LoadedTable {
 
 impl LoadedTable {
     /// Prepares `table` for serving: clients come from (and stay in) `clients`, breakers from
-    /// `breakers`, so both outlive the table.
-    pub(crate) fn new(table: RoutingTable, clients: &Clients, breakers: &Breakers) -> LoadedTable {
-        let prepared = Prepared::new(&table, clients, breakers);
+    /// `breakers`, so both outlive the table; `trust` adds issuers and revocations from outside
+    /// the configuration (the home's accounts).
+    pub(crate) fn new(
+        table: RoutingTable,
+        clients: &Clients,
+        breakers: &Breakers,
+        trust: &auth::Trust,
+    ) -> LoadedTable {
+        let prepared = Prepared::new(&table, clients, breakers, trust);
         LoadedTable { table, prepared }
     }
 
@@ -49,6 +56,8 @@ pub(crate) struct Prepared {
     targets: Box<[PreparedTarget]>,
     /// `server.failover`'s breaker thresholds.
     pub(crate) policy: Policy,
+    /// Trusted issuers and the tokens verified under this table.
+    pub(crate) gate: Gate,
 }
 
 #[derive(Debug)]
@@ -103,7 +112,12 @@ fn host_header(u: &Uri) -> Option<HeaderValue> {
 }
 
 impl Prepared {
-    fn new(table: &RoutingTable, clients: &Clients, breakers: &Breakers) -> Prepared {
+    fn new(
+        table: &RoutingTable,
+        clients: &Clients,
+        breakers: &Breakers,
+        trust: &auth::Trust,
+    ) -> Prepared {
         let providers = table
             .providers()
             .iter()
@@ -160,6 +174,7 @@ impl Prepared {
                 threshold: settings.breaker_failures,
                 cooldown: settings.breaker_cooldown,
             },
+            gate: Gate::new(&settings.auth, trust),
         }
     }
 

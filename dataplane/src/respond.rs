@@ -34,6 +34,17 @@ pub(crate) fn error(err: ProxyError, caller: Protocol) -> Response<Body> {
     if err.kind == ErrorKind::MethodNotAllowed {
         h.insert(header::ALLOW, HeaderValue::from_static("POST"));
     }
+    if err.kind == ErrorKind::Authentication {
+        // RFC 6750: a bare challenge when no credential came, `invalid_token` otherwise.
+        h.insert(
+            header::WWW_AUTHENTICATE,
+            HeaderValue::from_static(if err.code == Some("missing_api_key") {
+                "Bearer realm=\"bitrouter\""
+            } else {
+                "Bearer realm=\"bitrouter\", error=\"invalid_token\""
+            }),
+        );
+    }
     res
 }
 

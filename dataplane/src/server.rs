@@ -17,6 +17,8 @@ use hyper_util::server::conn::auto;
 use hyper_util::server::graceful::GracefulShutdown;
 use tokio::net::TcpListener;
 
+use auth::Trust;
+
 use crate::handler;
 use crate::prepared::LoadedTable;
 use crate::shared::Shared;
@@ -31,16 +33,28 @@ pub struct Server {
 }
 
 impl Server {
+    /// A server for `table`, trusting only the issuers its `server.auth` names.
     pub fn new(table: RoutingTable) -> Arc<Server> {
+        Server::trusting(table, &Trust::default())
+    }
+
+    /// A server for `table` that also trusts `trust`'s issuers and refuses its revoked tokens
+    /// (the runtime passes the home's accounts and revocation file).
+    pub fn trusting(table: RoutingTable, trust: &Trust) -> Arc<Server> {
         Arc::new(Server {
-            shared: Arc::new(Shared::new(table)),
+            shared: Arc::new(Shared::new(table, trust)),
         })
     }
 
     /// Swaps in a new table (prepared first, then one atomic store; cannot fail). Requests
     /// already running finish on the table they loaded.
     pub fn publish(&self, table: RoutingTable) {
-        self.shared.publish(table);
+        self.shared.publish(table, &Trust::default());
+    }
+
+    /// As [`Server::publish`], with issuers and revocations from outside the configuration.
+    pub fn publish_trusting(&self, table: RoutingTable, trust: &Trust) {
+        self.shared.publish(table, trust);
     }
 
     /// The current table.

@@ -1,15 +1,18 @@
-//! What every request of one server shares: the current table, the upstream clients and
-//! breakers (which outlive tables), the retry budget, and the in-flight count with its
-//! per-request slot ([`InFlight`]).
+//! What every request of one server shares: the current table, the upstream clients,
+//! breakers and rate-limit logs (which outlive tables), the retry budget, and the in-flight
+//! count with its per-request slot ([`InFlight`]).
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 
 use compiler::table::RoutingTable;
 
+use auth::Trust;
+
 use crate::breaker::{Breakers, EndpointKey};
 use crate::budget::RetryBudget;
 use crate::client::Clients;
+use crate::gate::RateLimits;
 use crate::prepared::LoadedTable;
 use crate::table_handle::TableHandle;
 
@@ -24,13 +27,14 @@ pub(crate) struct Shared {
     pub(crate) draining: AtomicBool,
     /// Start offset for round-robin and weighted chains.
     pub(crate) rotation: AtomicU64,
+    pub(crate) rate_limits: RateLimits,
 }
 
 impl Shared {
-    pub(crate) fn new(table: RoutingTable) -> Shared {
+    pub(crate) fn new(table: RoutingTable, trust: &Trust) -> Shared {
         let clients = Clients::new();
         let breakers = Breakers::default();
-        let loaded = LoadedTable::new(table, &clients, &breakers);
+        let loaded = LoadedTable::new(table, &clients, &breakers, trust);
         Shared {
             tables: TableHandle::new(loaded),
             clients,
@@ -39,13 +43,14 @@ impl Shared {
             in_flight: AtomicUsize::new(0),
             draining: AtomicBool::new(false),
             rotation: AtomicU64::new(0),
+            rate_limits: RateLimits::default(),
         }
     }
 
     /// Prepares `table` (clients, breakers, header values) and swaps it in; then forgets the
     /// breakers of endpoints no table or attempt refers to any more.
-    pub(crate) fn publish(&self, table: RoutingTable) {
-        let loaded = LoadedTable::new(table, &self.clients, &self.breakers);
+    pub(crate) fn publish(&self, table: RoutingTable, trust: &Trust) {
+        let loaded = LoadedTable::new(table, &self.clients, &self.breakers, trust);
         let keep: rustc_hash::FxHashSet<EndpointKey> = loaded
             .targets()
             .iter()

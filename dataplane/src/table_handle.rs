@@ -60,9 +60,19 @@ mod tests {
         let a = "inherit_defaults: false\nproviders:\n  p: { api_base: 'https://a.example/v1', models: [{id: m}] }\n";
         let b = "inherit_defaults: false\nproviders:\n  q: { api_base: 'https://b.example/v1', models: [{id: m}] }\n";
         let (clients, breakers) = (Clients::new(), Breakers::default());
-        let handle = TableHandle::new(LoadedTable::new(table(a), &clients, &breakers));
+        let handle = TableHandle::new(LoadedTable::new(
+            table(a),
+            &clients,
+            &breakers,
+            &auth::Trust::default(),
+        ));
         let in_flight = handle.load();
-        handle.publish(LoadedTable::new(table(b), &clients, &breakers));
+        handle.publish(LoadedTable::new(
+            table(b),
+            &clients,
+            &breakers,
+            &auth::Trust::default(),
+        ));
         assert_eq!(first_provider(&in_flight, "m"), "p");
         assert_eq!(first_provider(&handle.load(), "m"), "q");
     }

@@ -85,6 +85,10 @@ pub enum StartError {
         #[source]
         source: io::Error,
     },
+    /// The home's accounts or revocation file (the issuers callers' tokens are checked
+    /// against) cannot be read: serving without them would refuse or admit the wrong callers.
+    #[error("cannot read the accounts the router trusts")]
+    Keys(#[source] crate::keys::KeysError),
 }
 
 impl StartError {
@@ -103,6 +107,9 @@ impl StartError {
             }
             StartError::Bind { .. } => {
                 "is another process using the port? choose one with `--listen` or `server.listen`"
+            }
+            StartError::Keys(_) => {
+                "see `<home>/.keys`; `bitrouter account --list` shows the accounts it reads"
             }
             StartError::Load(_) | StartError::NoListenAddr { .. } | StartError::PidFile(_) => {
                 return None;
@@ -218,7 +225,10 @@ impl Prepared {
             initial: self.table.server().clone(),
             socket: self.paths.socket.clone(),
         };
-        let server = dataplane::Server::new(self.table);
+        let trust = crate::keys::Keys::at(&self.files.home)
+            .trust()
+            .map_err(StartError::Keys)?;
+        let server = dataplane::Server::trusting(self.table, &trust);
         let daemon = Arc::new(Daemon::new(server, self.paths, self.files, policy));
         Ok(Running {
             daemon,

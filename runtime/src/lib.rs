@@ -11,6 +11,8 @@
 //! - `control` — the versioned JSON-lines protocol (`proto::Request` / `proto::Reply`), the
 //!   socket server inside the daemon and the blocking client.
 //! - `explain` — a model's compiled fallback chain, as data and as text.
+//! - `keys` — accounts and tokens under `<home>/.keys` (`account`, `keygen`, `keys`), and the
+//!   trust a daemon builds from them.
 //! - `process` — the daemon seen from outside: detach, pid file, waiting for start and exit.
 //!
 //! Nothing here prints: results are returned, the daemon logs through `tracing`. Errors are
@@ -21,6 +23,7 @@ pub mod control;
 pub mod daemon;
 pub mod explain;
 pub mod home;
+pub mod keys;
 pub mod process;
 
 pub use config::{LoadError, LoadOptions, Loaded, Located};

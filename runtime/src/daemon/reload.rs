@@ -120,6 +120,9 @@ pub enum ReloadError {
         .0.listen
     )]
     Exposed(Exposed),
+    /// The home's accounts or revocation file cannot be read.
+    #[error("{0}; keeping the current table")]
+    Keys(crate::keys::KeysError),
     /// The reload task itself failed (it panicked); the table was not touched.
     #[error("reload failed: {0}")]
     Aborted(String),
@@ -133,6 +136,9 @@ impl ReloadError {
             }
             ReloadError::Exposed(_) => {
                 Some("restart with --allow-insecure-public if this network is trusted")
+            }
+            ReloadError::Keys(_) => {
+                Some("see `<home>/.keys`; `bitrouter account --list` shows the accounts it reads")
             }
             ReloadError::Load(_) | ReloadError::Aborted(_) => None,
         }
@@ -301,8 +307,12 @@ impl Daemon {
         )
         .map_err(ReloadError::Exposed)?;
         let needs_restart = self.policy.needs_restart(new.server());
+        // Accounts added and tokens revoked since the last reload take effect with this one.
+        let trust = crate::keys::Keys::at(&self.files.home)
+            .trust()
+            .map_err(ReloadError::Keys)?;
         let (config_hash, models) = (new.content_hash().to_owned(), new.routable_model_count());
-        self.server.publish(new);
+        self.server.publish_trusting(new, &trust);
         *lock(&self.forwarded) = forwarded;
         Ok(Reloaded {
             previous_hash: old.content_hash().to_owned(),

@@ -1,0 +1,297 @@
+//! Caller authentication on the hot path: the credential from `Authorization: Bearer`,
+//! `x-api-key`, `x-goog-api-key` or Gemini's `?key=` (never forwarded, never logged), verified
+//! against the table's trusted issuers (`auth::verify`), cached, then checked for scope,
+//! model and rate.
+//!
+//! A verified token is cached per published table, keyed by a hash of the token and checked
+//! against the whole token on every hit, so a steady caller costs one hash, one read lock and
+//! one comparison — no signature check and no allocation (`auth/benches/verify.rs`,
+//! `benches/tests/alloc.rs`). An entry is never used past the token's `exp`, and a reload starts
+//! a new cache, so a revocation takes effect for the next request. Rate limits (`rpm`) are a
+//! sliding one-minute log per token id, kept across reloads.
+
+use std::collections::VecDeque;
+use std::hash::{BuildHasher, Hasher};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, PoisonError, RwLock};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use auth::{Reject, Scope, Trust, Verified};
+use compiler::table::AuthSettings;
+use http::HeaderMap;
+use rustc_hash::{FxBuildHasher, FxHashMap};
+use translate::ir::ErrorKind;
+
+use crate::error::ProxyError;
+
+/// Cached tokens: shards × entries per shard.
+const SHARDS: usize = 16;
+const PER_SHARD: usize = 512;
+/// Most token ids with a rate-limit log kept (the least recently used are forgotten beyond).
+const MAX_LIMITERS: usize = 16_384;
+/// Highest `rpm` honoured as written (a log of this many instants per token at most).
+const MAX_RPM: u32 = 100_000;
+
+/// A verified caller, shared by every request that presents the same token.
+#[derive(Debug)]
+pub(crate) struct Caller {
+    pub(crate) token: Verified,
+    limiter: Option<Arc<Limiter>>,
+}
+
+/// The per-table gate: who is trusted, and the tokens verified so far.
+#[derive(Debug)]
+pub(crate) struct Gate {
+    trust: Trust,
+    cache: [RwLock<FxHashMap<u64, Entry>>; SHARDS],
+}
+
+#[derive(Debug)]
+struct Entry {
+    token: Box<[u8]>,
+    caller: Arc<Caller>,
+}
+
+impl Gate {
+    /// The table's `server.auth` plus `extra` (the home's accounts and revocation file).
+    pub(crate) fn new(settings: &AuthSettings, extra: &Trust) -> Gate {
+        let mut trust = Trust::new(settings.max_token_lifetime.as_secs());
+        for k in &settings.trusted_keys {
+            // Checked by the compiler with the same parser.
+            if let Ok(key) = auth::PublicKey::parse(k) {
+                trust.trust(key);
+            }
+        }
+        trust.merge(extra);
+        for j in &settings.revoked_jti {
+            trust.revoke(j.clone());
+        }
+        Gate {
+            trust,
+            cache: std::array::from_fn(|_| RwLock::new(FxHashMap::default())),
+        }
+    }
+
+    /// The caller behind `headers`/`query`, allowed `need`.
+    pub(crate) fn admit(
+        &self,
+        limits: &RateLimits,
+        headers: &HeaderMap,
+        query: Option<&str>,
+        need: Scope,
+    ) -> Result<Arc<Caller>, ProxyError> {
+        let token = credential(headers, query).map_err(refused)?;
+        let caller = self.verify(limits, token).map_err(refused)?;
+        caller.token.authorize(need, None).map_err(refused)?;
+        Ok(caller)
+    }
+
+    fn verify(&self, limits: &RateLimits, token: &[u8]) -> Result<Arc<Caller>, Reject> {
+        let now = unix_now();
+        let hash = {
+            let mut h = FxBuildHasher.build_hasher();
+            h.write(token);
+            h.finish()
+        };
+        let shard = &self.cache[(hash as usize) % SHARDS];
+        if let Some(e) = shard
+            .read()
+            .unwrap_or_else(PoisonError::into_inner)
+            .get(&hash)
+            && *e.token == *token
+            && e.caller.token.exp > now
+        {
+            return Ok(Arc::clone(&e.caller));
+        }
+        // First sight of this token under this table: a signature check (tens of µs).
+        let verified = auth::verify(token, &self.trust, now)?;
+        let limiter = verified.rpm.map(|rpm| limits.get(&verified.jti, rpm));
+        let caller = Arc::new(Caller {
+            token: verified,
+            limiter,
+        });
+        let mut map = shard.write().unwrap_or_else(PoisonError::into_inner);
+        if map.len() >= PER_SHARD
+            && let Some(k) = map.keys().next().copied()
+        {
+            map.remove(&k);
+        }
+        map.insert(
+            hash,
+            Entry {
+                token: token.into(),
+                caller: Arc::clone(&caller),
+            },
+        );
+        Ok(caller)
+    }
+}
+
+impl Caller {
+    /// The model the caller named must be one its token allows; then its rate is checked.
+    pub(crate) fn authorize_call(&self, model: &str) -> Result<(), ProxyError> {
+        self.token
+            .authorize(Scope::Api, Some(model))
+            .map_err(refused)?;
+        if let Some(l) = &self.limiter
+            && let Err(wait) = l.admit(Instant::now())
+        {
+            return Err(ProxyError::client(
+                ErrorKind::RateLimited,
+                format!(
+                    "this API key is over its limit of {} requests per minute",
+                    l.rpm
+                ),
+            )
+            .with_code("rate_limit_exceeded")
+            .with_reason("rate_limited")
+            .with_retry_after(wait));
+        }
+        Ok(())
+    }
+}
+
+/// A refused credential as the caller's error: 401 (with a challenge) or 403.
+fn refused(r: Reject) -> ProxyError {
+    let (kind, code) = if r.is_forbidden() {
+        (ErrorKind::Permission, "permission_denied")
+    } else if r == Reject::Missing {
+        (ErrorKind::Authentication, "missing_api_key")
+    } else {
+        (ErrorKind::Authentication, "invalid_api_key")
+    };
+    ProxyError::client(kind, r.to_string())
+        .with_code(code)
+        .with_reason(r.reason())
+}
+
+/// The one credential the caller sent. Several different ones are refused rather than one
+/// picked, so the router and a reader of the logs never disagree on who called.
+fn credential<'a>(headers: &'a HeaderMap, query: Option<&'a str>) -> Result<&'a [u8], Reject> {
+    let mut found: Option<&[u8]> = None;
+    let mut offer = |v: &'a [u8]| -> Result<(), Reject> {
+        let v = v.trim_ascii();
+        match found {
+            Some(f) if f != v => Err(Reject::Malformed(
+                "more than one different credential was sent".into(),
+            )),
+            _ => {
+                found = Some(v);
+                Ok(())
+            }
+        }
+    };
+    for v in headers.get_all(http::header::AUTHORIZATION) {
+        let b = v.as_bytes();
+        match b.get(..7) {
+            Some(p) if p.eq_ignore_ascii_case(b"bearer ") => offer(&b[7..])?,
+            _ => {
+                return Err(Reject::Malformed(
+                    "`Authorization` must be `Bearer <key>`".into(),
+                ));
+            }
+        }
+    }
+    for name in ["x-api-key", "x-goog-api-key"] {
+        for v in headers.get_all(name) {
+            offer(v.as_bytes())?;
+        }
+    }
+    if let Some(q) = query {
+        for kv in q.split('&') {
+            if let Some(k) = kv.strip_prefix("key=") {
+                offer(k.as_bytes())?;
+            }
+        }
+    }
+    match found {
+        None | Some([]) => Err(Reject::Missing),
+        Some(t) => Ok(t),
+    }
+}
+
+fn unix_now() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs())
+}
+
+/// Rate-limit logs by token id, for the life of the process (so a reload does not reset them).
+#[derive(Debug, Default)]
+pub(crate) struct RateLimits {
+    /// Locked when a token is first verified under a table, never per request.
+    map: Mutex<FxHashMap<Box<str>, Arc<Limiter>>>,
+}
+
+impl RateLimits {
+    fn get(&self, jti: &str, rpm: u32) -> Arc<Limiter> {
+        let mut map = self.map.lock().unwrap_or_else(PoisonError::into_inner);
+        if let Some(l) = map.get(jti)
+            && l.rpm == rpm.min(MAX_RPM)
+        {
+            return Arc::clone(l);
+        }
+        if map.len() >= MAX_LIMITERS {
+            // Forget the least recently used that nothing holds.
+            if let Some(k) = map
+                .iter()
+                .filter(|(_, l)| Arc::strong_count(l) == 1)
+                .min_by_key(|(_, l)| l.last_used.load(Ordering::Relaxed))
+                .map(|(k, _)| k.clone())
+            {
+                map.remove(&k);
+            }
+        }
+        let l = Arc::new(Limiter::new(rpm.min(MAX_RPM)));
+        map.insert(jti.into(), Arc::clone(&l));
+        l
+    }
+}
+
+/// At most `rpm` requests in any rolling minute.
+#[derive(Debug)]
+pub(crate) struct Limiter {
+    rpm: u32,
+    origin: Instant,
+    /// Milliseconds since `origin` of the latest use (for forgetting idle limiters).
+    last_used: AtomicU64,
+    /// When the admitted requests of the last minute came, oldest first. Allocated once, to
+    /// `rpm` entries: admitting never allocates.
+    log: Mutex<VecDeque<Instant>>,
+}
+
+const WINDOW: Duration = Duration::from_secs(60);
+
+impl Limiter {
+    fn new(rpm: u32) -> Limiter {
+        Limiter {
+            rpm,
+            origin: Instant::now(),
+            last_used: AtomicU64::new(0),
+            log: Mutex::new(VecDeque::with_capacity(rpm as usize)),
+        }
+    }
+
+    /// Admits one request now, or says how long until one would be admitted.
+    fn admit(&self, now: Instant) -> Result<(), Duration> {
+        let ms = u64::try_from(now.saturating_duration_since(self.origin).as_millis())
+            .unwrap_or(u64::MAX);
+        self.last_used.store(ms, Ordering::Relaxed);
+        let mut log = self.log.lock().unwrap_or_else(PoisonError::into_inner);
+        while log
+            .front()
+            .is_some_and(|&t| now.saturating_duration_since(t) >= WINDOW)
+        {
+            log.pop_front();
+        }
+        if log.len() >= self.rpm as usize {
+            let oldest = log.front().copied().unwrap_or(now);
+            return Err(WINDOW.saturating_sub(now.saturating_duration_since(oldest)));
+        }
+        log.push_back(now);
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -199,6 +199,10 @@ pub(crate) struct InitArgs {
     /// key variable is `<NAME>_API_KEY`.
     #[arg(long = "custom", value_name = "SPEC")]
     pub(crate) custom: Vec<String>,
+    /// Require an API key from callers (`skip_auth: false`): creates an account if there is
+    /// none and mints a first key, `default`, valid for 30 days.
+    #[arg(long)]
+    pub(crate) require_keys: bool,
 }
 
 #[derive(Debug, Args)]

@@ -202,6 +202,7 @@ fn scripted(
         providers,
         customs,
         keys,
+        require_keys: a.require_keys,
     }
 }
 
@@ -251,11 +252,64 @@ fn write(
             env_file.display()
         ));
     }
+    if c.require_keys {
+        first_key(&parent(config))?;
+    }
     output::message(&format!(
         "next: bitrouter config validate -c {0} && bitrouter serve -c {0}",
         config.display()
     ));
     Ok(ExitCode::SUCCESS)
+}
+
+fn parent(p: &Path) -> PathBuf {
+    match p.parent() {
+        Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
+        _ => PathBuf::from("."),
+    }
+}
+
+/// `init --require-keys`: an account (when the home has none) and a first key, `default`,
+/// printed once on stdout.
+fn first_key(home: &Path) -> Result<()> {
+    let keys = runtime::keys::Keys::at(home);
+    let account = match keys.list()?.into_iter().find(|a| a.active) {
+        Some(a) => a,
+        None => {
+            let a = keys.generate(Some("default"))?;
+            output::message(&format!(
+                "created account {} in {} (it signs your API keys)",
+                a.id,
+                keys.dir().display()
+            ));
+            a
+        }
+    };
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs());
+    let name = if keys.token("default").is_ok() {
+        format!("default-{now}")
+    } else {
+        "default".to_owned()
+    };
+    let spec = runtime::keys::TokenSpec {
+        scope: auth::Scope::Api,
+        exp: now + 30 * 86_400,
+        models: None,
+        budget: None,
+        budget_window: None,
+        rpm: None,
+        name: Some(name.clone()),
+    };
+    let minted = keys.mint(&spec, 365 * 86_400, now)?;
+    output::data(&minted.token);
+    output::message(&format!(
+        "minted an API key `{name}` for callers (30 days, signed by {}); it is saved under {} —          `bitrouter keygen` mints more",
+        account.id,
+        keys.dir().display()
+    ));
+    Ok(())
 }
 
 #[cfg(test)]

@@ -250,6 +250,7 @@ fn init_interactive_through_a_pseudo_terminal() {
     step(&mut p, "Key variable", "\r");
     step(&mut p, "MOONSHOT_API_KEY (hidden", "mk-typed\r");
     step(&mut p, "Add another", "n");
+    step(&mut p, "Require an API key", "y");
     transcript += &p.exp_eof().unwrap();
     let status = p.process_mut().wait().unwrap();
     assert!(
@@ -279,10 +280,59 @@ fn init_interactive_through_a_pseudo_terminal() {
     );
     assert!(yaml.contains("derives: anthropic\n    api_base: https://api.moonshot.ai/anthropic\n    api_key: ${MOONSHOT_API_KEY}\n"), "{yaml}");
     assert!(!yaml.contains("typed"), "{yaml}");
+    // Keys required: an account in `.keys/` beside the config, and a first key, saved.
+    assert!(yaml.contains("\n  skip_auth: false\n"), "{yaml}");
+    assert!(
+        transcript.contains("minted an API key `default`"),
+        "{transcript}"
+    );
+    let (code, out, err) = run(bin().args(["keys", "--list"]).current_dir(&cwd));
+    assert_eq!(code, 0, "{err}");
+    assert!(
+        out.starts_with("default ") && out.contains("valid until"),
+        "{out}"
+    );
     let (code, _, err) = run(bin()
         .args(["config", "validate", "--strict"])
         .current_dir(&cwd));
     assert_eq!(code, 0, "{err}");
+}
+
+#[test]
+fn init_require_keys_writes_skip_auth_off_and_mints_a_first_key() {
+    let dir = fresh("init-keys");
+    let (code, out, err) = run(bin()
+        .args([
+            "init",
+            "--yes",
+            "--require-keys",
+            "--custom",
+            "local=openai:http://127.0.0.1:8000/v1#m",
+        ])
+        .current_dir(&dir));
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(
+        out.trim().split('.').count(),
+        3,
+        "the key alone on stdout: {out}"
+    );
+    assert!(
+        err.contains("created account") && err.contains("minted an API key `default`"),
+        "{err}"
+    );
+    assert!(read(&dir.join("bitrouter.yaml")).contains("\n  skip_auth: false\n"));
+    assert!(
+        read(&dir.join(".gitignore")).contains(".keys/"),
+        "the keys stay out of git"
+    );
+    // A second run mints another key for the same account.
+    let (code, _, err) = run(bin()
+        .args(["init", "--yes", "--force", "--require-keys"])
+        .current_dir(&dir));
+    assert_eq!(code, 0, "{err}");
+    assert!(!err.contains("created account"), "{err}");
+    let (_, accounts, _) = run(bin().args(["account", "--list"]).current_dir(&dir));
+    assert_eq!(accounts.lines().count(), 1, "{accounts}");
 }
 
 #[test]

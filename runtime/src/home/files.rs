@@ -62,13 +62,22 @@ pub fn scaffold(home: &Path) -> Result<(), FileError> {
     Ok(())
 }
 
-/// Make sure `.env` is ignored next to a config written outside the default home: create the
-/// `.gitignore` if missing, add the line if an existing one lacks it.
+/// Make sure the secrets beside a config written outside the default home — `.env` and the
+/// accounts in `.keys/` — are ignored: create the `.gitignore` if missing, add the lines an
+/// existing one lacks.
 pub fn ensure_env_ignored(dir: &Path) -> Result<(), FileError> {
     let path = dir.join(".gitignore");
     match std::fs::read_to_string(&path) {
         Ok(text) => {
-            if text.lines().any(|l| matches!(l.trim(), ".env" | "/.env")) {
+            let has = |names: &[&str]| text.lines().any(|l| names.contains(&l.trim()));
+            let mut add = String::new();
+            if !has(&[".env", "/.env"]) {
+                add.push_str(".env\n");
+            }
+            if !has(&[".keys/", "/.keys/", ".keys", "/.keys"]) {
+                add.push_str(".keys/\n");
+            }
+            if add.is_empty() {
                 return Ok(());
             }
             let sep = if text.is_empty() || text.ends_with('\n') {
@@ -76,7 +85,7 @@ pub fn ensure_env_ignored(dir: &Path) -> Result<(), FileError> {
             } else {
                 "\n"
             };
-            std::fs::write(&path, format!("{text}{sep}.env\n"))
+            std::fs::write(&path, format!("{text}{sep}{add}"))
         }
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => std::fs::write(&path, GITIGNORE),
         Err(e) => Err(e),

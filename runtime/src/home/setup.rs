@@ -30,6 +30,8 @@ pub struct Setup {
     pub customs: Vec<Custom>,
     /// Keys to store in `.env`. Never printed.
     pub keys: Vec<(String, String)>,
+    /// `skip_auth: false`: callers need a key minted by `bitrouter keygen`.
+    pub require_keys: bool,
 }
 
 /// `my-llm` → `MY_LLM_API_KEY`: the key variable a custom provider gets by default.
@@ -99,7 +101,12 @@ impl Setup {
                 });
             }
         }
-        template::config(&providers, &endpoints)
+        let text = template::config(&providers, &endpoints);
+        if self.require_keys {
+            template::require_keys(&text)
+        } else {
+            text
+        }
     }
 
     /// Writes the configuration to `config` (creating its directory), merges the keys into
@@ -177,6 +184,7 @@ mod tests {
                 key_var: key_var_for("moonshot"),
             }],
             keys: Vec::new(),
+            require_keys: false,
         };
         let text = setup.render(&registry);
         let src = compiler::SourceFile::new("t", text.clone());

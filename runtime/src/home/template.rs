@@ -31,6 +31,18 @@ pub struct Endpoint {
     pub service_id: String,
 }
 
+/// The lines of [`config`] that turn authentication off.
+const OPEN: &str = "  # Admits requests without credentials: fine behind loopback, never on a public address.\n  skip_auth: true\n";
+
+/// `text` (from [`config`]) with authentication on: callers need a key.
+pub fn require_keys(text: &str) -> String {
+    text.replacen(
+        OPEN,
+        "  # Callers need an API key minted by `bitrouter keygen`, signed by an account in\n  # `.keys/` next to this file (`bitrouter account --list`).\n  skip_auth: false\n",
+        1,
+    )
+}
+
 /// The configuration text. With no providers it is the commented starter.
 pub fn config(providers: &[ProviderEntry], endpoints: &[Endpoint]) -> String {
     let mut s = String::new();
@@ -206,6 +218,8 @@ mod tests {
         assert!(s.starts_with("# yaml-language-server: $schema=https://bitrouter.dev/schema/v"));
         assert!(s.contains("\n  listen: 127.0.0.1:4356\n"));
         assert!(s.contains("\n  skip_auth: true\n"));
+        let keyed = require_keys(&s);
+        assert!(keyed.contains("\n  skip_auth: false\n") && !keyed.contains("skip_auth: true"));
         assert!(!s.contains("\nproviders:"));
         assert!(!s.contains("\nmodels:"));
         let src = compiler::SourceFile::new("starter", s);

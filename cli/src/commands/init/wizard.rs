@@ -91,10 +91,19 @@ pub(super) fn run(
             .interact()
             .map_err(cancelled)?;
     }
+    let require_keys = a.require_keys
+        || Confirm::with_theme(&theme)
+            .with_prompt(
+                "Require an API key from callers? (yes for a router others can reach; a key is minted for you)",
+            )
+            .default(false)
+            .interact()
+            .map_err(cancelled)?;
     Ok(Setup {
         providers,
         customs,
         keys,
+        require_keys,
     })
 }
 

@@ -65,3 +65,50 @@ fn lookups_do_not_allocate() {
         failures.join("\n")
     );
 }
+
+/// A caller whose token was verified once costs no allocation on later requests: the gate's
+/// cache hit (hash, read lock, whole-token comparison, an `Arc` clone).
+#[test]
+fn a_cached_token_check_does_not_allocate() {
+    use std::time::{SystemTime, UNIX_EPOCH};
+    let key = auth::AccountKey::generate().unwrap();
+    let mut trust = auth::Trust::new(365 * 86_400);
+    trust.trust(key.public());
+    let now = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap()
+        .as_secs();
+    let claims = auth::Claims {
+        iss: key.public().id(),
+        jti: "alloc".into(),
+        iat: now,
+        exp: Some(now + 3600),
+        nbf: None,
+        scope: Some(auth::Scope::Api),
+        name: None,
+        models: Some(vec!["*".into()]),
+        budget: None,
+        budget_window: None,
+        rpm: Some(1_000_000),
+    };
+    let token = auth::mint(&key, &claims);
+    let gate = dataplane::bench::Gate::new(&trust);
+    let mut headers = http::HeaderMap::new();
+    headers.insert(
+        "authorization",
+        http::HeaderValue::from_str(&format!("Bearer {token}")).unwrap(),
+    );
+    let (first, n_first) = alloc::count(|| gate.admit(&headers));
+    assert!(first);
+    let (all, n) = alloc::count(|| (0..CALLS).all(|_| gate.admit(&headers)));
+    assert!(all);
+    println!(
+        "auth: first verification {n_first} allocations; cached hit {} per call",
+        n as f64 / CALLS as f64
+    );
+    assert!(
+        n_first > 0,
+        "the first check does the work (and so the count sees it)"
+    );
+    assert_eq!(n, 0, "{n} allocations in {CALLS} cached checks");
+}

@@ -8,9 +8,8 @@
 //! one comparison — no signature check and no allocation (`auth/benches/verify.rs`,
 //! `benches/tests/alloc.rs`). An entry is never used past the token's `exp`, and a reload starts
 //! a new cache, so a revocation takes effect for the next request. Rate limits (`rpm`) are a
-//! sliding one-minute log per token id, kept across reloads.
+//! rolling minute per token id (one-second buckets), kept across reloads.
 
-use std::collections::VecDeque;
 use std::hash::{BuildHasher, Hasher};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, PoisonError, RwLock};
@@ -29,8 +28,6 @@ const SHARDS: usize = 16;
 const PER_SHARD: usize = 512;
 /// Most token ids with a rate-limit log kept (the least recently used are forgotten beyond).
 const MAX_LIMITERS: usize = 16_384;
-/// Highest `rpm` honoured as written (a log of this many instants per token at most).
-const MAX_RPM: u32 = 100_000;
 
 /// A verified caller, shared by every request that presents the same token.
 #[derive(Debug)]
@@ -227,7 +224,7 @@ impl RateLimits {
     fn get(&self, jti: &str, rpm: u32) -> Arc<Limiter> {
         let mut map = self.map.lock().unwrap_or_else(PoisonError::into_inner);
         if let Some(l) = map.get(jti)
-            && l.rpm == rpm.min(MAX_RPM)
+            && l.rpm == rpm
         {
             return Arc::clone(l);
         }
@@ -242,25 +239,29 @@ impl RateLimits {
                 map.remove(&k);
             }
         }
-        let l = Arc::new(Limiter::new(rpm.min(MAX_RPM)));
+        let l = Arc::new(Limiter::new(rpm));
         map.insert(jti.into(), Arc::clone(&l));
         l
     }
 }
 
-/// At most `rpm` requests in any rolling minute.
+/// At most `rpm` requests in any rolling minute, counted in one-second buckets: 60 counters
+/// whatever the rate, so a large `rpm` costs no memory, and admitting never allocates.
 #[derive(Debug)]
 pub(crate) struct Limiter {
     rpm: u32,
     origin: Instant,
-    /// Milliseconds since `origin` of the latest use (for forgetting idle limiters).
+    /// Unix seconds of the latest use (for forgetting idle limiters).
     last_used: AtomicU64,
-    /// When the admitted requests of the last minute came, oldest first. Allocated once, to
-    /// `rpm` entries: admitting never allocates.
-    log: Mutex<VecDeque<Instant>>,
+    buckets: Mutex<[Bucket; 60]>,
 }
 
-const WINDOW: Duration = Duration::from_secs(60);
+#[derive(Clone, Copy, Debug, Default)]
+struct Bucket {
+    /// The second (since `origin`) this bucket counts, plus one (0: never used).
+    second: u64,
+    count: u32,
+}
 
 impl Limiter {
     fn new(rpm: u32) -> Limiter {
@@ -268,27 +269,40 @@ impl Limiter {
             rpm,
             origin: Instant::now(),
             last_used: AtomicU64::new(0),
-            log: Mutex::new(VecDeque::with_capacity(rpm as usize)),
+            buckets: Mutex::new([Bucket::default(); 60]),
         }
     }
 
     /// Admits one request now, or says how long until one would be admitted.
     fn admit(&self, now: Instant) -> Result<(), Duration> {
-        let ms = u64::try_from(now.saturating_duration_since(self.origin).as_millis())
-            .unwrap_or(u64::MAX);
-        self.last_used.store(ms, Ordering::Relaxed);
-        let mut log = self.log.lock().unwrap_or_else(PoisonError::into_inner);
-        while log
-            .front()
-            .is_some_and(|&t| now.saturating_duration_since(t) >= WINDOW)
-        {
-            log.pop_front();
+        let sec = now.saturating_duration_since(self.origin).as_secs() + 1;
+        self.last_used.store(unix_now(), Ordering::Relaxed);
+        let mut b = self.buckets.lock().unwrap_or_else(PoisonError::into_inner);
+        let in_window = |x: &Bucket| x.count > 0 && x.second + 60 > sec;
+        let used: u64 = b
+            .iter()
+            .filter(|x| in_window(x))
+            .map(|x| u64::from(x.count))
+            .sum();
+        if used >= u64::from(self.rpm) {
+            let oldest = b
+                .iter()
+                .filter(|x| in_window(x))
+                .map(|x| x.second)
+                .min()
+                .unwrap_or(sec);
+            return Err(Duration::from_secs(
+                (oldest + 60).saturating_sub(sec).max(1),
+            ));
         }
-        if log.len() >= self.rpm as usize {
-            let oldest = log.front().copied().unwrap_or(now);
-            return Err(WINDOW.saturating_sub(now.saturating_duration_since(oldest)));
+        let slot = &mut b[(sec % 60) as usize];
+        if slot.second != sec {
+            *slot = Bucket {
+                second: sec,
+                count: 0,
+            };
         }
-        log.push_back(now);
+        slot.count = slot.count.saturating_add(1);
         Ok(())
     }
 }

@@ -18,6 +18,8 @@
 #   TRANSLATED="mc gc cm"  translated routes, each <upstream><caller> from c (chat_completions),
 #                       r (responses), m (messages), g (generate_content): "mc" = the caller speaks
 #                       Chat Completions, bitrouter calls the mock's Messages; "" measures none
+#   AUTH=1              also measure a second bitrouter with caller authentication on
+#                       (`skip_auth: false`, a key minted by `bitrouter keygen`); 0 skips it
 #   SKIP_BUILD=1        use the release binaries already built
 #   OUT=DIR             where logs, configs and oha's JSON go (default target/load/<time>)
 #
@@ -40,6 +42,7 @@ DRIP_MS=${DRIP_MS:-200}
 SKIP_BUILD=${SKIP_BUILD:-0}
 OUT=${OUT:-$TARGET_DIR/load/$(date +%Y%m%d-%H%M%S)}
 TRANSLATED=${TRANSLATED-"mc gc cm"}
+AUTH=${AUTH:-1}
 
 log() { printf '%s\n' "$*" >&2; }
 die() { log "error: $*"; exit 1; }
@@ -56,6 +59,10 @@ for x in $TRANSLATED; do
     TARGETS+=("tr-$x")
     LABEL[tr-$x]="bitrouter ${PROTO[${x:1:1}]}←${PROTO[${x:0:1}]}"
 done
+if [[ $AUTH == 1 ]]; then
+    TARGETS+=(auth)
+    LABEL[auth]="bitrouter, auth on"
+fi
 
 # --- tools -------------------------------------------------------------------------------
 missing=0
@@ -159,6 +166,18 @@ ROUTER_PID=$START_PID ROUTER=$START_ADDR
 
 declare -A URL=([direct]="http://$MOCK" [bare]="http://$BARE" [bitrouter]="http://$ROUTER")
 declare -A PID=([direct]="" [bare]=$BARE_PID [bitrouter]=$ROUTER_PID)
+# The same router with authentication on: its own home, an account, a minted key.
+if [[ $AUTH == 1 ]]; then
+    mkdir -p "$OUT/home-auth"
+    sed 's/skip_auth: true/skip_auth: false/' "$CONFIG" >"$OUT/home-auth/bitrouter.yaml"
+    "$BIN/bitrouter" --home-dir "$OUT/home-auth" account --generate >"$OUT/auth-setup.log" 2>&1 ||
+        { cat "$OUT/auth-setup.log" >&2; die "could not create the benchmark's account"; }
+    AUTH_KEY=$("$BIN/bitrouter" --home-dir "$OUT/home-auth" keygen --exp 1d 2>>"$OUT/auth-setup.log") ||
+        { cat "$OUT/auth-setup.log" >&2; die "could not mint the benchmark's key"; }
+    start bitrouter-auth "$OUT/bitrouter-auth.log" "$BIN/bitrouter" --home-dir "$OUT/home-auth" serve \
+        -c "$OUT/home-auth/bitrouter.yaml" --listen 127.0.0.1:0
+    URL[auth]="http://$START_ADDR" PID[auth]=$START_PID
+fi
 for t in "${TARGETS[@]}"; do
     if [[ $t == tr-* ]]; then
         URL[$t]="http://$ROUTER" PID[$t]=$ROUTER_PID
@@ -179,6 +198,7 @@ request() {
     fi
     [[ $m == stream ]] && stream=',"stream":true'
     REQ_HDRS=() REQ_DONE='"Hello!"'
+    [[ $t != auth ]] || REQ_HDRS=(-H "authorization: Bearer $AUTH_KEY")
     case $caller in
         c)
             REQ_PATH=/v1/chat/completions
@@ -380,6 +400,19 @@ sort -t$'\t' -k1,1 -k2,2 -k3,3n "$RESULTS" | awk -F'\t' -v OFS='\t' '
                       printf "- %s streaming req/s >= 0.7x bare in every cell: %s (lowest %.2fx, c=%s)\n", label, (worst >= 0.7 ? "met" : "MISSED"), worst, wc
                   printf "  req/s ÷ bare:%s\n", substr(line, 1, length(line) - 1) }' "$SUMMARY"
     done
+    if [[ $AUTH == 1 ]]; then
+        awk -F'\t' '
+            $1 == "bitrouter" { p[$2 FS $3] = $4 }
+            $1 == "auth" { r[$2 FS $3] = $4; order[++n] = $2 FS $3 }
+            END { worst = 1e9; line = ""
+                  for (i = 1; i <= n; i++) { k = order[i]; split(k, f, FS)
+                      x = p[k] > 0 ? r[k] / p[k] : 0
+                      line = line sprintf(" %s c=%s %.2fx;", f[1], f[2], x)
+                      if (x < worst) { worst = x; wk = k } }
+                  split(wk, w, FS)
+                  printf "- auth on req/s >= 0.97x auth off in every cell: %s (lowest %.2fx, %s c=%s)\n", (worst >= 0.97 ? "met" : "MISSED"), worst, w[1], w[2]
+                  printf "  auth on ÷ auth off:%s\n", substr(line, 1, length(line) - 1) }' "$SUMMARY"
+    fi
     awk -v k="${IDLE[bitrouter]}" 'BEGIN { printf "- idle RSS <= 16 MiB: %s (%.1f MiB)\n", (k <= 16 * 1024 ? "met" : "MISSED"), k / 1024 }'
     if ((STREAMS > 0)); then
         awk -v k="${STREAM_PEAK[bitrouter]}" -v s="$STREAMS" 'BEGIN { printf "- RSS <= 64 MiB with %d concurrent streams: %s (%.1f MiB peak)\n", s, (k <= 64 * 1024 ? "met" : "MISSED"), k / 1024 }'

@@ -403,5 +403,16 @@ fn server_settings(cfg: &resolved::Config) -> ServerSettings {
         breaker_failures: s.failover.breaker_failures.value,
         breaker_cooldown: s.failover.breaker_cooldown.value,
         database_url: cfg.database.url.as_ref().map(|u| u.value.clone()),
+        translation: s.translation,
+        cors_allowed_origins: s
+            .cors_allowed_origins
+            .iter()
+            .map(|o| o.value.trim_end_matches('/').to_ascii_lowercase())
+            .collect(),
+        allowed_hosts: s
+            .allowed_hosts
+            .iter()
+            .map(|h| h.value.trim_end_matches('.').to_ascii_lowercase())
+            .collect(),
     }
 }

@@ -1,7 +1,9 @@
-//! The per-request pipeline: endpoint → limits → auth → body → model lookup → failover.
+//! The per-request pipeline: endpoint → limits → `Host` / `Origin` (`hygiene`) → auth →
+//! `Content-Type` → body (and its hygiene, `request::shape`) → model lookup → failover.
 //! Every outcome is a response in the caller protocol's shape; nothing here returns an error
 //! to hyper.
 
+use std::net::SocketAddr;
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
 use std::time::Duration;
@@ -18,7 +20,9 @@ use crate::body::{Body, Gather};
 use crate::endpoint::Endpoint;
 use crate::error::ProxyError;
 use crate::failover;
+use crate::hygiene;
 use crate::json::PooledScratch;
+use crate::prepared::LoadedTable;
 use crate::request;
 use crate::respond::{self, json_ok};
 use crate::shared::{InFlight, Shared};
@@ -27,31 +31,60 @@ use crate::shared::{InFlight, Shared};
 const MAX_URI: usize = 8 * 1024;
 
 /// One request, answered in the caller's protocol whatever happens: every error is rendered
-/// here, once.
-pub(crate) async fn handle(shared: &Arc<Shared>, req: Request<Incoming>) -> Response<Body> {
+/// here, once. `local` is the address the connection reached (the `Host` check).
+pub(crate) async fn handle(
+    shared: &Arc<Shared>,
+    req: Request<Incoming>,
+    local: Option<SocketAddr>,
+) -> Response<Body> {
     let path = req.uri().path();
     let endpoint = Endpoint::detect(req.method(), path, req.uri().query());
     let dialect = dialect(&endpoint, path, req.headers());
+    // The one table load of this request.
+    let table = shared.tables.load();
+    let origin = match head(&req, &table, local) {
+        Ok(origin) => origin.cloned(),
+        Err(e) => return respond::error(e, dialect),
+    };
+    if let Some(res) = origin.as_ref().and_then(|o| hygiene::preflight(&req, o)) {
+        return res;
+    }
     // Owned before the request moves on (a Gemini model named in the path).
     let endpoint = endpoint.into_owned();
-    match serve(shared, req, endpoint, dialect).await {
+    let mut res = match serve(shared, &table, req, endpoint, dialect).await {
         Ok(res) => res,
         Err(e) => respond::error(e, dialect),
+    };
+    if let Some(o) = &origin {
+        hygiene::allow(res.headers_mut(), o);
     }
+    res
+}
+
+/// The checks on the request head every endpoint gets: the configured limits, then who is
+/// calling (`Host`, `Origin`). Returns the allowed browser origin, if one sent the request.
+fn head<'r>(
+    req: &'r Request<Incoming>,
+    table: &LoadedTable,
+    local: Option<SocketAddr>,
+) -> Result<Option<&'r http::HeaderValue>, ProxyError> {
+    let settings = table.server();
+    check_head(req, settings.max_headers, settings.max_header_size)?;
+    hygiene::check_host(req.headers(), req.uri(), local, settings)?;
+    hygiene::check_origin(req.headers(), settings)
 }
 
 async fn serve(
     shared: &Arc<Shared>,
+    table: &Arc<LoadedTable>,
     req: Request<Incoming>,
     endpoint: Endpoint<'static>,
     dialect: Protocol,
 ) -> Result<Response<Body>, ProxyError> {
-    let table = shared.tables.load();
     let settings = table.server();
-    check_head(&req, settings.max_headers, settings.max_header_size)?;
     let call = match endpoint {
         Endpoint::Health => return Ok(json_ok(Bytes::from_static(b"{\"status\":\"ok\"}"))),
-        Endpoint::Ready => return Ok(ready(shared, &table)),
+        Endpoint::Ready => return Ok(ready(shared, table)),
         Endpoint::NotFound => {
             let path = req.uri().path();
             return Err(ProxyError::client(
@@ -67,10 +100,11 @@ async fn serve(
         }
         Endpoint::Models => {
             authenticate(req.headers(), req.uri().query(), settings.skip_auth)?;
-            return Ok(respond::models(&table, dialect));
+            return Ok(respond::models(table, dialect));
         }
         Endpoint::Call(call) => call,
     };
+    hygiene::check_content_type(req.headers())?;
     let Some(slot) = InFlight::acquire(shared, settings.max_in_flight) else {
         return Err(ProxyError::internal(
             ErrorKind::Overloaded,
@@ -93,10 +127,10 @@ async fn serve(
     drop(scratch);
     let route = table
         .route(&info.model)
-        .map_err(|e| lookup_error(&table, e))?;
+        .map_err(|e| lookup_error(table, e))?;
     failover::run(failover::Ctx {
         shared,
-        table: &table,
+        table,
         route,
         call: &call,
         info: &info,

@@ -28,6 +28,7 @@ mod failover;
 #[doc(hidden)]
 pub mod fuzzing;
 mod handler;
+mod hygiene;
 mod prepared;
 mod relay;
 mod request;

@@ -232,6 +232,8 @@ pub enum ErrorKind {
     RequestTimeout,
     PayloadTooLarge,
     UriTooLong,
+    /// The request body is not JSON (415).
+    UnsupportedMediaType,
     HeadersTooLarge,
     RateLimited,
     /// The upstream is overloaded, or the router is at capacity / every endpoint cools down.
@@ -254,6 +256,7 @@ impl ErrorKind {
             408 | 504 => ErrorKind::Timeout,
             413 => ErrorKind::PayloadTooLarge,
             414 => ErrorKind::UriTooLong,
+            415 => ErrorKind::UnsupportedMediaType,
             431 => ErrorKind::HeadersTooLarge,
             429 => ErrorKind::RateLimited,
             502 => ErrorKind::BadGateway,
@@ -274,6 +277,7 @@ impl ErrorKind {
             ErrorKind::RequestTimeout => 408,
             ErrorKind::PayloadTooLarge => 413,
             ErrorKind::UriTooLong => 414,
+            ErrorKind::UnsupportedMediaType => 415,
             ErrorKind::HeadersTooLarge => 431,
             ErrorKind::RateLimited => 429,
             ErrorKind::Server => 500,

@@ -22,6 +22,7 @@ pub(crate) fn error_type(kind: ErrorKind) -> &'static str {
         | ErrorKind::RequestTimeout
         | ErrorKind::PayloadTooLarge
         | ErrorKind::UriTooLong
+        | ErrorKind::UnsupportedMediaType
         | ErrorKind::HeadersTooLarge => "invalid_request_error",
     }
 }

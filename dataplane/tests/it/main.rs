@@ -8,6 +8,7 @@
 
 mod cancel;
 mod failover;
+mod hygiene;
 mod layering;
 mod limits;
 mod parity;

@@ -97,6 +97,7 @@ pub(crate) fn error_status(kind: ErrorKind) -> &'static str {
         | ErrorKind::MethodNotAllowed
         | ErrorKind::PayloadTooLarge
         | ErrorKind::UriTooLong
+        | ErrorKind::UnsupportedMediaType
         | ErrorKind::HeadersTooLarge => "INVALID_ARGUMENT",
     }
 }

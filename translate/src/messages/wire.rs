@@ -116,6 +116,7 @@ pub(crate) fn error_type(kind: ErrorKind) -> &'static str {
         | ErrorKind::MethodNotAllowed
         | ErrorKind::RequestTimeout
         | ErrorKind::UriTooLong
+        | ErrorKind::UnsupportedMediaType
         | ErrorKind::HeadersTooLarge => "invalid_request_error",
     }
 }

@@ -18,6 +18,8 @@
 //! 7. Dropping the response (client gone) drops the upstream call: no detached work remains.
 
 mod attempt;
+#[doc(hidden)]
+pub mod bench;
 mod body;
 mod breaker;
 mod budget;

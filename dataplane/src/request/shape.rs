@@ -77,14 +77,15 @@ fn structure(nodes: &[Node<'_>]) -> Result<(), Problem> {
     // Where each open container ends; its length is the current depth.
     let mut ends: SmallVec<[usize; 32]> = SmallVec::new();
     for (i, n) in nodes.iter().enumerate() {
-        while ends.last().is_some_and(|&e| e <= i) {
-            ends.pop();
-        }
         let (len, count, object) = match *n {
             Node::Object { len, count } => (len, count, true),
             Node::Array { len, count } => (len, count, false),
             _ => continue,
         };
+        // Depth only matters where a container opens: close the ones that ended before it.
+        while ends.last().is_some_and(|&e| e <= i) {
+            ends.pop();
+        }
         if ends.len() >= MAX_DEPTH {
             return Err(Problem::TooDeep);
         }

@@ -110,8 +110,10 @@ pub(crate) async fn run(
         let mut body = read_all(body, started + t.total).await.unwrap_or_default();
         let status = head.status.as_u16();
         let info = answer::decode_error(status, &body);
-        if call.translation.is_some() {
-            // The upstream's error envelope, in the caller's.
+        // A translated upstream's envelope, or a same-protocol answer that is not the caller's
+        // envelope (plain text or HTML from a proxy, another protocol's JSON): the caller gets
+        // its own envelope, with the upstream's status and message.
+        if call.translation.is_some() || !answer::is_error_envelope(call.caller, &body) {
             body = Bytes::from(answer::encode_error(call.caller, status, &info));
             head.headers
                 .insert(header::CONTENT_TYPE, json_content_type());

@@ -6,7 +6,7 @@
 
 use std::time::Instant;
 
-use crate::fault::{FAULT_HEADER, Fault};
+use crate::fault::{ErrorBody, FAULT_HEADER, Fault};
 use crate::http::{self, Conn, Request};
 use crate::protocols::{self, Protocol, StreamKind};
 use crate::record::{Recorded, State};
@@ -143,8 +143,22 @@ async fn answer(
         }
     }
     let next = if let Some(status) = fault.status {
-        let body = protocols::error_body(protocol, status, None);
-        send_full(conn, status, JSON, &body, keep_alive, fault).await
+        let (content_type, body) = match fault.error_body {
+            None => (JSON, protocols::error_body(protocol, status, None)),
+            Some(ErrorBody::Text) => (
+                "text/plain",
+                format!("upstream proxy error: {status}\n").into_bytes(),
+            ),
+            Some(ErrorBody::Chat) => (JSON, protocols::error_body(Protocol::Chat, status, None)),
+            Some(ErrorBody::Messages) => (
+                JSON,
+                protocols::error_body(Protocol::Messages, status, None),
+            ),
+            Some(ErrorBody::Gemini) => {
+                (JSON, protocols::error_body(Protocol::Gemini, status, None))
+            }
+        };
+        send_full(conn, status, content_type, &body, keep_alive, fault).await
     } else {
         match params {
             Err(message) => {

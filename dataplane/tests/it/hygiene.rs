@@ -251,3 +251,37 @@ async fn malformed_bodies_are_400_before_any_upstream_call() {
     }
     assert_eq!(h.mock.request_count(), 0);
 }
+
+#[tokio::test]
+async fn upstream_error_bodies_reach_the_caller_in_its_own_shape() {
+    for p in Protocol::ALL {
+        let b = base(p);
+        let proto = p.as_str();
+        // Plain text, or another protocol's envelope (Gemini's for OpenAI callers, Chat's for
+        // the others), from a same-protocol (passthrough) upstream.
+        let foreign = if matches!(p, Protocol::ChatCompletions | Protocol::Responses) {
+            "gemini"
+        } else {
+            "chat"
+        };
+        for (status, kind) in [(400, "text"), (503, "text"), (429, foreign), (401, foreign)] {
+            let yaml = format!(
+                r#"inherit_defaults: false
+server: {{ skip_auth: true, failover: {{ max_attempts: 1 }} }}
+providers:
+  up: {{ api_base: "{b}", api_key: k, api_protocol: {proto}, allow_private: true, headers: {{ x-mock-fault: "status={status};error-body={kind}" }}, models: [{{id: m}}] }}
+"#
+            );
+            let h = Harness::start(&yaml).await;
+            for stream in [false, true] {
+                let r = h.call(p, "up:m", stream).await;
+                let (got, msg) = error_of(p, &r);
+                assert_eq!(got, status, "{p:?} {kind} stream={stream}: {}", r.body);
+                assert_eq!(r.header("content-type"), Some("application/json"));
+                if kind == "text" {
+                    assert!(msg.contains("upstream proxy error"), "{p:?}: {msg}");
+                }
+            }
+        }
+    }
+}

@@ -11,6 +11,7 @@ mod failover;
 mod hygiene;
 mod layering;
 mod limits;
+mod nagle;
 mod parity;
 mod passthrough;
 mod support;

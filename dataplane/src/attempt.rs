@@ -56,6 +56,8 @@ pub(crate) struct Translation<'a> {
     pub(crate) seed: u64,
     /// Tool names renamed for the upstream, restored in the answer.
     pub(crate) names: NameMap,
+    /// Request fields left out for this upstream (`x-bitrouter-dropped`).
+    pub(crate) dropped: Vec<String>,
 }
 
 impl<'a> Plan<'a> {

@@ -43,4 +43,5 @@ mod upstream;
 use translate::{json, sse};
 
 pub use prepared::LoadedTable;
+pub use respond::Dropped;
 pub use server::{DRAIN_TIMEOUT, Server};

@@ -25,6 +25,29 @@ pub struct Request {
     pub stream: bool,
     /// The caller (Chat) asked for a usage chunk at the end of its stream.
     pub include_usage: bool,
+    /// Hosted tools the caller offered (`web_search`, Anthropic `web_search_20250305`, Gemini
+    /// `googleSearch`, …): only its own protocol's provider runs them, so a translated request
+    /// drops them (or, with `server.translation: strict`, is refused).
+    pub hosted_tools: Vec<String>,
+    /// Function tools the caller grouped in a Responses `namespace`, flattened into `tools`
+    /// under [`Namespaced::flat`]; the answer gives their calls back under the group.
+    pub namespaced: Vec<Namespaced>,
+}
+
+/// A function tool of a Responses `namespace` group, flattened.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Namespaced {
+    /// The name the upstream sees: `<namespace>__<name>`.
+    pub flat: String,
+    pub namespace: String,
+    pub name: String,
+}
+
+impl Namespaced {
+    /// The flattened name of `name` in `namespace`.
+    pub fn flatten(namespace: &str, name: &str) -> String {
+        format!("{namespace}__{name}")
+    }
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -76,6 +99,8 @@ pub struct ToolCall {
     pub arguments: String,
     /// Gemini `thoughtSignature` on the call part, when the source was Gemini.
     pub signature: Option<String>,
+    /// Responses callers: the `namespace` tool group the called function belongs to.
+    pub namespace: Option<String>,
 }
 
 #[derive(Clone, Debug, PartialEq)]
@@ -133,6 +158,9 @@ pub struct Params {
     pub reasoning_budget: Option<u64>,
     pub parallel_tool_calls: Option<bool>,
     pub user: Option<String>,
+    /// OpenAI's answer-length hint (`low|medium|high`): Chat `verbosity`, Responses
+    /// `text.verbosity`.
+    pub verbosity: Option<String>,
 }
 
 #[derive(Clone, Debug, PartialEq)]

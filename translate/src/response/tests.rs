@@ -210,6 +210,7 @@ fn expected_ir(v: &Vector) -> Response {
             name: "get_weather".into(),
             arguments: r#"{"location":"Paris"}"#.into(),
             signature: None,
+            namespace: None,
         }));
     }
     Response {

@@ -259,7 +259,7 @@ fn retry_after(h: &HeaderMap) -> Option<Duration> {
 
 /// Reads a whole upstream body, bounded in size and time; one buffer copy only when it came in
 /// several frames.
-async fn read_all(mut body: Incoming, deadline: Instant) -> Option<Bytes> {
+pub(crate) async fn read_all(mut body: Incoming, deadline: Instant) -> Option<Bytes> {
     let read = async {
         let mut gathered = Gather::default();
         while let Some(frame) = body.frame().await {
@@ -280,7 +280,7 @@ async fn read_all(mut body: Incoming, deadline: Instant) -> Option<Bytes> {
 }
 
 /// An error and its sources on one line (hyper-util's top-level message is generic).
-fn error_chain(e: &(dyn std::error::Error + 'static)) -> String {
+pub(crate) fn error_chain(e: &(dyn std::error::Error + 'static)) -> String {
     let mut s = e.to_string();
     let mut cur = e.source();
     while let Some(c) = cur {

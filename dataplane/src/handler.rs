@@ -16,6 +16,7 @@ use hyper::body::Incoming;
 use serde_json::json;
 use translate::ir::ErrorKind;
 
+use crate::auxiliary;
 use crate::body::{Body, Gather};
 use crate::endpoint::Endpoint;
 use crate::error::ProxyError;
@@ -39,7 +40,7 @@ pub(crate) async fn handle(
 ) -> Response<Body> {
     let path = req.uri().path();
     let endpoint = Endpoint::detect(req.method(), path, req.uri().query());
-    let dialect = dialect(&endpoint, path, req.headers());
+    let dialect = dialect(&endpoint, path, req.uri().query(), req.headers());
     // The one table load of this request.
     let table = shared.tables.load();
     let origin = match head(&req, &table, local) {
@@ -102,8 +103,15 @@ async fn serve(
             authenticate(req.headers(), req.uri().query(), settings.skip_auth)?;
             return Ok(respond::models(table, dialect));
         }
-        Endpoint::Call(call) => call,
+        Endpoint::Model(name) => {
+            authenticate(req.headers(), req.uri().query(), settings.skip_auth)?;
+            table.route(&name).map_err(|e| lookup_error(table, e))?;
+            return Ok(json_ok(translate::wire::model_info(dialect, &name)));
+        }
+        Endpoint::Call(call) => (call, false),
+        Endpoint::CountTokens(call) => (call, true),
     };
+    let (call, count) = call;
     hygiene::check_content_type(req.headers())?;
     let Some(slot) = InFlight::acquire(shared, settings.max_in_flight) else {
         return Err(ProxyError::internal(
@@ -128,6 +136,9 @@ async fn serve(
     let route = table
         .route(&info.model)
         .map_err(|e| lookup_error(table, e))?;
+    if count {
+        return auxiliary::count_tokens(table, route, &call, &info, &body, parts.headers).await;
+    }
     failover::run(failover::Ctx {
         shared,
         table,
@@ -142,12 +153,21 @@ async fn serve(
 }
 
 /// Which protocol's shape the caller reads: the endpoint's, else guessed from the path and
-/// headers (a Gemini path or key header, `anthropic-version`), else OpenAI's.
-fn dialect(endpoint: &Endpoint<'_>, path: &str, headers: &HeaderMap) -> Protocol {
+/// headers (a Gemini path, key header or `?key=`, `anthropic-version`), else OpenAI's.
+fn dialect(
+    endpoint: &Endpoint<'_>,
+    path: &str,
+    query: Option<&str>,
+    headers: &HeaderMap,
+) -> Protocol {
     match endpoint {
         Endpoint::Call(c) => c.protocol,
         Endpoint::WrongMethod(p) => *p,
-        _ if path.starts_with("/v1beta/") || headers.contains_key("x-goog-api-key") => {
+        Endpoint::CountTokens(c) => c.protocol,
+        _ if path.starts_with("/v1beta/")
+            || headers.contains_key("x-goog-api-key")
+            || query.is_some_and(|q| q.split('&').any(|kv| kv.starts_with("key="))) =>
+        {
             Protocol::GenerateContent
         }
         _ if headers.contains_key("anthropic-version") => Protocol::Messages,

@@ -18,6 +18,7 @@
 //! 7. Dropping the response (client gone) drops the upstream call: no detached work remains.
 
 mod attempt;
+mod auxiliary;
 #[doc(hidden)]
 pub mod bench;
 mod body;

@@ -68,7 +68,12 @@ pub(crate) struct Endpoint<'a> {
     gemini_stream: bool,
     /// Gemini streaming with `alt=sse` (else a JSON array).
     gemini_sse: bool,
+    /// Anthropic `…/messages/count_tokens`, Gemini `:countTokens`: answers [`COUNTED`].
+    count: bool,
 }
+
+/// The token count the mock answers (`input_tokens`, `totalTokens`), whatever the request.
+pub(crate) const COUNTED: u64 = 42;
 
 /// Matches `…/chat/completions`, `…/responses`, `…/messages` and
 /// `…/models/{model}:generateContent` / `:streamGenerateContent`, whatever comes before.
@@ -78,7 +83,14 @@ pub(crate) fn route<'a>(path: &'a str, query: &str) -> Option<Endpoint<'a>> {
         gemini_model: "",
         gemini_stream: false,
         gemini_sse: false,
+        count: false,
     };
+    if path.ends_with("/messages/count_tokens") {
+        return Some(Endpoint {
+            count: true,
+            ..ep(Protocol::Messages)
+        });
+    }
     if path.ends_with("/chat/completions") {
         return Some(ep(Protocol::Chat));
     }
@@ -90,9 +102,10 @@ pub(crate) fn route<'a>(path: &'a str, query: &str) -> Option<Endpoint<'a>> {
     }
     let (_, rest) = path.rsplit_once("/models/")?;
     let (model, method) = rest.rsplit_once(':')?;
-    let gemini_stream = match method {
-        "generateContent" => false,
-        "streamGenerateContent" => true,
+    let (gemini_stream, count) = match method {
+        "generateContent" => (false, false),
+        "streamGenerateContent" => (true, false),
+        "countTokens" => (false, true),
         _ => return None,
     };
     Some(Endpoint {
@@ -100,6 +113,7 @@ pub(crate) fn route<'a>(path: &'a str, query: &str) -> Option<Endpoint<'a>> {
         gemini_model: model,
         gemini_stream,
         gemini_sse: gemini_stream && query.split('&').any(|kv| kv == "alt=sse"),
+        count,
     })
 }
 
@@ -111,6 +125,7 @@ pub(crate) struct Params {
     scenario: Scenario,
     vars: Vars,
     gemini_sse: bool,
+    count: bool,
 }
 
 #[derive(Deserialize)]
@@ -145,9 +160,11 @@ pub(crate) fn params(ep: &Endpoint<'_>, body: &[u8]) -> Result<Params, String> {
     Ok(Params {
         protocol: ep.protocol,
         stream: match ep.protocol {
+            _ if ep.count => false,
             Protocol::Gemini => ep.gemini_stream,
             _ => f.stream.unwrap_or(false),
         },
+        count: ep.count,
         scenario,
         vars: Vars {
             model: serde_json::Value::from(model).to_string(),
@@ -202,6 +219,13 @@ fn render(out: &mut Vec<u8>, tpl: &str, v: &Vars) {
 
 /// The non-streaming success body.
 pub(crate) fn body(p: &Params) -> Vec<u8> {
+    if p.count {
+        return match p.protocol {
+            Protocol::Gemini => format!(r#"{{"totalTokens":{COUNTED}}}"#),
+            _ => format!(r#"{{"input_tokens":{COUNTED}}}"#),
+        }
+        .into_bytes();
+    }
     let tpl = match p.protocol {
         Protocol::Chat => chat::body(p.scenario),
         Protocol::Responses => responses::body(p.scenario),

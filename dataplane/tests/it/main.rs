@@ -6,6 +6,7 @@
     reason = "test helpers fail the test by panicking"
 )]
 
+mod auxiliary;
 mod cancel;
 mod failover;
 mod hygiene;

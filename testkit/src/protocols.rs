@@ -35,20 +35,25 @@ pub(crate) enum Scenario {
     Tool,
     /// Model name contains `parallel`: `get_weather` for Paris and for London.
     Parallel,
+    /// Model name contains `agent`: a model in an agent loop (`crate::agent`).
+    Agent,
 }
 
 impl Scenario {
     /// Position in the per-scenario arrays of the protocol modules.
     fn index(self) -> usize {
         match self {
-            Scenario::Text => 0,
+            // Agent answers are rendered by `crate::agent`; its faults use the text templates.
+            Scenario::Text | Scenario::Agent => 0,
             Scenario::Tool => 1,
             Scenario::Parallel => 2,
         }
     }
 
     fn for_model(model: &str) -> Scenario {
-        if model.contains("parallel") {
+        if model.contains("agent") {
+            Scenario::Agent
+        } else if model.contains("parallel") {
             Scenario::Parallel
         } else if model.contains("tool") {
             Scenario::Tool
@@ -126,6 +131,10 @@ pub(crate) struct Params {
     vars: Vars,
     gemini_sse: bool,
     count: bool,
+    /// The agent scenario's answer to this request.
+    agent: Option<crate::agent::Answer>,
+    /// The requested model, as sent.
+    model: String,
 }
 
 #[derive(Deserialize)]
@@ -165,6 +174,8 @@ pub(crate) fn params(ep: &Endpoint<'_>, body: &[u8]) -> Result<Params, String> {
             _ => f.stream.unwrap_or(false),
         },
         count: ep.count,
+        agent: (scenario == Scenario::Agent).then(|| crate::agent::answer(ep.protocol, body)),
+        model: model.to_owned(),
         scenario,
         vars: Vars {
             model: serde_json::Value::from(model).to_string(),
@@ -225,6 +236,9 @@ pub(crate) fn body(p: &Params) -> Vec<u8> {
             _ => format!(r#"{{"input_tokens":{COUNTED}}}"#),
         }
         .into_bytes();
+    }
+    if let Some(a) = &p.agent {
+        return crate::agent::body(p.protocol, &p.model, a);
     }
     let tpl = match p.protocol {
         Protocol::Chat => chat::body(p.scenario),
@@ -297,15 +311,18 @@ pub(crate) fn stream(p: &Params, kind: StreamKind) -> Events<'_> {
             return ev;
         }
     }
-    match (p.protocol, kind) {
-        (Protocol::Chat, StreamKind::Error) => chat::stream_error(&mut ev),
-        (Protocol::Chat, _) => chat::stream(p.scenario, &mut ev),
-        (Protocol::Responses, StreamKind::Error) => responses::stream_error(p.scenario, &mut ev),
-        (Protocol::Responses, _) => responses::stream(p.scenario, &mut ev),
-        (Protocol::Messages, StreamKind::Error) => messages::stream_error(p.scenario, &mut ev),
-        (Protocol::Messages, _) => messages::stream(p.scenario, &mut ev),
-        (Protocol::Gemini, StreamKind::Error) => gemini::stream_error(&mut ev),
-        (Protocol::Gemini, _) => gemini::stream(p.scenario, &mut ev),
+    match (p.protocol, kind, &p.agent) {
+        (_, StreamKind::Normal, Some(a)) => {
+            crate::agent::stream(p.protocol, &p.model, p.vars.usage, a, &mut ev);
+        }
+        (Protocol::Chat, StreamKind::Error, _) => chat::stream_error(&mut ev),
+        (Protocol::Chat, _, _) => chat::stream(p.scenario, &mut ev),
+        (Protocol::Responses, StreamKind::Error, _) => responses::stream_error(p.scenario, &mut ev),
+        (Protocol::Responses, _, _) => responses::stream(p.scenario, &mut ev),
+        (Protocol::Messages, StreamKind::Error, _) => messages::stream_error(p.scenario, &mut ev),
+        (Protocol::Messages, _, _) => messages::stream(p.scenario, &mut ev),
+        (Protocol::Gemini, StreamKind::Error, _) => gemini::stream_error(&mut ev),
+        (Protocol::Gemini, _, _) => gemini::stream(p.scenario, &mut ev),
     }
     if framing == Framing::Array {
         ev.buf.push(b']');
@@ -369,7 +386,7 @@ impl Events<'_> {
     }
 
     /// Marks the next event as the first content event.
-    fn content(&mut self) {
+    pub(crate) fn content(&mut self) {
         self.first_content = self.ends.len();
     }
 
@@ -402,6 +419,27 @@ impl Events<'_> {
                 .push(if self.ends.is_empty() { b'[' } else { b',' }),
         }
         render(&mut self.buf, tpl, self.vars);
+        if self.framing != Framing::Array {
+            self.buf.extend_from_slice(b"\n\n");
+        }
+        self.ends.push(self.buf.len());
+    }
+
+    /// Appends one event as it is (no placeholders), named `name` where the framing names
+    /// events (Responses, Messages).
+    pub(crate) fn push_raw(&mut self, name: &str, data: &str) {
+        match self.framing {
+            Framing::Data => self.buf.extend_from_slice(b"data: "),
+            Framing::Named => {
+                self.buf.extend_from_slice(b"event: ");
+                self.buf.extend_from_slice(name.as_bytes());
+                self.buf.extend_from_slice(b"\ndata: ");
+            }
+            Framing::Array => self
+                .buf
+                .push(if self.ends.is_empty() { b'[' } else { b',' }),
+        }
+        self.buf.extend_from_slice(data.as_bytes());
         if self.framing != Framing::Array {
             self.buf.extend_from_slice(b"\n\n");
         }

@@ -33,7 +33,8 @@ enum Plan {
     Answer {
         protocol: Protocol,
         fault: Fault,
-        params: Result<protocols::Params, String>,
+        /// Boxed: the agent scenario's answer makes `Params` large.
+        params: Box<Result<protocols::Params, String>>,
     },
 }
 
@@ -78,7 +79,7 @@ pub(crate) async fn handle(conn: &mut Conn, state: &State, req: Request) -> Next
             protocol,
             fault,
             params,
-        } => answer(conn, state, protocol, &fault, params, keep_alive).await,
+        } => answer(conn, state, protocol, &fault, *params, keep_alive).await,
     }
 }
 
@@ -122,7 +123,7 @@ fn plan(state: &State, req: &Request) -> Plan {
     Plan::Answer {
         protocol: ep.protocol,
         fault,
-        params: protocols::params(&ep, &req.body),
+        params: Box::new(protocols::params(&ep, &req.body)),
     }
 }
 

@@ -11,7 +11,7 @@
 
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 
 import {
@@ -31,7 +31,8 @@ const CLI_TIMEOUT_MS = 150_000;
 
 const prompt = (seed) => `Use the shell to print the bitrouter nonce for ${seed}.`;
 
-/** How each CLI is pointed at the router and run once, non-interactively. */
+/** How each CLI is pointed at the router and run once, non-interactively (in a fresh HOME,
+ * returned for removal). */
 const CLIS = {
   // Anthropic Messages: ANTHROPIC_BASE_URL, print mode, the Bash tool allowed.
   claude: {
@@ -51,7 +52,7 @@ const CLIS = {
         CLAUDE_CODE_DISABLE_FEEDBACK_SURVEY: '1',
       });
       const args = ['-p', prompt(seed), '--model', model, '--allowedTools', 'Bash', '--output-format', 'text'];
-      return run(bin('claude'), args, { env, cwd: home, timeoutMs: CLI_TIMEOUT_MS });
+      return { home, ...(await run(bin('claude'), args, { env, cwd: home, timeoutMs: CLI_TIMEOUT_MS })) };
     },
   },
   // OpenAI Responses: a custom model provider in CODEX_HOME/config.toml, `codex exec`.
@@ -87,7 +88,7 @@ const CLIS = {
         'never',
         prompt(seed),
       ];
-      return run(bin('codex'), args, { env, cwd: home, timeoutMs: CLI_TIMEOUT_MS });
+      return { home, ...(await run(bin('codex'), args, { env, cwd: home, timeoutMs: CLI_TIMEOUT_MS })) };
     },
   },
   // Gemini: GOOGLE_GEMINI_BASE_URL with an API key, prompt mode, YOLO approvals.
@@ -111,7 +112,7 @@ const CLIS = {
         GEMINI_CLI_TRUST_WORKSPACE: 'true',
       });
       const args = ['-p', prompt(seed), '-m', model, '--yolo', '--skip-trust', '--output-format', 'text'];
-      return run(bin('gemini'), args, { env, cwd: home, timeoutMs: CLI_TIMEOUT_MS });
+      return { home, ...(await run(bin('gemini'), args, { env, cwd: home, timeoutMs: CLI_TIMEOUT_MS })) };
     },
   },
 };
@@ -135,6 +136,7 @@ describe('agent CLIs through bitrouter', () => {
         await stack.reset();
         const seed = newSeed();
         const r = await spec.run(stack.routerUrl, `agent-${up}`, seed);
+        rmSync(r.home, { recursive: true, force: true });
         const reqs = await stack.requests();
         const why = () =>
           `exit ${r.code} ${r.signal ?? ''}${r.timedOut ? ' (timed out)' : ''}\n--- stdout ---\n${r.stdout.slice(-3000)}` +

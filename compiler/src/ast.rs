@@ -72,8 +72,42 @@ pub struct Server {
     pub timeouts: Timeouts,
     /// Failover behaviour.
     pub failover: Failover,
+    /// What a translated request does with a field its upstream's protocol cannot express
+    /// (default `lenient`): `lenient` drops sampling hints (`top_k`, penalties, `seed`, …) and
+    /// hosted tools (`web_search`, …) and names each in the `x-bitrouter-dropped` response
+    /// header; `strict` refuses the request with a 400 naming the field instead.
+    pub translation: Field<TranslationMode>,
+    /// Cross-origin (browser) callers.
+    pub cors: Cors,
+    /// Host names callers may address the router by, besides its listen address and the
+    /// loopback names (`localhost`, `127.0.0.1`, `::1`). Any other `Host` is refused (DNS
+    /// rebinding). Written without a port: `router.internal`, `10.0.0.5`.
+    pub allowed_hosts: Field<List<Spanned<String>>>,
     /// Caller authentication (tokens minted by `bitrouter keygen`).
     pub auth: Auth,
+}
+
+/// How translation treats fields the target protocol cannot express.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Deserialize)]
+#[cfg_attr(feature = "schema", derive(JsonSchema))]
+#[serde(rename_all = "snake_case")]
+pub enum TranslationMode {
+    /// Drop sampling hints and hosted tools the target cannot express, naming them in the
+    /// `x-bitrouter-dropped` response header.
+    #[default]
+    Lenient,
+    /// Refuse with a 400 naming the field.
+    Strict,
+}
+
+/// Browser origins allowed to call the router. A request with an `Origin` header that is not
+/// listed is refused with 403 (a web page could otherwise spend the operator's keys).
+#[derive(Clone, Debug, Default, Deserialize)]
+#[cfg_attr(feature = "schema", derive(JsonSchema))]
+#[serde(default, deny_unknown_fields)]
+pub struct Cors {
+    /// Exact origins, `scheme://host[:port]` (e.g. `http://localhost:3000`); default none.
+    pub allowed_origins: Field<List<Spanned<String>>>,
 }
 
 /// Caller authentication: which token issuers this router trusts, besides the accounts in

@@ -414,5 +414,16 @@ fn server_settings(cfg: &resolved::Config) -> ServerSettings {
             revoked_jti: s.auth.revoked_jti.iter().map(|j| j.value.clone()).collect(),
             max_token_lifetime: s.auth.max_token_lifetime.value,
         },
+        translation: s.translation,
+        cors_allowed_origins: s
+            .cors_allowed_origins
+            .iter()
+            .map(|o| o.value.trim_end_matches('/').to_ascii_lowercase())
+            .collect(),
+        allowed_hosts: s
+            .allowed_hosts
+            .iter()
+            .map(|h| h.value.trim_end_matches('.').to_ascii_lowercase())
+            .collect(),
     }
 }

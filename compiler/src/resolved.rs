@@ -15,7 +15,9 @@ pub use sections::{
     VirtualModel,
 };
 
-pub use crate::ast::{Capability, McpTransport, ProtocolName, SecretText, Spanned, Strategy};
+pub use crate::ast::{
+    Capability, McpTransport, ProtocolName, SecretText, Spanned, Strategy, TranslationMode,
+};
 
 use std::time::Duration;
 
@@ -104,6 +106,9 @@ pub struct Server {
     pub limits: Limits,
     pub timeouts: Timeouts,
     pub failover: Failover,
+    pub translation: TranslationMode,
+    pub cors_allowed_origins: Vec<Spanned<String>>,
+    pub allowed_hosts: Vec<Spanned<String>>,
     pub auth: Auth,
 }
 

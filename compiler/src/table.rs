@@ -16,7 +16,7 @@ use std::time::Duration;
 
 use rustc_hash::FxHashMap;
 
-pub use crate::ast::{Capability, Strategy};
+pub use crate::ast::{Capability, Strategy, TranslationMode};
 /// The SSRF rule for resolved addresses (the data plane re-checks after DNS).
 pub use crate::upstream_url::{UrlProblem, classify as classify_upstream_ip};
 pub use lookup::{HopRef, LookupError, Route, RouteKind};
@@ -88,6 +88,11 @@ pub struct ServerSettings {
     pub breaker_failures: u32,
     pub breaker_cooldown: Duration,
     pub database_url: Option<String>,
+    pub translation: TranslationMode,
+    /// Exact browser origins (`scheme://host[:port]`) allowed to call the router.
+    pub cors_allowed_origins: Box<[String]>,
+    /// Extra host names callers may use in `Host`, lower-cased, without a port.
+    pub allowed_hosts: Box<[String]>,
     pub auth: AuthSettings,
 }
 

@@ -131,6 +131,34 @@ fn server(acc: &mut Diagnostics, s: &resolved::Server) {
         }
     }
     timeouts(acc, "server.timeouts", &s.timeouts);
+    for (i, o) in s.cors_allowed_origins.iter().enumerate() {
+        if !is_origin(&o.value) {
+            acc.push(
+                Diagnostic::error(
+                    Code::InvalidValue,
+                    format!("server.cors.allowed_origins[{i}]"),
+                    format!("`{}` is not an origin", o.value),
+                )
+                .at(o.span)
+                .label("expected `scheme://host[:port]`")
+                .help("write the exact origin a browser sends, e.g. `http://localhost:3000` (no path, no wildcard)"),
+            );
+        }
+    }
+    for (i, h) in s.allowed_hosts.iter().enumerate() {
+        if !is_host_name(&h.value) {
+            acc.push(
+                Diagnostic::error(
+                    Code::InvalidValue,
+                    format!("server.allowed_hosts[{i}]"),
+                    format!("`{}` is not a host name", h.value),
+                )
+                .at(h.span)
+                .label("expected a DNS name or an IP address, without a port")
+                .help("write e.g. `router.internal` or `10.0.0.5`"),
+            );
+        }
+    }
     for (path, f) in [
         (
             "server.limits.header_read_timeout",
@@ -143,6 +171,54 @@ fn server(acc: &mut Diagnostics, s: &resolved::Server) {
     ] {
         zero_duration(acc, path, f);
     }
+}
+
+/// `scheme://host[:port]` as a browser sends it in `Origin`: `http` or `https`, a host name or
+/// IP literal, an optional port, nothing after.
+fn is_origin(s: &str) -> bool {
+    let Some(rest) = s
+        .strip_prefix("http://")
+        .or_else(|| s.strip_prefix("https://"))
+    else {
+        return false;
+    };
+    let rest = rest.strip_suffix('/').unwrap_or(rest);
+    let (host_ok, port) = match rest.strip_prefix('[') {
+        Some(v6) => match v6.split_once(']') {
+            Some((ip, tail)) => (ip.parse::<std::net::Ipv6Addr>().is_ok(), tail),
+            None => return false,
+        },
+        None => match rest.rsplit_once(':') {
+            Some((h, _)) => (is_host_name(h), &rest[h.len()..]),
+            None => (is_host_name(rest), ""),
+        },
+    };
+    // `port` is empty or `:N`.
+    let port_ok = port.is_empty()
+        || port
+            .strip_prefix(':')
+            .is_some_and(|p| p.parse::<u16>().is_ok_and(|n| n > 0));
+    host_ok && port_ok
+}
+
+/// A DNS name (letters, digits, `-`, dot-separated labels) or an IP literal; no port.
+fn is_host_name(s: &str) -> bool {
+    if s.parse::<std::net::IpAddr>().is_ok() {
+        return true;
+    }
+    if let Some(v6) = s.strip_prefix('[').and_then(|r| r.strip_suffix(']')) {
+        return v6.parse::<std::net::Ipv6Addr>().is_ok();
+    }
+    let name = s.strip_suffix('.').unwrap_or(s);
+    !name.is_empty()
+        && name.len() <= 253
+        && name.split('.').all(|label| {
+            !label.is_empty()
+                && label.len() <= 63
+                && !label.starts_with('-')
+                && !label.ends_with('-')
+                && label.chars().all(|c| c.is_ascii_alphanumeric() || c == '-')
+        })
 }
 
 /// `host:port` with a literal IP, or `localhost:port`.

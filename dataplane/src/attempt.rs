@@ -56,6 +56,8 @@ pub(crate) struct Translation<'a> {
     pub(crate) seed: u64,
     /// Tool names renamed for the upstream, restored in the answer.
     pub(crate) names: NameMap,
+    /// Request fields left out for this upstream (`x-bitrouter-dropped`).
+    pub(crate) dropped: Vec<String>,
 }
 
 impl<'a> Plan<'a> {
@@ -110,8 +112,10 @@ pub(crate) async fn run(
         let mut body = read_all(body, started + t.total).await.unwrap_or_default();
         let status = head.status.as_u16();
         let info = answer::decode_error(status, &body);
-        if call.translation.is_some() {
-            // The upstream's error envelope, in the caller's.
+        // A translated upstream's envelope, or a same-protocol answer that is not the caller's
+        // envelope (plain text or HTML from a proxy, another protocol's JSON): the caller gets
+        // its own envelope, with the upstream's status and message.
+        if call.translation.is_some() || !answer::is_error_envelope(call.caller, &body) {
             body = Bytes::from(answer::encode_error(call.caller, status, &info));
             head.headers
                 .insert(header::CONTENT_TYPE, json_content_type());
@@ -255,7 +259,7 @@ fn retry_after(h: &HeaderMap) -> Option<Duration> {
 
 /// Reads a whole upstream body, bounded in size and time; one buffer copy only when it came in
 /// several frames.
-async fn read_all(mut body: Incoming, deadline: Instant) -> Option<Bytes> {
+pub(crate) async fn read_all(mut body: Incoming, deadline: Instant) -> Option<Bytes> {
     let read = async {
         let mut gathered = Gather::default();
         while let Some(frame) = body.frame().await {
@@ -276,7 +280,7 @@ async fn read_all(mut body: Incoming, deadline: Instant) -> Option<Bytes> {
 }
 
 /// An error and its sources on one line (hyper-util's top-level message is generic).
-fn error_chain(e: &(dyn std::error::Error + 'static)) -> String {
+pub(crate) fn error_chain(e: &(dyn std::error::Error + 'static)) -> String {
     let mut s = e.to_string();
     let mut cur = e.source();
     while let Some(c) = cur {

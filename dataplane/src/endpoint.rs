@@ -1,4 +1,5 @@
-//! Inbound endpoint detection: method + path → which protocol the caller speaks.
+//! Inbound endpoint detection: method + path → which protocol the caller speaks, and which of
+//! the auxiliary endpoints real clients call (token counts, one model's description).
 
 use std::borrow::Cow;
 
@@ -12,6 +13,10 @@ pub(crate) enum Endpoint<'a> {
     Call(Call<'a>),
     /// `GET /v1/models` or `GET /{v1,v1beta}/models`.
     Models,
+    /// `GET /{v1,v1beta}/models/{model}`: one model (percent-decoded).
+    Model(Cow<'a, str>),
+    /// Anthropic `POST /v1/messages/count_tokens`, Gemini `POST …/models/{model}:countTokens`.
+    CountTokens(Call<'a>),
     Health,
     Ready,
     /// A known path with the wrong method.
@@ -33,13 +38,16 @@ pub(crate) struct Call<'a> {
 impl Endpoint<'_> {
     /// The same endpoint, owning the model its path names.
     pub(crate) fn into_owned(self) -> Endpoint<'static> {
+        let own = |c: Call<'_>| Call {
+            path_model: c.path_model.map(|m| Cow::Owned(m.into_owned())),
+            protocol: c.protocol,
+            path_stream: c.path_stream,
+            json_array: c.json_array,
+        };
         match self {
-            Endpoint::Call(c) => Endpoint::Call(Call {
-                path_model: c.path_model.map(|m| Cow::Owned(m.into_owned())),
-                protocol: c.protocol,
-                path_stream: c.path_stream,
-                json_array: c.json_array,
-            }),
+            Endpoint::Call(c) => Endpoint::Call(own(c)),
+            Endpoint::CountTokens(c) => Endpoint::CountTokens(own(c)),
+            Endpoint::Model(m) => Endpoint::Model(Cow::Owned(m.into_owned())),
             Endpoint::Models => Endpoint::Models,
             Endpoint::Health => Endpoint::Health,
             Endpoint::Ready => Endpoint::Ready,
@@ -68,6 +76,12 @@ impl<'a> Endpoint<'a> {
             "/v1/chat/completions" => return call(Protocol::ChatCompletions),
             "/v1/responses" => return call(Protocol::Responses),
             "/v1/messages" => return call(Protocol::Messages),
+            "/v1/messages/count_tokens" => {
+                return match call(Protocol::Messages) {
+                    Endpoint::Call(c) => Endpoint::CountTokens(c),
+                    other => other,
+                };
+            }
             "/health" | "/healthz" => return Endpoint::Health,
             "/ready" | "/readyz" => return Endpoint::Ready,
             "/v1/models" | "/v1beta/models" if method == Method::GET => return Endpoint::Models,
@@ -79,13 +93,24 @@ impl<'a> Endpoint<'a> {
         else {
             return Endpoint::NotFound;
         };
-        let Some((model, action)) = rest.rsplit_once(':') else {
-            return Endpoint::NotFound;
-        };
-        let stream = match action {
-            "generateContent" => false,
-            "streamGenerateContent" => true,
-            _ => return Endpoint::NotFound,
+        // `models/{model}:{action}`; a model name may itself hold `:` (`openai:gpt-4o`).
+        let action = rest.rsplit_once(':').and_then(|(model, action)| {
+            let kind = match action {
+                "generateContent" => Some(false),
+                "streamGenerateContent" => Some(true),
+                "countTokens" => None,
+                _ => return None,
+            };
+            Some((model, kind))
+        });
+        let Some((model, kind)) = action else {
+            return match (
+                method == Method::GET && !rest.is_empty(),
+                rest.contains('/'),
+            ) {
+                (true, false) => Endpoint::Model(percent_decode(rest)),
+                _ => Endpoint::NotFound,
+            };
         };
         if model.is_empty() {
             return Endpoint::NotFound;
@@ -94,12 +119,17 @@ impl<'a> Endpoint<'a> {
             return Endpoint::WrongMethod(Protocol::GenerateContent);
         }
         let sse = query.is_some_and(|q| q.split('&').any(|kv| kv == "alt=sse"));
-        Endpoint::Call(Call {
+        let stream = kind.unwrap_or(false);
+        let call = Call {
             protocol: Protocol::GenerateContent,
             path_model: Some(percent_decode(model)),
             path_stream: stream,
             json_array: stream && !sse,
-        })
+        };
+        match kind {
+            Some(_) => Endpoint::Call(call),
+            None => Endpoint::CountTokens(call),
+        }
     }
 }
 
@@ -203,12 +233,55 @@ mod tests {
             Endpoint::NotFound
         );
         assert_eq!(
-            Endpoint::detect(&Method::POST, "/v1beta/models/x:countTokens", None),
+            Endpoint::detect(&Method::POST, "/v1beta/models/x:embedContent", None),
+            Endpoint::NotFound
+        );
+        assert_eq!(
+            Endpoint::detect(&Method::GET, "/v1beta/models/a/b", None),
             Endpoint::NotFound
         );
         assert_eq!(
             Endpoint::detect(&Method::GET, "/nope", None),
             Endpoint::NotFound
         );
+    }
+
+    #[test]
+    fn auxiliary_endpoints() {
+        let count = |path: &'static str| match Endpoint::detect(&Method::POST, path, None) {
+            Endpoint::CountTokens(c) => c,
+            other => panic!("{path}: {other:?}"),
+        };
+        assert_eq!(
+            count("/v1/messages/count_tokens").protocol,
+            Protocol::Messages
+        );
+        let g = count("/v1beta/models/openai%2Fgpt-4o:countTokens");
+        assert_eq!(g.protocol, Protocol::GenerateContent);
+        assert_eq!(g.path_model.as_deref(), Some("openai/gpt-4o"));
+        assert_eq!(
+            Endpoint::detect(&Method::GET, "/v1/messages/count_tokens", None),
+            Endpoint::WrongMethod(Protocol::Messages)
+        );
+        for (path, model) in [
+            ("/v1beta/models/gemini-2.5-flash", "gemini-2.5-flash"),
+            ("/v1/models/openai:gpt-4o", "openai:gpt-4o"),
+            ("/v1/models/openai%2Fgpt-4o", "openai/gpt-4o"),
+        ] {
+            assert_eq!(
+                Endpoint::detect(&Method::GET, path, None),
+                Endpoint::Model(Cow::Borrowed(model)),
+                "{path}"
+            );
+        }
+        assert_eq!(
+            Endpoint::detect(&Method::POST, "/v1beta/models/gemini-2.5-flash", None),
+            Endpoint::NotFound
+        );
+        // A query string does not change the endpoint (`/v1/messages?beta=true` has its path).
+        assert!(matches!(
+            Endpoint::detect(&Method::POST, "/v1/messages", Some("beta=true")),
+            Endpoint::Call(_)
+        ));
     }
 }

@@ -14,11 +14,10 @@ use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
-use compiler::table::{HopRef, Protocol, Route, Strategy};
+use compiler::table::{HopRef, Protocol, Route, Strategy, TranslationMode};
 use http::{HeaderMap, Response};
 use smallvec::SmallVec;
 use translate::ir::{self, ErrorKind};
-use translate::names::NameMap;
 use translate::request;
 
 use crate::attempt::{self, Plan, Translation};
@@ -28,7 +27,7 @@ use crate::endpoint;
 use crate::error::{ProxyError, Source};
 use crate::prepared::LoadedTable;
 use crate::request::{RequestInfo, passthrough_body};
-use crate::respond::served_by;
+use crate::respond::{dropped, served_by};
 use crate::shared::{InFlight, Shared};
 use crate::upstream::{self, BuildError, Forward};
 
@@ -65,6 +64,10 @@ pub(crate) async fn run(mut ctx: Ctx<'_>) -> Result<Response<Body>, ProxyError> 
     // The caller's request in the IR, decoded the first time an endpoint needs a translation.
     let mut ir: Option<Result<ir::Request, request::Error>> = None;
     let (created, seed) = stamp();
+    let policy = match ctx.table.server().translation {
+        TranslationMode::Lenient => request::Policy::Lenient,
+        TranslationMode::Strict => request::Policy::Strict,
+    };
     ctx.shared.retry_budget.deposit();
     for k in 0..hops.len() {
         if attempts >= max_attempts {
@@ -95,15 +98,16 @@ pub(crate) async fn run(mut ctx: Ctx<'_>) -> Result<Response<Body>, ProxyError> 
         let ask_usage = !translating && inbound == Protocol::ChatCompletions && ctx.info.stream;
         let (body, translation) = if translating {
             let req = ir.get_or_insert_with(|| request::decode(inbound, ctx.body, ctx.info.stream));
-            match translated_body(req, upstream_proto, &hop, ctx.info.stream) {
-                Ok((b, names)) => (
-                    b,
+            match translated_body(req, upstream_proto, &hop, ctx.info.stream, policy) {
+                Ok(enc) => (
+                    Bytes::from(enc.body),
                     Some(Translation {
                         upstream: upstream_proto,
                         model: hop.upstream_model,
                         created,
                         seed,
-                        names,
+                        names: enc.names,
+                        dropped: enc.dropped,
                     }),
                 ),
                 Err(e) if e.retryable => {
@@ -151,6 +155,16 @@ pub(crate) async fn run(mut ctx: Ctx<'_>) -> Result<Response<Body>, ProxyError> 
         match attempt::run(&plan, &hop, provider, req, ticket, &mut slot).await {
             Ok(mut res) => {
                 served_by(res.headers_mut(), ctx.table, &hop);
+                if let Some(tr) = plan.translation.as_ref().filter(|t| !t.dropped.is_empty()) {
+                    tracing::info!(
+                        provider = &*hop.provider.name,
+                        model = hop.upstream_model,
+                        upstream = tr.upstream.as_str(),
+                        dropped = %tr.dropped.join(", "),
+                        "translation dropped request fields the upstream cannot express"
+                    );
+                    dropped(&mut res, &tr.dropped);
+                }
                 return Ok(res);
             }
             Err(e) if e.retryable => {
@@ -231,7 +245,8 @@ fn translated_body(
     upstream: Protocol,
     hop: &HopRef<'_>,
     stream: bool,
-) -> Result<(Bytes, NameMap), ProxyError> {
+    policy: request::Policy,
+) -> Result<request::Encoded, ProxyError> {
     let unsupported = |m: &str| {
         ProxyError::client(
             ErrorKind::InvalidRequest,
@@ -247,8 +262,8 @@ fn translated_body(
     match req {
         Err(request::Error::Invalid(m)) => Err(invalid(m.clone())),
         Err(request::Error::Unsupported(m)) => Err(unsupported(m)),
-        Ok(r) => match request::encode_named(upstream, r, hop.upstream_model, stream) {
-            Ok((b, names)) => Ok((Bytes::from(b), names)),
+        Ok(r) => match request::encode_for(upstream, r, hop.upstream_model, stream, policy) {
+            Ok(enc) => Ok(enc),
             Err(request::Error::Invalid(m)) => Err(invalid(m)),
             Err(request::Error::Unsupported(m)) => Err(unsupported(&m)),
         },

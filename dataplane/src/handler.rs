@@ -1,7 +1,9 @@
-//! The per-request pipeline: endpoint → limits → auth → body → model lookup → failover.
+//! The per-request pipeline: endpoint → limits → `Host` / `Origin` (`hygiene`) → auth →
+//! `Content-Type` → body (and its hygiene, `request::shape`) → model lookup → failover.
 //! Every outcome is a response in the caller protocol's shape; nothing here returns an error
 //! to hyper.
 
+use std::net::SocketAddr;
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
 use std::time::Duration;
@@ -15,11 +17,13 @@ use hyper::body::Incoming;
 use serde_json::json;
 use translate::ir::ErrorKind;
 
+use crate::auxiliary;
 use crate::body::{Body, Gather};
 use crate::endpoint::Endpoint;
 use crate::error::ProxyError;
 use crate::failover;
 use crate::gate::Caller;
+use crate::hygiene;
 use crate::json::PooledScratch;
 use crate::prepared::LoadedTable;
 use crate::request;
@@ -30,31 +34,60 @@ use crate::shared::{InFlight, Shared};
 const MAX_URI: usize = 8 * 1024;
 
 /// One request, answered in the caller's protocol whatever happens: every error is rendered
-/// here, once.
-pub(crate) async fn handle(shared: &Arc<Shared>, req: Request<Incoming>) -> Response<Body> {
+/// here, once. `local` is the address the connection reached (the `Host` check).
+pub(crate) async fn handle(
+    shared: &Arc<Shared>,
+    req: Request<Incoming>,
+    local: Option<SocketAddr>,
+) -> Response<Body> {
     let path = req.uri().path();
     let endpoint = Endpoint::detect(req.method(), path, req.uri().query());
-    let dialect = dialect(&endpoint, path, req.headers());
+    let dialect = dialect(&endpoint, path, req.uri().query(), req.headers());
+    // The one table load of this request.
+    let table = shared.tables.load();
+    let origin = match head(&req, &table, local) {
+        Ok(origin) => origin.cloned(),
+        Err(e) => return respond::error(e, dialect),
+    };
+    if let Some(res) = origin.as_ref().and_then(|o| hygiene::preflight(&req, o)) {
+        return res;
+    }
     // Owned before the request moves on (a Gemini model named in the path).
     let endpoint = endpoint.into_owned();
-    match serve(shared, req, endpoint, dialect).await {
+    let mut res = match serve(shared, &table, req, endpoint, dialect).await {
         Ok(res) => res,
         Err(e) => respond::error(e, dialect),
+    };
+    if let Some(o) = &origin {
+        hygiene::allow(res.headers_mut(), o);
     }
+    res
+}
+
+/// The checks on the request head every endpoint gets: the configured limits, then who is
+/// calling (`Host`, `Origin`). Returns the allowed browser origin, if one sent the request.
+fn head<'r>(
+    req: &'r Request<Incoming>,
+    table: &LoadedTable,
+    local: Option<SocketAddr>,
+) -> Result<Option<&'r http::HeaderValue>, ProxyError> {
+    let settings = table.server();
+    check_head(req, settings.max_headers, settings.max_header_size)?;
+    hygiene::check_host(req.headers(), req.uri(), local, settings)?;
+    hygiene::check_origin(req.headers(), settings)
 }
 
 async fn serve(
     shared: &Arc<Shared>,
+    table: &Arc<LoadedTable>,
     req: Request<Incoming>,
     endpoint: Endpoint<'static>,
     dialect: Protocol,
 ) -> Result<Response<Body>, ProxyError> {
-    let table = shared.tables.load();
     let settings = table.server();
-    check_head(&req, settings.max_headers, settings.max_header_size)?;
     let call = match endpoint {
         Endpoint::Health => return Ok(json_ok(Bytes::from_static(b"{\"status\":\"ok\"}"))),
-        Endpoint::Ready => return Ok(ready(shared, &table)),
+        Endpoint::Ready => return Ok(ready(shared, table)),
         Endpoint::NotFound => {
             let path = req.uri().path();
             return Err(ProxyError::client(
@@ -69,11 +102,19 @@ async fn serve(
             ));
         }
         Endpoint::Models => {
-            authenticate(shared, &table, req.headers(), req.uri().query(), Scope::Api)?;
-            return Ok(respond::models(&table, dialect));
+            authenticate(shared, table, req.headers(), req.uri().query(), Scope::Api)?;
+            return Ok(respond::models(table, dialect));
         }
-        Endpoint::Call(call) => call,
+        Endpoint::Model(name) => {
+            authenticate(shared, table, req.headers(), req.uri().query(), Scope::Api)?;
+            table.route(&name).map_err(|e| lookup_error(table, e))?;
+            return Ok(json_ok(translate::wire::model_info(dialect, &name)));
+        }
+        Endpoint::Call(call) => (call, false),
+        Endpoint::CountTokens(call) => (call, true),
     };
+    let (call, count) = call;
+    hygiene::check_content_type(req.headers())?;
     let Some(slot) = InFlight::acquire(shared, settings.max_in_flight) else {
         return Err(ProxyError::internal(
             ErrorKind::Overloaded,
@@ -81,7 +122,7 @@ async fn serve(
         )
         .with_retry_after(Duration::from_secs(1)));
     };
-    let caller = authenticate(shared, &table, req.headers(), req.uri().query(), Scope::Api)?;
+    let caller = authenticate(shared, table, req.headers(), req.uri().query(), Scope::Api)?;
     let (parts, body) = req.into_parts();
     let limit = settings.max_body_size;
     let body = read_body(body, &parts.headers, limit, settings.header_read_timeout).await?;
@@ -99,10 +140,13 @@ async fn serve(
     }
     let route = table
         .route(&info.model)
-        .map_err(|e| lookup_error(&table, e))?;
+        .map_err(|e| lookup_error(table, e))?;
+    if count {
+        return auxiliary::count_tokens(table, route, &call, &info, &body, parts.headers).await;
+    }
     failover::run(failover::Ctx {
         shared,
-        table: &table,
+        table,
         route,
         call: &call,
         info: &info,
@@ -114,12 +158,21 @@ async fn serve(
 }
 
 /// Which protocol's shape the caller reads: the endpoint's, else guessed from the path and
-/// headers (a Gemini path or key header, `anthropic-version`), else OpenAI's.
-fn dialect(endpoint: &Endpoint<'_>, path: &str, headers: &HeaderMap) -> Protocol {
+/// headers (a Gemini path, key header or `?key=`, `anthropic-version`), else OpenAI's.
+fn dialect(
+    endpoint: &Endpoint<'_>,
+    path: &str,
+    query: Option<&str>,
+    headers: &HeaderMap,
+) -> Protocol {
     match endpoint {
         Endpoint::Call(c) => c.protocol,
         Endpoint::WrongMethod(p) => *p,
-        _ if path.starts_with("/v1beta/") || headers.contains_key("x-goog-api-key") => {
+        Endpoint::CountTokens(c) => c.protocol,
+        _ if path.starts_with("/v1beta/")
+            || headers.contains_key("x-goog-api-key")
+            || query.is_some_and(|q| q.split('&').any(|kv| kv.starts_with("key="))) =>
+        {
             Protocol::GenerateContent
         }
         _ if headers.contains_key("anthropic-version") => Protocol::Messages,

@@ -18,6 +18,7 @@
 //! 7. Dropping the response (client gone) drops the upstream call: no detached work remains.
 
 mod attempt;
+mod auxiliary;
 #[doc(hidden)]
 pub mod bench;
 mod body;
@@ -31,6 +32,7 @@ mod failover;
 pub mod fuzzing;
 mod gate;
 mod handler;
+mod hygiene;
 mod prepared;
 mod relay;
 mod request;
@@ -44,4 +46,5 @@ use translate::{json, sse};
 
 pub use auth::Trust;
 pub use prepared::LoadedTable;
+pub use respond::Dropped;
 pub use server::{DRAIN_TIMEOUT, Server};

@@ -1,6 +1,9 @@
-//! The inbound request body: validated with simd-json, the few fields routing needs read out,
-//! and the passthrough rewrite (model id, chat `stream_options`) done as byte edits so the rest
-//! of the caller's body reaches the upstream exactly as sent.
+//! The inbound request body: validated with simd-json (and held to the hygiene rules of
+//! `shape`: no duplicate keys, a nesting cap, the protocol's own types), the few fields routing
+//! needs read out, and the passthrough rewrite (model id, chat `stream_options`) done as byte
+//! edits so the rest of the caller's body reaches the upstream exactly as sent.
+
+pub(crate) mod shape;
 
 use std::borrow::Cow;
 use std::ops::Range;
@@ -43,9 +46,11 @@ pub(crate) fn inspect<'b>(
     if body.is_empty() {
         return Err(bad("the request body is empty; expected a JSON object"));
     }
-    // Types, checked on the parsed tape.
+    // Hygiene and types, checked on the parsed tape.
     let typed = scratch
-        .parse(body, |v| {
+        .parse_tape(body, |tape| {
+            shape::check(&tape.0, protocol).map_err(|p| bad(p.message()))?;
+            let v = tape.as_value();
             if !v.is_object() {
                 return Err(bad("the request body must be a JSON object"));
             }
@@ -71,42 +76,18 @@ pub(crate) fn inspect<'b>(
         })
         .map_err(|e| bad(format!("the request body is not valid JSON: {e}")))??;
 
-    // Positions, found on the original bytes.
+    // Positions, found on the original bytes (duplicates were refused on the tape).
     let mut model_spans: SmallVec<[Range<usize>; 1]> = SmallVec::new();
     let mut stream_options = None;
-    let mut dup: Option<&'static str> = None;
     let open = skip_ws(body, 0);
-    let mut streams = 0;
     for_each_member(body, open, |m: Member<'_>| {
         if m.is("model") {
             model_spans.push(m.value.clone());
         } else if m.is("stream_options") {
-            if stream_options.replace(m.value.clone()).is_some() {
-                dup = Some("stream_options");
-            }
-        } else if m.is("stream") {
-            streams += 1;
+            stream_options = Some(m.value.clone());
         }
     })
     .ok_or_else(|| bad("the request body must be a JSON object"))?;
-    if model_spans.len() > 1 {
-        dup = Some("model");
-    }
-    if streams > 1 {
-        dup = Some("stream");
-    }
-    if let Some(span) = &stream_options {
-        let mut usages = 0;
-        for_each_member(body, span.start, |m| {
-            usages += usize::from(m.is("include_usage"))
-        });
-        if usages > 1 {
-            dup = Some("stream_options.include_usage");
-        }
-    }
-    if let Some(key) = dup {
-        return Err(bad(format!("the request body has `{key}` more than once")));
-    }
 
     let (model, stream) = match path_model {
         Some(m) => (m, path_stream),

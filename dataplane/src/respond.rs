@@ -94,6 +94,22 @@ pub(crate) fn json_ok(body: impl Into<Bytes>) -> Response<Body> {
 
 const X_PROVIDER: HeaderName = HeaderName::from_static("x-bitrouter-provider");
 const X_MODEL: HeaderName = HeaderName::from_static("x-bitrouter-model");
+const X_DROPPED: HeaderName = HeaderName::from_static("x-bitrouter-dropped");
+
+/// The request fields a translation left out (`server.translation: lenient`), as a response
+/// extension: the hook a metrics layer counts (one increment per name) without parsing the
+/// `x-bitrouter-dropped` header.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Dropped(pub Box<[String]>);
+
+/// Names the fields a translation dropped: the `x-bitrouter-dropped` header (comma-separated)
+/// and the [`Dropped`] extension.
+pub(crate) fn dropped(res: &mut Response<Body>, names: &[String]) {
+    if let Ok(v) = HeaderValue::from_str(&names.join(", ")) {
+        res.headers_mut().insert(X_DROPPED, v);
+    }
+    res.extensions_mut().insert(Dropped(names.into()));
+}
 
 /// Adds the headers naming what served the request.
 pub(crate) fn served_by(h: &mut HeaderMap, table: &LoadedTable, hop: &HopRef<'_>) {

@@ -108,7 +108,11 @@ impl Server {
         peer: SocketAddr,
         graceful: &GracefulShutdown,
     ) {
+        // Small SSE frames must leave at once: with Nagle's algorithm a frame written while the
+        // previous one is unacknowledged waits for the peer's delayed ACK, up to 40 ms
+        // (`dataplane/tests/it/nagle.rs`).
         let _ = stream.set_nodelay(true);
+        let local = stream.local_addr().ok();
         let table = self.shared.tables.load();
         let limits = table.server();
         let mut builder = auto::Builder::new(TokioExecutor::new());
@@ -141,7 +145,7 @@ impl Server {
         let shared = Arc::clone(&self.shared);
         let service = service_fn(move |req| {
             let shared = Arc::clone(&shared);
-            async move { Ok::<_, Infallible>(handler::handle(&shared, req).await) }
+            async move { Ok::<_, Infallible>(handler::handle(&shared, req, local).await) }
         });
         let conn = builder.serve_connection(TokioIo::new(stream), service);
         let conn = graceful.watch(conn.into_owned());

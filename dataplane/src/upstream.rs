@@ -4,7 +4,7 @@
 
 use bytes::Bytes;
 use compiler::table::{AuthScheme, Credential, HopRef, Protocol};
-use http::{HeaderMap, HeaderName, HeaderValue, Method, Request, header};
+use http::{HeaderMap, HeaderName, HeaderValue, Method, Request, Uri, header};
 use http_body_util::Full;
 
 use crate::prepared::Prepared;
@@ -48,10 +48,9 @@ pub(crate) fn build(
     stream: bool,
     body: Bytes,
     forward: &Forward,
-    mut headers: HeaderMap,
+    headers: HeaderMap,
 ) -> Result<Request<Full<Bytes>>, BuildError> {
-    let target = prepared.target(hop);
-    let uri = match target.and_then(|t| t.uri(protocol, stream)) {
+    let uri = match prepared.target(hop).and_then(|t| t.uri(protocol, stream)) {
         Some(u) => u.clone(),
         None => hop
             .url(protocol, stream)
@@ -59,6 +58,25 @@ pub(crate) fn build(
             .parse()
             .map_err(|_| BuildError::BadUrl)?,
     };
+    build_to(hop, prepared, protocol, uri, stream, body, forward, headers)
+}
+
+/// As [`build`], to `uri` (an auxiliary endpoint of the provider, such as `count_tokens`).
+#[allow(
+    clippy::too_many_arguments,
+    reason = "each is a distinct input of one request; a struct would only rename them"
+)]
+pub(crate) fn build_to(
+    hop: &HopRef<'_>,
+    prepared: &Prepared,
+    protocol: Protocol,
+    uri: Uri,
+    stream: bool,
+    body: Bytes,
+    forward: &Forward,
+    mut headers: HeaderMap,
+) -> Result<Request<Full<Bytes>>, BuildError> {
+    let target = prepared.target(hop);
     // The caller's `Content-Length` value still fits when the body was not rewritten; keeping
     // it spares the client formatting a new one.
     let same_length = headers

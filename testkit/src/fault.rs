@@ -16,6 +16,7 @@
 //! | `drip=MS` | stream: wait between events; non-stream: between head and body |
 //! | `malformed` | non-stream: 200 `{not json`; stream: a `data: {not json` event first, then the normal stream |
 //! | `times=N` | apply to the first N requests carrying this exact header value, then answer normally |
+//! | `error-body=KIND` | with `status`: `text` (a plain-text body, as a proxy in front of a provider sends) or the JSON error envelope of another protocol (`chat`, `messages`, `gemini`) instead of the request protocol's own |
 //!
 //! Order of effect: `drop`, then `stall-first`, then `status`, then the answer.
 
@@ -49,6 +50,21 @@ pub struct Fault {
     pub malformed: bool,
     /// `times=N`: apply to the first N requests carrying this exact header value only.
     pub times: Option<u32>,
+    /// `error-body=KIND`: the body sent with `status`.
+    pub error_body: Option<ErrorBody>,
+}
+
+/// What an error answer's body is, when not the request protocol's own envelope.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ErrorBody {
+    /// `text/plain`, not JSON.
+    Text,
+    /// The Chat Completions envelope.
+    Chat,
+    /// The Anthropic Messages envelope.
+    Messages,
+    /// The Gemini envelope.
+    Gemini,
 }
 
 impl Fault {
@@ -84,6 +100,20 @@ impl Fault {
                 "stall-mid" => f.stall_mid = Some(millis(key, arg)?),
                 "drip" => f.drip = Some(millis(key, arg)?),
                 "times" => f.times = Some(number(key, arg)?),
+                "error-body" => {
+                    f.error_body = Some(match arg {
+                        Some("text") => ErrorBody::Text,
+                        Some("chat") => ErrorBody::Chat,
+                        Some("messages") => ErrorBody::Messages,
+                        Some("gemini") => ErrorBody::Gemini,
+                        _ => {
+                            return Err(format!(
+                                "x-mock-fault directive `error-body` needs `text`, `chat`, \
+                                 `messages` or `gemini`, got `{directive}`"
+                            ));
+                        }
+                    })
+                }
                 _ => return Err(format!("unknown x-mock-fault directive `{directive}`")),
             }
         }
@@ -121,7 +151,7 @@ mod tests {
     fn parses_every_directive() {
         let f = Fault::parse(
             " status=429; retry-after=5;drop;rst;stream-error;malformed;cut-after=3;\
-             stall-first=10;stall-mid=20;drip=30;times=2;",
+             stall-first=10;stall-mid=20;drip=30;times=2;error-body=text",
         )
         .unwrap();
         assert_eq!(
@@ -138,6 +168,7 @@ mod tests {
                 drip: Some(Duration::from_millis(30)),
                 malformed: true,
                 times: Some(2),
+                error_body: Some(ErrorBody::Text),
             }
         );
         assert_eq!(Fault::parse("").unwrap(), Fault::default());

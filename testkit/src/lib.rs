@@ -7,9 +7,9 @@
 //! server so that every fault is byte-exact and a client closing its connection is noticed at
 //! any moment, even while the mock stalls on purpose (`MockUpstream::next_abort`).
 //!
-//! What it answers is chosen by the requested model's name (`parallel` → two `get_weather`
-//! calls, `tool` → one, else "Hello!"); how it fails is scripted by the `x-mock-fault` request
-//! header (see `fault`).
+//! What it answers is chosen by the requested model's name (`agent` → a model in an agent
+//! loop, see [`agent`]; `parallel` → two `get_weather` calls, `tool` → one, else "Hello!");
+//! how it fails is scripted by the `x-mock-fault` request header (see `fault`).
 //!
 //! It is also the workspace's one test-support crate, used by the other crates' integration
 //! tests, benchmarks and the fuzz targets as an ordinary dependency:
@@ -21,6 +21,7 @@
 //! - [`corpus`]: replays a fuzz seed corpus in `cargo test`, one child process per input;
 //! - [`bench_streams`]: long upstream streams for the translation benchmarks.
 
+pub mod agent;
 pub mod bench_streams;
 mod control;
 pub mod corpus;

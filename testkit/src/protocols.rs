@@ -35,20 +35,25 @@ pub(crate) enum Scenario {
     Tool,
     /// Model name contains `parallel`: `get_weather` for Paris and for London.
     Parallel,
+    /// Model name contains `agent`: a model in an agent loop (`crate::agent`).
+    Agent,
 }
 
 impl Scenario {
     /// Position in the per-scenario arrays of the protocol modules.
     fn index(self) -> usize {
         match self {
-            Scenario::Text => 0,
+            // Agent answers are rendered by `crate::agent`; its faults use the text templates.
+            Scenario::Text | Scenario::Agent => 0,
             Scenario::Tool => 1,
             Scenario::Parallel => 2,
         }
     }
 
     fn for_model(model: &str) -> Scenario {
-        if model.contains("parallel") {
+        if model.contains("agent") {
+            Scenario::Agent
+        } else if model.contains("parallel") {
             Scenario::Parallel
         } else if model.contains("tool") {
             Scenario::Tool
@@ -68,7 +73,12 @@ pub(crate) struct Endpoint<'a> {
     gemini_stream: bool,
     /// Gemini streaming with `alt=sse` (else a JSON array).
     gemini_sse: bool,
+    /// Anthropic `…/messages/count_tokens`, Gemini `:countTokens`: answers [`COUNTED`].
+    count: bool,
 }
+
+/// The token count the mock answers (`input_tokens`, `totalTokens`), whatever the request.
+pub(crate) const COUNTED: u64 = 42;
 
 /// Matches `…/chat/completions`, `…/responses`, `…/messages` and
 /// `…/models/{model}:generateContent` / `:streamGenerateContent`, whatever comes before.
@@ -78,7 +88,14 @@ pub(crate) fn route<'a>(path: &'a str, query: &str) -> Option<Endpoint<'a>> {
         gemini_model: "",
         gemini_stream: false,
         gemini_sse: false,
+        count: false,
     };
+    if path.ends_with("/messages/count_tokens") {
+        return Some(Endpoint {
+            count: true,
+            ..ep(Protocol::Messages)
+        });
+    }
     if path.ends_with("/chat/completions") {
         return Some(ep(Protocol::Chat));
     }
@@ -90,9 +107,10 @@ pub(crate) fn route<'a>(path: &'a str, query: &str) -> Option<Endpoint<'a>> {
     }
     let (_, rest) = path.rsplit_once("/models/")?;
     let (model, method) = rest.rsplit_once(':')?;
-    let gemini_stream = match method {
-        "generateContent" => false,
-        "streamGenerateContent" => true,
+    let (gemini_stream, count) = match method {
+        "generateContent" => (false, false),
+        "streamGenerateContent" => (true, false),
+        "countTokens" => (false, true),
         _ => return None,
     };
     Some(Endpoint {
@@ -100,6 +118,7 @@ pub(crate) fn route<'a>(path: &'a str, query: &str) -> Option<Endpoint<'a>> {
         gemini_model: model,
         gemini_stream,
         gemini_sse: gemini_stream && query.split('&').any(|kv| kv == "alt=sse"),
+        count,
     })
 }
 
@@ -111,6 +130,11 @@ pub(crate) struct Params {
     scenario: Scenario,
     vars: Vars,
     gemini_sse: bool,
+    count: bool,
+    /// The agent scenario's answer to this request.
+    agent: Option<crate::agent::Answer>,
+    /// The requested model, as sent.
+    model: String,
 }
 
 #[derive(Deserialize)]
@@ -145,9 +169,13 @@ pub(crate) fn params(ep: &Endpoint<'_>, body: &[u8]) -> Result<Params, String> {
     Ok(Params {
         protocol: ep.protocol,
         stream: match ep.protocol {
+            _ if ep.count => false,
             Protocol::Gemini => ep.gemini_stream,
             _ => f.stream.unwrap_or(false),
         },
+        count: ep.count,
+        agent: (scenario == Scenario::Agent).then(|| crate::agent::answer(ep.protocol, body)),
+        model: model.to_owned(),
         scenario,
         vars: Vars {
             model: serde_json::Value::from(model).to_string(),
@@ -202,6 +230,16 @@ fn render(out: &mut Vec<u8>, tpl: &str, v: &Vars) {
 
 /// The non-streaming success body.
 pub(crate) fn body(p: &Params) -> Vec<u8> {
+    if p.count {
+        return match p.protocol {
+            Protocol::Gemini => format!(r#"{{"totalTokens":{COUNTED}}}"#),
+            _ => format!(r#"{{"input_tokens":{COUNTED}}}"#),
+        }
+        .into_bytes();
+    }
+    if let Some(a) = &p.agent {
+        return crate::agent::body(p.protocol, &p.model, a);
+    }
     let tpl = match p.protocol {
         Protocol::Chat => chat::body(p.scenario),
         Protocol::Responses => responses::body(p.scenario),
@@ -273,15 +311,18 @@ pub(crate) fn stream(p: &Params, kind: StreamKind) -> Events<'_> {
             return ev;
         }
     }
-    match (p.protocol, kind) {
-        (Protocol::Chat, StreamKind::Error) => chat::stream_error(&mut ev),
-        (Protocol::Chat, _) => chat::stream(p.scenario, &mut ev),
-        (Protocol::Responses, StreamKind::Error) => responses::stream_error(p.scenario, &mut ev),
-        (Protocol::Responses, _) => responses::stream(p.scenario, &mut ev),
-        (Protocol::Messages, StreamKind::Error) => messages::stream_error(p.scenario, &mut ev),
-        (Protocol::Messages, _) => messages::stream(p.scenario, &mut ev),
-        (Protocol::Gemini, StreamKind::Error) => gemini::stream_error(&mut ev),
-        (Protocol::Gemini, _) => gemini::stream(p.scenario, &mut ev),
+    match (p.protocol, kind, &p.agent) {
+        (_, StreamKind::Normal, Some(a)) => {
+            crate::agent::stream(p.protocol, &p.model, p.vars.usage, a, &mut ev);
+        }
+        (Protocol::Chat, StreamKind::Error, _) => chat::stream_error(&mut ev),
+        (Protocol::Chat, _, _) => chat::stream(p.scenario, &mut ev),
+        (Protocol::Responses, StreamKind::Error, _) => responses::stream_error(p.scenario, &mut ev),
+        (Protocol::Responses, _, _) => responses::stream(p.scenario, &mut ev),
+        (Protocol::Messages, StreamKind::Error, _) => messages::stream_error(p.scenario, &mut ev),
+        (Protocol::Messages, _, _) => messages::stream(p.scenario, &mut ev),
+        (Protocol::Gemini, StreamKind::Error, _) => gemini::stream_error(&mut ev),
+        (Protocol::Gemini, _, _) => gemini::stream(p.scenario, &mut ev),
     }
     if framing == Framing::Array {
         ev.buf.push(b']');
@@ -345,7 +386,7 @@ impl Events<'_> {
     }
 
     /// Marks the next event as the first content event.
-    fn content(&mut self) {
+    pub(crate) fn content(&mut self) {
         self.first_content = self.ends.len();
     }
 
@@ -378,6 +419,27 @@ impl Events<'_> {
                 .push(if self.ends.is_empty() { b'[' } else { b',' }),
         }
         render(&mut self.buf, tpl, self.vars);
+        if self.framing != Framing::Array {
+            self.buf.extend_from_slice(b"\n\n");
+        }
+        self.ends.push(self.buf.len());
+    }
+
+    /// Appends one event as it is (no placeholders), named `name` where the framing names
+    /// events (Responses, Messages).
+    pub(crate) fn push_raw(&mut self, name: &str, data: &str) {
+        match self.framing {
+            Framing::Data => self.buf.extend_from_slice(b"data: "),
+            Framing::Named => {
+                self.buf.extend_from_slice(b"event: ");
+                self.buf.extend_from_slice(name.as_bytes());
+                self.buf.extend_from_slice(b"\ndata: ");
+            }
+            Framing::Array => self
+                .buf
+                .push(if self.ends.is_empty() { b'[' } else { b',' }),
+        }
+        self.buf.extend_from_slice(data.as_bytes());
         if self.framing != Framing::Array {
             self.buf.extend_from_slice(b"\n\n");
         }

@@ -6,7 +6,7 @@
 
 use std::time::Instant;
 
-use crate::fault::{FAULT_HEADER, Fault};
+use crate::fault::{ErrorBody, FAULT_HEADER, Fault};
 use crate::http::{self, Conn, Request};
 use crate::protocols::{self, Protocol, StreamKind};
 use crate::record::{Recorded, State};
@@ -33,7 +33,8 @@ enum Plan {
     Answer {
         protocol: Protocol,
         fault: Fault,
-        params: Result<protocols::Params, String>,
+        /// Boxed: the agent scenario's answer makes `Params` large.
+        params: Box<Result<protocols::Params, String>>,
     },
 }
 
@@ -78,7 +79,7 @@ pub(crate) async fn handle(conn: &mut Conn, state: &State, req: Request) -> Next
             protocol,
             fault,
             params,
-        } => answer(conn, state, protocol, &fault, params, keep_alive).await,
+        } => answer(conn, state, protocol, &fault, *params, keep_alive).await,
     }
 }
 
@@ -122,7 +123,7 @@ fn plan(state: &State, req: &Request) -> Plan {
     Plan::Answer {
         protocol: ep.protocol,
         fault,
-        params: protocols::params(&ep, &req.body),
+        params: Box::new(protocols::params(&ep, &req.body)),
     }
 }
 
@@ -143,8 +144,22 @@ async fn answer(
         }
     }
     let next = if let Some(status) = fault.status {
-        let body = protocols::error_body(protocol, status, None);
-        send_full(conn, status, JSON, &body, keep_alive, fault).await
+        let (content_type, body) = match fault.error_body {
+            None => (JSON, protocols::error_body(protocol, status, None)),
+            Some(ErrorBody::Text) => (
+                "text/plain",
+                format!("upstream proxy error: {status}\n").into_bytes(),
+            ),
+            Some(ErrorBody::Chat) => (JSON, protocols::error_body(Protocol::Chat, status, None)),
+            Some(ErrorBody::Messages) => (
+                JSON,
+                protocols::error_body(Protocol::Messages, status, None),
+            ),
+            Some(ErrorBody::Gemini) => {
+                (JSON, protocols::error_body(Protocol::Gemini, status, None))
+            }
+        };
+        send_full(conn, status, content_type, &body, keep_alive, fault).await
     } else {
         match params {
             Err(message) => {

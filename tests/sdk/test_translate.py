@@ -1267,24 +1267,14 @@ def test_upstream_429_is_the_callers_rate_limit_error(clients, mock, caller, up,
 
 UNEXPRESSIBLE = {
     "chat": {"n": ({"n": 2}, "`n`"), "logprobs": ({"logprobs": True}, "logprobs")},
-    "msg": {
-        "server_tool": (
-            {"tools": [{"type": "web_search_20250305", "name": "web_search", "max_uses": 1}]},
-            "web_search",
-        ),
-    },
     "gem": {
         "candidate_count": ({"candidate_count": 2}, "candidateCount"),
         "cached_content": ({"cached_content": "cachedContents/abc123"}, "cachedContent"),
-        # Chat and Responses have no top-k (protocols.md §2.5); Messages does. The router
-        # refuses seed/presence_penalty/stop where a wire lacks them, so top-k must not be
-        # dropped silently either.
-        "top_k": ({"top_k": 5}, ("top_k", "topK")),
     },
 }
 
 # Upstreams a feature is tested against, where not every other protocol.
-UNEXPRESSIBLE_UPSTREAMS = {"top_k": ("chat", "resp")}
+UNEXPRESSIBLE_UPSTREAMS: dict[str, tuple[str, ...]] = {}
 
 
 def unexpressible_cases() -> list[Any]:
@@ -1320,6 +1310,64 @@ def test_unexpressible_feature_is_a_400_naming_it(clients, mock, caller, feature
     names = name if isinstance(name, tuple) else (name,)
     assert any(n in text for n in names), f"the 400 does not name {names}: {text!r}"
     assert mock.requests() == [], "nothing may reach the upstream"
+
+
+# ============================================================================================
+# Features the target cannot express but the answer does not need (docs/translation-cases.md,
+# "Dropped fields"): with the default `server.translation: lenient` they are left out, named
+# in `x-bitrouter-dropped`, and the answer is the upstream's. (`strict` turns each into the
+# 400 above: dataplane/tests/it/translate.rs.)
+
+DROPPED = {
+    "msg": {
+        "server_tool": (
+            {"tools": [{"type": "web_search_20250305", "name": "web_search", "max_uses": 1}]},
+            "web_search_20250305",
+            ("web_search",),
+        ),
+    },
+    "gem": {
+        # Chat and Responses have no top-k (protocols.md, Parameters); Messages does.
+        "top_k": ({"top_k": 5}, "top_k", ("top_k", "topK")),
+    },
+}
+
+DROPPED_UPSTREAMS = {"top_k": ("chat", "resp")}
+
+
+def dropped_cases() -> list[Any]:
+    out = []
+    for caller, cp in XCALLERS.items():
+        for feature in DROPPED.get(cp, {}):
+            for u in DROPPED_UPSTREAMS.get(feature, PROTOCOLS):
+                if u != cp:
+                    out.append(pytest.param(caller, feature, u, id=f"{caller}-{feature}-to-{u}"))
+    return out
+
+
+@pytest.mark.parametrize("caller,feature,up", dropped_cases())
+def test_droppable_feature_is_dropped_and_named(clients, mock, caller, feature, up):
+    cp = XCALLERS[caller]
+    extra, name, needles = DROPPED[cp][feature]
+    kw = REQUESTS[cp](f"{up}-text", "text")
+    client = clients[caller]
+    if cp == "gem":
+        kw["config"] = gt.GenerateContentConfig(**extra)
+        r = client.models.generate_content(**kw)
+        assert r.text == "Hello!"
+        headers = r.sdk_http_response.headers or {}
+    else:
+        kw.update(extra)
+        api = client.messages if cp == "msg" else client.chat.completions
+        raw = api.with_raw_response.create(**kw)
+        raw.parse()
+        headers = raw.headers
+    assert name in (headers.get("x-bitrouter-dropped") or ""), f"no `{name}` in {dict(headers)}"
+    reqs = mock.requests()
+    assert len(reqs) == 1, reqs
+    sent = json.dumps(reqs[0]["body"])
+    for needle in needles:
+        assert needle not in sent, f"`{needle}` reached the upstream: {sent}"
 
 
 # ============================================================================================

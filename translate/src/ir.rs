@@ -25,6 +25,29 @@ pub struct Request {
     pub stream: bool,
     /// The caller (Chat) asked for a usage chunk at the end of its stream.
     pub include_usage: bool,
+    /// Hosted tools the caller offered (`web_search`, Anthropic `web_search_20250305`, Gemini
+    /// `googleSearch`, …): only its own protocol's provider runs them, so a translated request
+    /// drops them (or, with `server.translation: strict`, is refused).
+    pub hosted_tools: Vec<String>,
+    /// Function tools the caller grouped in a Responses `namespace`, flattened into `tools`
+    /// under [`Namespaced::flat`]; the answer gives their calls back under the group.
+    pub namespaced: Vec<Namespaced>,
+}
+
+/// A function tool of a Responses `namespace` group, flattened.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Namespaced {
+    /// The name the upstream sees: `<namespace>__<name>`.
+    pub flat: String,
+    pub namespace: String,
+    pub name: String,
+}
+
+impl Namespaced {
+    /// The flattened name of `name` in `namespace`.
+    pub fn flatten(namespace: &str, name: &str) -> String {
+        format!("{namespace}__{name}")
+    }
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -76,6 +99,8 @@ pub struct ToolCall {
     pub arguments: String,
     /// Gemini `thoughtSignature` on the call part, when the source was Gemini.
     pub signature: Option<String>,
+    /// Responses callers: the `namespace` tool group the called function belongs to.
+    pub namespace: Option<String>,
 }
 
 #[derive(Clone, Debug, PartialEq)]
@@ -133,6 +158,9 @@ pub struct Params {
     pub reasoning_budget: Option<u64>,
     pub parallel_tool_calls: Option<bool>,
     pub user: Option<String>,
+    /// OpenAI's answer-length hint (`low|medium|high`): Chat `verbosity`, Responses
+    /// `text.verbosity`.
+    pub verbosity: Option<String>,
 }
 
 #[derive(Clone, Debug, PartialEq)]
@@ -232,6 +260,8 @@ pub enum ErrorKind {
     RequestTimeout,
     PayloadTooLarge,
     UriTooLong,
+    /// The request body is not JSON (415).
+    UnsupportedMediaType,
     HeadersTooLarge,
     RateLimited,
     /// The upstream is overloaded, or the router is at capacity / every endpoint cools down.
@@ -254,6 +284,7 @@ impl ErrorKind {
             408 | 504 => ErrorKind::Timeout,
             413 => ErrorKind::PayloadTooLarge,
             414 => ErrorKind::UriTooLong,
+            415 => ErrorKind::UnsupportedMediaType,
             431 => ErrorKind::HeadersTooLarge,
             429 => ErrorKind::RateLimited,
             502 => ErrorKind::BadGateway,
@@ -274,6 +305,7 @@ impl ErrorKind {
             ErrorKind::RequestTimeout => 408,
             ErrorKind::PayloadTooLarge => 413,
             ErrorKind::UriTooLong => 414,
+            ErrorKind::UnsupportedMediaType => 415,
             ErrorKind::HeadersTooLarge => 431,
             ErrorKind::RateLimited => 429,
             ErrorKind::Server => 500,

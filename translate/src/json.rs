@@ -5,7 +5,10 @@ use std::cell::RefCell;
 use std::ops::Range;
 
 use bytes::BufMut;
-use simd_json::{Buffers, tape::Tape, tape::Value};
+use simd_json::{Buffers, tape::Value};
+
+pub use simd_json::StaticNode;
+pub use simd_json::tape::{Node, Tape};
 
 /// Reusable parse state: the copy simd-json mutates, its buffers and its tape. Taken from a
 /// per-thread pool, so a steady stream of requests parses without allocating.
@@ -36,11 +39,22 @@ impl Scratch {
         data: &[u8],
         f: impl FnOnce(Value<'_, '_>) -> R,
     ) -> Result<R, String> {
+        self.parse_tape(data, |t| f(t.as_value()))
+    }
+
+    /// As [`Scratch::parse`], handing `f` the whole tape: its nodes in document order (for
+    /// checks that walk every value once, such as the request hygiene) and, through
+    /// [`Tape::as_value`], the root value.
+    pub fn parse_tape<R>(
+        &mut self,
+        data: &[u8],
+        f: impl FnOnce(&Tape<'_>) -> R,
+    ) -> Result<R, String> {
         self.buf.clear();
         self.buf.extend_from_slice(data);
         let mut tape = std::mem::replace(&mut self.tape, Tape(Vec::new())).reset();
         let out = match simd_json::fill_tape(&mut self.buf, &mut self.buffers, &mut tape) {
-            Ok(()) => Ok(f(tape.as_value())),
+            Ok(()) => Ok(f(&tape)),
             Err(e) => Err(e.to_string()),
         };
         self.tape = tape.reset();

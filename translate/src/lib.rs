@@ -35,6 +35,7 @@ pub mod request;
 pub mod response;
 pub mod sse;
 pub mod stream;
+pub mod tokens;
 pub mod wire;
 
 pub use compiler::table::Protocol;

@@ -40,22 +40,30 @@ pub fn wire_name(name: &str) -> Cow<'_, str> {
     Cow::Owned(s)
 }
 
-/// The renames one request needed: wire name → the caller's name. Empty (and allocation-free)
-/// in the usual case.
+/// The renames one request needed: wire name → the caller's name, and the caller's
+/// namespaced tools (a Responses `namespace` group, flattened for the upstream). Empty (and
+/// allocation-free) in the usual case.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
-pub struct NameMap(Vec<(String, String)>);
+pub struct NameMap {
+    renamed: Vec<(String, String)>,
+    namespaced: Vec<ir::Namespaced>,
+}
 
 impl NameMap {
     /// The renames `req` needs for `upstream` (none for Anthropic, which takes long names).
     pub fn for_request(upstream: Protocol, req: &ir::Request) -> NameMap {
-        let mut map = NameMap::default();
+        let mut map = NameMap {
+            renamed: Vec::new(),
+            namespaced: req.namespaced.clone(),
+        };
         if upstream == Protocol::Messages {
             return map;
         }
+        let mut renamed = Vec::new();
         let mut note = |name: &str| {
             if let Cow::Owned(w) = wire_name(name) {
-                if map.original(&w).is_none() {
-                    map.0.push((w, name.to_owned()));
+                if !renamed.iter().any(|(x, _): &(String, String)| *x == w) {
+                    renamed.push((w, name.to_owned()));
                 }
             }
         };
@@ -78,16 +86,17 @@ impl NameMap {
                 }
             }
         }
+        map.renamed = renamed;
         map
     }
 
     pub fn is_empty(&self) -> bool {
-        self.0.is_empty()
+        self.renamed.is_empty() && self.namespaced.is_empty()
     }
 
     /// The caller's name for a wire name this map renamed.
     pub fn original(&self, wire: &str) -> Option<&str> {
-        self.0
+        self.renamed
             .iter()
             .find(|(w, _)| w == wire)
             .map(|(_, o)| o.as_str())
@@ -98,16 +107,27 @@ impl NameMap {
         self.original(wire).unwrap_or(wire)
     }
 
-    /// Restores the tool-call names of a whole answer.
+    /// The caller's namespace and name for the call the upstream named `wire`: a flattened
+    /// namespaced tool goes back to its group, any other name as [`NameMap::restore`] gives it.
+    pub fn restore_call<'a>(&'a self, wire: &'a str) -> (Option<&'a str>, &'a str) {
+        let name = self.restore(wire);
+        match self.namespaced.iter().find(|n| n.flat == name) {
+            Some(n) => (Some(n.namespace.as_str()), n.name.as_str()),
+            None => (None, name),
+        }
+    }
+
+    /// Restores the tool-call names (and namespaces) of a whole answer.
     pub fn restore_response(&self, r: &mut ir::Response) {
         if self.is_empty() {
             return;
         }
         for p in &mut r.parts {
             if let Part::ToolCall(c) = p {
-                if let Some(o) = self.original(&c.name) {
-                    c.name = o.to_owned();
-                }
+                let (ns, name) = self.restore_call(&c.name);
+                let (ns, name) = (ns.map(str::to_owned), name.to_owned());
+                c.name = name;
+                c.namespace = ns;
             }
         }
     }
@@ -190,6 +210,7 @@ mod tests {
                     name: long.clone(),
                     arguments: "{}".into(),
                     signature: None,
+                    namespace: None,
                 })],
             }],
             ..ir::Request::default()
@@ -213,6 +234,7 @@ mod tests {
                 name: wire,
                 arguments: "{}".into(),
                 signature: None,
+                namespace: None,
             })],
             ..ir::Response::default()
         };

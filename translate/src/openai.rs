@@ -22,6 +22,7 @@ pub(crate) fn error_type(kind: ErrorKind) -> &'static str {
         | ErrorKind::RequestTimeout
         | ErrorKind::PayloadTooLarge
         | ErrorKind::UriTooLong
+        | ErrorKind::UnsupportedMediaType
         | ErrorKind::HeadersTooLarge => "invalid_request_error",
     }
 }
@@ -68,10 +69,15 @@ pub(crate) fn models_list(names: &[&str]) -> Vec<u8> {
         if i > 0 {
             out.push(b',');
         }
-        out.extend_from_slice(b"{\"id\":");
-        push_json_str(&mut out, n);
-        out.extend_from_slice(b",\"object\":\"model\",\"created\":0,\"owned_by\":\"bitrouter\"}");
+        model_item(&mut out, n);
     }
     out.extend_from_slice(b"]}");
     out
+}
+
+/// One model as `GET /v1/models/{model}` and the list show it.
+pub(crate) fn model_item(out: &mut Vec<u8>, name: &str) {
+    out.extend_from_slice(b"{\"id\":");
+    push_json_str(out, name);
+    out.extend_from_slice(b",\"object\":\"model\",\"created\":0,\"owned_by\":\"bitrouter\"}");
 }

@@ -2,8 +2,11 @@
 //! protocol's body. Not on the per-event hot path: `serde_json` values are fine here.
 //!
 //! A feature the target protocol cannot express is an [`Error::Unsupported`] naming it (the
-//! caller gets a 400 in its own shape), never dropped silently. Fields with no meaning for
-//! the answer (`metadata`, `store`, `service_tier`, `user`, …) are ignored.
+//! caller gets a 400 in its own shape), never dropped silently — except, under
+//! [`Policy::Lenient`], sampling hints (`top_k`, penalties, `seed`, `verbosity`) and hosted
+//! tools, which are dropped and named in [`Encoded::dropped`]. Fields with no meaning for the
+//! answer (`metadata`, `store`, `service_tier`, `prompt_cache_key`, `cache_control`, …) are
+//! ignored. The per-field table is docs/translation-cases.md#dropped-fields.
 
 use crate::chat::request as chat;
 pub(crate) mod common;
@@ -18,6 +21,28 @@ use compiler::table::Protocol;
 
 use crate::ir;
 use crate::names::{self, NameMap};
+use common::Drops;
+
+/// What a translation does with a field the target cannot express but the answer does not
+/// need (`server.translation`).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Policy {
+    /// Drop it and name it in [`Encoded::dropped`].
+    #[default]
+    Lenient,
+    /// Refuse the request ([`Error::Unsupported`]).
+    Strict,
+}
+
+/// A request rendered for an upstream.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Encoded {
+    pub body: Vec<u8>,
+    /// Tool names renamed (or flattened) for the upstream, to restore in the answer.
+    pub names: NameMap,
+    /// Fields left out under [`Policy::Lenient`], in the order met.
+    pub dropped: Vec<String>,
+}
 
 /// Why a request cannot be translated.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -56,36 +81,44 @@ pub fn decode(caller: Protocol, body: &[u8], stream: bool) -> Result<ir::Request
 }
 
 /// Renders `req` as an `upstream` request body for `model` (Gemini: the model goes in the URL
-/// and `stream` in the endpoint, so neither is in the body).
+/// and `stream` in the endpoint, so neither is in the body), refusing every field the target
+/// cannot express ([`Policy::Strict`]).
 pub fn encode(
     upstream: Protocol,
     req: &ir::Request,
     model: &str,
     stream: bool,
 ) -> Result<Vec<u8>, Error> {
-    encode_named(upstream, req, model, stream).map(|(body, _)| body)
+    encode_for(upstream, req, model, stream, Policy::Strict).map(|e| e.body)
 }
 
-/// As [`encode`], also returning the tool names it renamed for the upstream, which the answer
-/// must be given back under the caller's names.
-pub fn encode_named(
+/// As [`encode`] under `policy`, also returning the tool names it renamed for the upstream
+/// (the answer must be given back under the caller's names) and what it dropped.
+pub fn encode_for(
     upstream: Protocol,
     req: &ir::Request,
     model: &str,
     stream: bool,
-) -> Result<(Vec<u8>, NameMap), Error> {
+    policy: Policy,
+) -> Result<Encoded, Error> {
     let req = &*patch_orphan_results(req);
     // Tool names OpenAI and Gemini cannot carry are shortened (`names::NameMap` restores them).
     let names = NameMap::for_request(upstream, req);
     let req = &*names::shorten(req, &names);
+    let mut drops = Drops::new(policy);
+    drops.hosted(req)?;
     let v = match upstream {
-        Protocol::ChatCompletions => chat::encode(req, model, stream)?,
-        Protocol::Responses => responses::encode(req, model, stream)?,
-        Protocol::Messages => messages::encode(req, model, stream)?,
-        Protocol::GenerateContent => gemini::encode(req)?,
+        Protocol::ChatCompletions => chat::encode(req, model, stream, &mut drops)?,
+        Protocol::Responses => responses::encode(req, model, stream, &mut drops)?,
+        Protocol::Messages => messages::encode(req, model, stream, &mut drops)?,
+        Protocol::GenerateContent => gemini::encode(req, &mut drops)?,
     };
     let body = serde_json::to_vec(&v).map_err(|e| Error::Invalid(e.to_string()))?;
-    Ok((body, names))
+    Ok(Encoded {
+        body,
+        names,
+        dropped: drops.names,
+    })
 }
 
 /// Tool results that answer no call of the assistant turn just before them

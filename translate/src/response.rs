@@ -92,6 +92,39 @@ pub fn decode_error(status: u16, body: &[u8]) -> ir::ErrorInfo {
 }
 
 /// Writes `err` as the caller protocol's HTTP error body, for an answer with `status`.
+/// Whether `body` is already an error in `protocol`'s own envelope (docs/protocols.md#error-envelopes):
+/// OpenAI's `{"error":{"message",…}}`, Anthropic's `{"type":"error","error":{"type","message"}}`,
+/// Gemini's `{"error":{"code","message",…}}` (or an array holding one, as its JSON-array
+/// streams answer). A passthrough sends such a body on as it is; anything else (plain text, an
+/// HTML page from a proxy, another protocol's envelope) is re-wrapped for the caller.
+pub fn is_error_envelope(protocol: Protocol, body: &[u8]) -> bool {
+    let Ok(mut v) = serde_json::from_slice::<Value>(body) else {
+        return false;
+    };
+    if protocol == Protocol::GenerateContent {
+        if let Value::Array(items) = &mut v {
+            v = items.first().cloned().unwrap_or_default();
+        }
+    }
+    let Some(err) = v.get("error").filter(|e| e.is_object()) else {
+        return false;
+    };
+    let string = |k: &str| err.get(k).is_some_and(Value::is_string);
+    match protocol {
+        Protocol::ChatCompletions | Protocol::Responses => {
+            string("message") && string("type") && v.get("type").is_none_or(|t| t != "error")
+        }
+        Protocol::Messages => {
+            string("message")
+                && string("type")
+                && v.get("type").and_then(Value::as_str) == Some("error")
+        }
+        Protocol::GenerateContent => {
+            string("message") && string("status") && err.get("code").is_some_and(Value::is_number)
+        }
+    }
+}
+
 pub fn encode_error(caller: Protocol, status: u16, err: &ir::ErrorInfo) -> Vec<u8> {
     crate::wire::error_body(caller, err.kind, status, &err.message, None)
 }

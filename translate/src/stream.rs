@@ -48,10 +48,12 @@ pub enum Event<'a> {
     /// The Anthropic signature closing the current reasoning block.
     ReasoningSignature(&'a str),
     Refusal(&'a str),
-    /// A new tool call; later `ToolArgs` belong to it.
+    /// A new tool call; later `ToolArgs` belong to it. `namespace` is set only for a
+    /// Responses caller whose tool was in a `namespace` group (restored by the translator).
     ToolStart {
         id: &'a str,
         name: &'a str,
+        namespace: Option<&'a str>,
     },
     /// A fragment of the current call's JSON arguments.
     ToolArgs(&'a str),
@@ -274,10 +276,14 @@ fn route(
         return;
     }
     let ev = match ev {
-        Event::ToolStart { id, name } => Event::ToolStart {
-            id,
-            name: names.restore(name),
-        },
+        Event::ToolStart { id, name, .. } => {
+            let (namespace, name) = names.restore_call(name);
+            Event::ToolStart {
+                id,
+                name,
+                namespace,
+            }
+        }
         ev => ev,
     };
     if let Event::Error { kind, message } = ev {

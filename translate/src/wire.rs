@@ -1,5 +1,6 @@
 //! Each protocol's own spelling of what the router says for itself, dispatched by protocol:
-//! error answers, the keep-alive of a silent stream, and the `GET /v1/models` list. The data
+//! error answers, the keep-alive of a silent stream, the `GET /v1/models` list and one model,
+//! and a token count. The data
 //! plane's errors and the translators' use these same functions, so a passthrough route and a
 //! translated route can never tell a caller the same thing in two ways.
 
@@ -48,4 +49,25 @@ pub fn models_list(dialect: Protocol, names: &[&str]) -> Vec<u8> {
         Protocol::Messages => messages::wire::models_list(names),
         Protocol::GenerateContent => gemini::wire::models_list(names),
     }
+}
+
+/// One model (`GET /v1/models/{model}`, `GET /v1beta/models/{model}`) in a caller's dialect.
+pub fn model_info(dialect: Protocol, name: &str) -> Vec<u8> {
+    let mut out = Vec::with_capacity(160 + name.len());
+    match dialect {
+        Protocol::ChatCompletions | Protocol::Responses => openai::model_item(&mut out, name),
+        Protocol::Messages => messages::wire::model_item(&mut out, name),
+        Protocol::GenerateContent => gemini::wire::model_item(&mut out, name),
+    }
+    out
+}
+
+/// A token count answer: Anthropic's `count_tokens` (`{"input_tokens":N}`) or Gemini's
+/// `countTokens` (`{"totalTokens":N}`); the OpenAI wires have no such endpoint.
+pub fn token_count(caller: Protocol, tokens: u64) -> Vec<u8> {
+    match caller {
+        Protocol::GenerateContent => format!("{{\"totalTokens\":{tokens}}}"),
+        _ => format!("{{\"input_tokens\":{tokens}}}"),
+    }
+    .into_bytes()
 }

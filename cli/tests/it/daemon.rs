@@ -61,7 +61,7 @@ fn chat(listen: &str, mock: &testkit::MockUpstream, model: &str) -> (String, Opt
     let mut s = std::net::TcpStream::connect(listen).unwrap();
     write!(
         s,
-        "POST /v1/chat/completions HTTP/1.1\r\nhost: x\r\ncontent-type: application/json\r\n\
+        "POST /v1/chat/completions HTTP/1.1\r\nhost: localhost\r\ncontent-type: application/json\r\n\
          content-length: {}\r\nconnection: close\r\n\r\n{body}",
         body.len()
     )
@@ -379,7 +379,7 @@ fn restart_lets_an_open_stream_finish_then_serves_again() {
     let mut s = std::net::TcpStream::connect(&listen).unwrap();
     write!(
         s,
-        "POST /v1/chat/completions HTTP/1.1\r\nhost: x\r\ncontent-type: application/json\r\n\
+        "POST /v1/chat/completions HTTP/1.1\r\nhost: localhost\r\ncontent-type: application/json\r\n\
          content-length: {}\r\nconnection: close\r\n\r\n{body}",
         body.len()
     )

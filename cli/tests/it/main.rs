@@ -349,7 +349,7 @@ fn serve_starts_on_the_built_in_default_and_answers_health() {
             panic!("unexpected first line: {line:?}")
         });
     let mut s = std::net::TcpStream::connect(addr).unwrap();
-    s.write_all(b"GET /health HTTP/1.1\r\nhost: x\r\nconnection: close\r\n\r\n")
+    s.write_all(b"GET /health HTTP/1.1\r\nhost: localhost\r\nconnection: close\r\n\r\n")
         .unwrap();
     let mut reply = String::new();
     s.read_to_string(&mut reply).unwrap();

@@ -4,13 +4,15 @@
 use std::time::Duration;
 
 use crate::ast::{self, Field};
-use crate::resolved::{self, Setting, Strategy};
+use crate::resolved::{self, Setting, Strategy, TranslationMode};
 
 pub const INHERIT_DEFAULTS: bool = true;
 /// Loopback only, so a fresh install is not reachable from the network.
 pub const LISTEN: &str = "127.0.0.1:4356";
 pub const LOG_LEVEL: &str = "info";
 pub const SKIP_AUTH: bool = false;
+/// Translation drops (and names) what a target cannot express rather than refusing it.
+pub const TRANSLATION: TranslationMode = TranslationMode::Lenient;
 pub const MAX_BODY_SIZE: u64 = 32 << 20;
 pub const MAX_HEADER_SIZE: u64 = 64 << 10;
 pub const MAX_HEADERS: u32 = 100;
@@ -83,6 +85,10 @@ pub(super) fn server(s: &ast::Server) -> resolved::Server {
                 .unwrap_or_default(),
             max_token_lifetime: setting(&s.auth.max_token_lifetime, MAX_TOKEN_LIFETIME, |d| d.0),
         },
+        translation: s.translation.get().copied().unwrap_or(TRANSLATION),
+        // Neither list has a default entry: no origin and no extra host is allowed.
+        cors_allowed_origins: s.cors.allowed_origins.clone().into_items(),
+        allowed_hosts: s.allowed_hosts.clone().into_items(),
     }
 }
 

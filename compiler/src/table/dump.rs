@@ -40,6 +40,17 @@ impl RoutingTable {
                 a.max_token_lifetime
             );
         }
+        // Written only when set, so tables that leave them alone dump (and hash) as before.
+        if s.translation != super::TranslationMode::Lenient
+            || !s.cors_allowed_origins.is_empty()
+            || !s.allowed_hosts.is_empty()
+        {
+            let _ = writeln!(
+                o,
+                "server translation={:?} cors_allowed_origins={:?} allowed_hosts={:?}",
+                s.translation, s.cors_allowed_origins, s.allowed_hosts
+            );
+        }
         if let Some(db) = &s.database_url {
             let _ = writeln!(o, "database {db}");
         }

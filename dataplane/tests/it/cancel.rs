@@ -19,7 +19,7 @@ async fn start_request(addr: std::net::SocketAddr, model: &str, stream: bool) ->
     let (path, body) = request(Protocol::ChatCompletions, model, stream);
     let mut s = TcpStream::connect(addr).await.unwrap();
     let req = format!(
-        "POST {path} HTTP/1.1\r\nhost: x\r\ncontent-type: application/json\r\ncontent-length: {}\r\n\r\n{body}",
+        "POST {path} HTTP/1.1\r\nhost: localhost\r\ncontent-type: application/json\r\ncontent-length: {}\r\n\r\n{body}",
         body.len()
     );
     s.write_all(req.as_bytes()).await.unwrap();

@@ -66,12 +66,12 @@ async fn oversized_bodies_are_413_without_reading_them() {
     assert_eq!(r.status, 413);
     assert_eq!(r.json()["error"]["type"], "request_too_large");
     // Declared larger than the limit: refused before the body is sent.
-    let head = "POST /v1/chat/completions HTTP/1.1\r\nhost: x\r\ncontent-type: application/json\r\ncontent-length: 100000000\r\n\r\n";
+    let head = "POST /v1/chat/completions HTTP/1.1\r\nhost: localhost\r\ncontent-type: application/json\r\ncontent-length: 100000000\r\n\r\n";
     let out = raw(h.addr, head.as_bytes()).await;
     assert!(out.starts_with("HTTP/1.1 413"), "{out}");
     // Chunked, no length: refused once the limit is passed.
     let mut chunked = String::from(
-        "POST /v1/chat/completions HTTP/1.1\r\nhost: x\r\ntransfer-encoding: chunked\r\n\r\n",
+        "POST /v1/chat/completions HTTP/1.1\r\nhost: localhost\r\ncontent-type: application/json\r\ntransfer-encoding: chunked\r\n\r\n",
     );
     for _ in 0..3 {
         chunked.push_str(&format!("400\r\n{}\r\n", "y".repeat(1024)));
@@ -101,7 +101,7 @@ async fn too_many_or_too_large_headers_are_431() {
         .await;
     assert_eq!(r.status, 431);
     // Far beyond the configured limits hyper itself refuses, still with 431.
-    let mut head = String::from("POST /v1/chat/completions HTTP/1.1\r\nhost: x\r\n");
+    let mut head = String::from("POST /v1/chat/completions HTTP/1.1\r\nhost: localhost\r\n");
     for i in 0..500 {
         head.push_str(&format!("x-n{i}: v\r\n"));
     }
@@ -114,7 +114,7 @@ async fn too_many_or_too_large_headers_are_431() {
 async fn slow_headers_are_cut_off() {
     let h = Harness::start(YAML).await;
     let mut s = TcpStream::connect(h.addr).await.unwrap();
-    s.write_all(b"POST /v1/chat/completions HTTP/1.1\r\nhost: x\r\n")
+    s.write_all(b"POST /v1/chat/completions HTTP/1.1\r\nhost: localhost\r\n")
         .await
         .unwrap();
     let started = std::time::Instant::now();
@@ -158,9 +158,9 @@ async fn garbage_on_the_wire_never_takes_the_server_down() {
     for junk in [
         &b"\x00\x01\x02\xff\xfe\r\n\r\n"[..],
         b"GET / HTTP/9.9\r\n\r\n",
-        b"POST /v1/chat/completions HTTP/1.1\r\nhost: x\r\ncontent-length: -1\r\n\r\n",
-        b"POST /v1/chat/completions HTTP/1.1\r\nhost: x\r\ntransfer-encoding: chunked\r\n\r\nzz\r\n",
-        b"POST /v1beta/models/%ff%fe:generateContent HTTP/1.1\r\nhost: x\r\ncontent-length: 2\r\n\r\n{}",
+        b"POST /v1/chat/completions HTTP/1.1\r\nhost: localhost\r\ncontent-length: -1\r\n\r\n",
+        b"POST /v1/chat/completions HTTP/1.1\r\nhost: localhost\r\ntransfer-encoding: chunked\r\n\r\nzz\r\n",
+        b"POST /v1beta/models/%ff%fe:generateContent HTTP/1.1\r\nhost: localhost\r\ncontent-length: 2\r\n\r\n{}",
     ] {
         let _ = raw(h.addr, junk).await;
     }
@@ -179,6 +179,7 @@ async fn http2_callers_are_served() {
         .build_http::<Full<bytes::Bytes>>();
     let (path, body) = request(Protocol::ChatCompletions, "m", true);
     let req = http::Request::post(format!("http://{}{path}", h.addr))
+        .header("content-type", "application/json")
         .body(Full::new(bytes::Bytes::from(body)))
         .unwrap();
     let res = client.request(req).await.unwrap();
@@ -192,7 +193,7 @@ async fn http2_callers_are_served() {
 async fn idle_keep_alive_connections_are_closed() {
     let h = Harness::start(YAML).await;
     let mut s = TcpStream::connect(h.addr).await.unwrap();
-    s.write_all(b"GET /health HTTP/1.1\r\nhost: x\r\n\r\n")
+    s.write_all(b"GET /health HTTP/1.1\r\nhost: localhost\r\n\r\n")
         .await
         .unwrap();
     let mut buf = vec![0u8; 4096];

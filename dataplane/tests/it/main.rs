@@ -7,10 +7,13 @@
 )]
 
 mod auth;
+mod auxiliary;
 mod cancel;
 mod failover;
+mod hygiene;
 mod layering;
 mod limits;
+mod nagle;
 mod parity;
 mod passthrough;
 mod support;

@@ -89,10 +89,22 @@ impl Harness {
         body: &str,
         headers: &[(&str, &str)],
     ) -> Reply {
+        let mut all = vec![("content-type", "application/json")];
+        all.extend_from_slice(headers);
+        self.send_exactly(method, path, body, &all).await
+    }
+
+    /// As [`Harness::send`], with only `headers` (no `Content-Type` unless listed).
+    pub(crate) async fn send_exactly(
+        &self,
+        method: &str,
+        path: &str,
+        body: &str,
+        headers: &[(&str, &str)],
+    ) -> Reply {
         let mut req = Request::builder()
             .method(method)
-            .uri(format!("http://{}{path}", self.addr))
-            .header("content-type", "application/json");
+            .uri(format!("http://{}{path}", self.addr));
         for (k, v) in headers {
             req = req.header(*k, *v);
         }

@@ -297,3 +297,62 @@ providers:
         }
     }
 }
+
+#[tokio::test]
+async fn dropped_fields_are_named_and_strict_refuses_them() {
+    // (caller, upstream, path, body, what is dropped)
+    let cases = [
+        (
+            Protocol::Messages,
+            Protocol::ChatCompletions,
+            "/v1/messages",
+            r#"{"model":"alias","max_tokens":64,"top_k":5,"messages":[{"role":"user","content":"hi"}]}"#,
+            "top_k",
+        ),
+        (
+            Protocol::GenerateContent,
+            Protocol::Responses,
+            "/v1beta/models/alias:generateContent",
+            r#"{"contents":[{"parts":[{"text":"hi"}]}],"tools":[{"googleSearch":{}}],"generationConfig":{"topK":64}}"#,
+            "googleSearch, top_k",
+        ),
+        (
+            Protocol::Responses,
+            Protocol::Messages,
+            "/v1/responses",
+            r#"{"model":"alias","input":"hi","tools":[{"type":"web_search","external_web_access":true}]}"#,
+            "web_search",
+        ),
+    ];
+    for (caller, up, path, body, dropped) in cases {
+        let lenient = single(up, "real-model", "");
+        let h = Harness::start(&lenient).await;
+        let r = h.post(path, body).await;
+        assert_eq!(r.status, 200, "{caller:?}→{up:?}: {}", r.body);
+        assert_eq!(
+            r.header("x-bitrouter-dropped"),
+            Some(dropped),
+            "{caller:?}→{up:?}"
+        );
+        let sent = String::from_utf8_lossy(&h.mock.requests()[0].body).into_owned();
+        for name in dropped.split(", ") {
+            assert!(
+                !sent.contains(name),
+                "{caller:?}→{up:?}: `{name}` reached the upstream: {sent}"
+            );
+        }
+        let strict = lenient.replace("skip_auth: true", "skip_auth: true\n  translation: strict");
+        let h = Harness::start(&strict).await;
+        let r = h.post(path, body).await;
+        assert_eq!(r.status, 400, "{caller:?}→{up:?}: {}", r.body);
+        let first = dropped.split(", ").next().unwrap_or_default();
+        assert!(r.body.contains(first), "{caller:?}→{up:?}: {}", r.body);
+        assert!(r.header("x-bitrouter-dropped").is_none());
+        assert_eq!(h.mock.request_count(), 0, "{caller:?}→{up:?}");
+    }
+    // Nothing dropped, no header.
+    let h = Harness::start(&single(Protocol::ChatCompletions, "real-model", "")).await;
+    let r = h.call(Protocol::Messages, "alias", false).await;
+    assert_eq!(r.status, 200);
+    assert!(r.header("x-bitrouter-dropped").is_none());
+}

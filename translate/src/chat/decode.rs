@@ -360,6 +360,7 @@ impl ChatDecoder {
         emit(Event::ToolStart {
             id: &c.id,
             name: &c.name,
+            namespace: None,
         });
         if !c.pending.is_empty() {
             c.depth.feed(&c.pending);

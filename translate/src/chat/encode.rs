@@ -51,7 +51,7 @@ impl ChatEncoder {
             Event::Text(t) => self.delta(out, b"{\"content\":", t, b"}"),
             Event::Reasoning(t) => self.delta(out, b"{\"reasoning_content\":", t, b"}"),
             Event::Refusal(t) => self.delta(out, b"{\"refusal\":", t, b"}"),
-            Event::ToolStart { id, name } => {
+            Event::ToolStart { id, name, .. } => {
                 self.open(out);
                 out.extend_from_slice(b"{\"tool_calls\":[{\"index\":");
                 put_u64(out, self.calls);

@@ -5,9 +5,9 @@ use serde_json::{Map, Value, json};
 use crate::ir::{self, Media, MediaSource, Message, Part, Role, ToolCall, ToolResult};
 use crate::request::Error;
 use crate::request::common::{
-    Kind, Obj, as_obj, get, invalid, kind, media_from_url, num, opt_array, opt_bool, opt_f64,
-    opt_i64, opt_obj, opt_str, opt_u64, push_text, req_str, result_text_flagged, stop_list,
-    system_text, unsupported, url_of,
+    Drops, Kind, Obj, as_obj, get, invalid, kind, media_from_url, num, opt_array, opt_bool,
+    opt_f64, opt_i64, opt_obj, opt_str, opt_u64, push_text, req_str, result_text_flagged,
+    stop_list, system_text, unsupported, url_of,
 };
 
 pub(crate) fn decode(obj: Map<String, Value>) -> Result<ir::Request, Error> {
@@ -23,7 +23,7 @@ pub(crate) fn decode(obj: Map<String, Value>) -> Result<ir::Request, Error> {
         }
     }
     req.tool_choice = decode_tool_choice(obj.get("tool_choice"))?;
-    decode_params(&obj, &mut req.params)?;
+    decode_params(&obj, &mut req.params, &mut req.hosted_tools)?;
     req.stream = opt_bool(obj.get("stream"), "stream")?.unwrap_or(false);
     if let Some(so) = opt_obj(obj.get("stream_options"), "stream_options")? {
         req.include_usage =
@@ -129,6 +129,7 @@ fn decode_message(req: &mut ir::Request, m: &Value, i: usize) -> Result<(), Erro
                         .unwrap_or("{}")
                         .to_owned(),
                         signature: None,
+                        namespace: None,
                     }));
                 }
             }
@@ -297,7 +298,7 @@ fn decode_tool_choice(v: Option<&Value>) -> Result<Option<ir::ToolChoice>, Error
     }
 }
 
-fn decode_params(obj: &Obj, p: &mut ir::Params) -> Result<(), Error> {
+fn decode_params(obj: &Obj, p: &mut ir::Params, hosted: &mut Vec<String>) -> Result<(), Error> {
     p.max_tokens = match opt_u64(obj.get("max_completion_tokens"), "max_completion_tokens")? {
         Some(n) => Some(n),
         None => opt_u64(obj.get("max_tokens"), "max_tokens")?,
@@ -312,6 +313,7 @@ fn decode_params(obj: &Obj, p: &mut ir::Params) -> Result<(), Error> {
         opt_str(obj.get("reasoning_effort"), "reasoning_effort")?.map(str::to_owned);
     p.parallel_tool_calls = opt_bool(obj.get("parallel_tool_calls"), "parallel_tool_calls")?;
     p.user = opt_str(obj.get("user"), "user")?.map(str::to_owned);
+    p.verbosity = opt_str(obj.get("verbosity"), "verbosity")?.map(str::to_owned);
     if opt_u64(obj.get("n"), "n")?.is_some_and(|n| n > 1) {
         return Err(unsupported("`n` greater than 1"));
     }
@@ -327,7 +329,7 @@ fn decode_params(obj: &Obj, p: &mut ir::Params) -> Result<(), Error> {
         return Err(unsupported("audio output"));
     }
     if get(obj, &["web_search_options"]).is_some() {
-        return Err(unsupported("web_search_options"));
+        hosted.push("web_search_options".to_owned());
     }
     if let Some(rf) = opt_obj(obj.get("response_format"), "response_format")? {
         p.response_format = Some(match req_str(rf.get("type"), "response_format.type")? {
@@ -355,7 +357,12 @@ fn decode_params(obj: &Obj, p: &mut ir::Params) -> Result<(), Error> {
     Ok(())
 }
 
-pub(crate) fn encode(req: &ir::Request, model: &str, stream: bool) -> Result<Value, Error> {
+pub(crate) fn encode(
+    req: &ir::Request,
+    model: &str,
+    stream: bool,
+    drops: &mut Drops,
+) -> Result<Value, Error> {
     let mut out = Map::new();
     out.insert("model".into(), model.into());
     let mut messages = Vec::new();
@@ -400,7 +407,7 @@ pub(crate) fn encode(req: &ir::Request, model: &str, stream: bool) -> Result<Val
         };
         out.insert("tool_choice".into(), v);
     }
-    encode_params(&mut out, &req.params)?;
+    encode_params(&mut out, &req.params, drops)?;
     if stream {
         out.insert("stream".into(), true.into());
         out.insert("stream_options".into(), json!({"include_usage": true}));
@@ -408,7 +415,11 @@ pub(crate) fn encode(req: &ir::Request, model: &str, stream: bool) -> Result<Val
     Ok(Value::Object(out))
 }
 
-fn encode_params(out: &mut Map<String, Value>, p: &ir::Params) -> Result<(), Error> {
+fn encode_params(
+    out: &mut Map<String, Value>,
+    p: &ir::Params,
+    drops: &mut Drops,
+) -> Result<(), Error> {
     if let Some(n) = p.max_tokens {
         out.insert("max_completion_tokens".into(), n.into());
     }
@@ -418,11 +429,12 @@ fn encode_params(out: &mut Map<String, Value>, p: &ir::Params) -> Result<(), Err
     if let Some(t) = p.top_p {
         out.insert("top_p".into(), num(t));
     }
-    if p.top_k.is_some() {
-        return Err(crate::request::common::unsupported("top_k"));
-    }
+    drops.hint(p.top_k.is_some(), "top_k")?;
     if !p.stop.is_empty() {
         out.insert("stop".into(), p.stop.clone().into());
+    }
+    if let Some(v) = &p.verbosity {
+        out.insert("verbosity".into(), v.clone().into());
     }
     if let Some(s) = p.seed {
         out.insert("seed".into(), s.into());

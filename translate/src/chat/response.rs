@@ -70,6 +70,7 @@ pub(crate) fn decode(v: &Value, ctx: &Ctx<'_>) -> Result<ir::Response, String> {
                     name: str_at(f, "name").to_owned(),
                     arguments: args_text(f.get("arguments")),
                     signature: None,
+                    namespace: None,
                 }));
             }
         }

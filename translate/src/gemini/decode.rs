@@ -151,11 +151,19 @@ impl GeminiDecoder {
     ) {
         let name = str_of(fc, "name").unwrap_or("");
         match str_of(fc, "id").filter(|id| !id.is_empty()) {
-            Some(id) => emit(Event::ToolStart { id, name }),
+            Some(id) => emit(Event::ToolStart {
+                id,
+                name,
+                namespace: None,
+            }),
             None => {
                 ids::synthesize("call_", self.seed, self.synthesized, &mut self.id);
                 self.synthesized += 1;
-                emit(Event::ToolStart { id: &self.id, name });
+                emit(Event::ToolStart {
+                    id: &self.id,
+                    name,
+                    namespace: None,
+                });
             }
         }
         let args = match present(fc, "args") {

@@ -73,7 +73,7 @@ impl GeminiEncoder {
                     self.text_chunk(out, t, true);
                 }
             }
-            Event::ToolStart { id, name } => {
+            Event::ToolStart { id, name, .. } => {
                 if self.flush(out) {
                     self.pending = true;
                     self.called = true;

@@ -9,8 +9,8 @@ use crate::ids;
 use crate::ir::{self, Media, MediaSource, Message, Part, Role, ToolCall, ToolResult};
 use crate::request::Error;
 use crate::request::common::{
-    Obj, args_object, as_obj, get, infer_mime, invalid, merged, num, opt_array, opt_bool, opt_f64,
-    opt_i64, opt_str, opt_u64, push_text, req_str, result_text, stop_list, unsupported,
+    Drops, Obj, args_object, as_obj, get, infer_mime, invalid, merged, num, opt_array, opt_bool,
+    opt_f64, opt_i64, opt_str, opt_u64, push_text, req_str, result_text, stop_list, unsupported,
 };
 use crate::request::schema::{from_gemini, gemini_parameters};
 
@@ -88,7 +88,12 @@ pub(crate) fn decode(obj: Map<String, Value>, stream: bool) -> Result<ir::Reques
     }
     if let Some(tools) = opt_array(obj.get("tools"), "tools")? {
         for (i, t) in tools.iter().enumerate() {
-            decode_tool(&mut req.tools, t, &format!("tools[{i}]"))?;
+            decode_tool(
+                &mut req.tools,
+                &mut req.hosted_tools,
+                t,
+                &format!("tools[{i}]"),
+            )?;
         }
     }
     if let Some(tc) = tw(&obj, "toolConfig", "tool_config") {
@@ -216,6 +221,7 @@ fn decode_part(
             name,
             arguments: args,
             signature,
+            namespace: None,
         }));
     } else if let Some(fr) = tw(p, "functionResponse", "function_response") {
         let fpath = format!("{path}.functionResponse");
@@ -281,10 +287,34 @@ fn response_text(response: Value) -> (String, bool) {
     (response.to_string(), false)
 }
 
-fn decode_tool(tools: &mut Vec<ir::Tool>, t: &Value, path: &str) -> Result<(), Error> {
+/// Tools Google runs itself (camelCase and snake_case).
+const HOSTED: &[&str] = &[
+    "googleSearch",
+    "google_search",
+    "googleSearchRetrieval",
+    "google_search_retrieval",
+    "codeExecution",
+    "code_execution",
+    "urlContext",
+    "url_context",
+    "googleMaps",
+    "google_maps",
+    "fileSearch",
+    "file_search",
+    "enterpriseWebSearch",
+    "enterprise_web_search",
+];
+
+fn decode_tool(
+    tools: &mut Vec<ir::Tool>,
+    hosted: &mut Vec<String>,
+    t: &Value,
+    path: &str,
+) -> Result<(), Error> {
     let t = as_obj(t, path)?;
     for (k, v) in t {
         match k.as_str() {
+            h if HOSTED.contains(&h) => hosted.push(h.to_owned()),
             "functionDeclarations" | "function_declarations" => {
                 let decls = opt_array(Some(v), &format!("{path}.functionDeclarations"))?;
                 for (i, d) in decls.into_iter().flatten().enumerate() {
@@ -400,7 +430,8 @@ fn decode_config(p: &mut ir::Params, gc: &Obj) -> Result<(), Error> {
     Ok(())
 }
 
-pub(crate) fn encode(req: &ir::Request) -> Result<Value, Error> {
+pub(crate) fn encode(req: &ir::Request, drops: &mut Drops) -> Result<Value, Error> {
+    drops.hint(req.params.verbosity.is_some(), "verbosity")?;
     let mut out = Map::new();
     if !req.system.is_empty() {
         let parts: Vec<Value> = req.system.iter().map(|s| json!({"text": s})).collect();

@@ -91,6 +91,7 @@ fn decode_part(
             name: str_at(fc, "name").to_owned(),
             arguments: args_text(fc.get("args")),
             signature,
+            namespace: None,
         }));
     } else if let Some(t) = p.get("text").and_then(Value::as_str) {
         if t.is_empty() {

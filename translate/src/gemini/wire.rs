@@ -97,6 +97,7 @@ pub(crate) fn error_status(kind: ErrorKind) -> &'static str {
         | ErrorKind::MethodNotAllowed
         | ErrorKind::PayloadTooLarge
         | ErrorKind::UriTooLong
+        | ErrorKind::UnsupportedMediaType
         | ErrorKind::HeadersTooLarge => "INVALID_ARGUMENT",
     }
 }
@@ -135,17 +136,22 @@ pub(crate) fn models_list(names: &[&str]) -> Vec<u8> {
         if i > 0 {
             out.push(b',');
         }
-        out.extend_from_slice(b"{\"name\":");
-        let mut name = String::with_capacity(7 + n.len());
-        name.push_str("models/");
-        name.push_str(n);
-        push_json_str(&mut out, &name);
-        out.extend_from_slice(b",\"displayName\":");
-        push_json_str(&mut out, n);
-        out.extend_from_slice(
-            b",\"supportedGenerationMethods\":[\"generateContent\",\"streamGenerateContent\"]}",
-        );
+        model_item(&mut out, n);
     }
     out.extend_from_slice(b"]}");
     out
+}
+
+/// One model as `GET /v1beta/models/{model}` and the list show it.
+pub(crate) fn model_item(out: &mut Vec<u8>, n: &str) {
+    out.extend_from_slice(b"{\"name\":");
+    let mut name = String::with_capacity(7 + n.len());
+    name.push_str("models/");
+    name.push_str(n);
+    push_json_str(out, &name);
+    out.extend_from_slice(b",\"displayName\":");
+    push_json_str(out, n);
+    out.extend_from_slice(
+        b",\"supportedGenerationMethods\":[\"generateContent\",\"streamGenerateContent\",\"countTokens\"]}",
+    );
 }

@@ -128,11 +128,19 @@ impl MessagesDecoder {
                         self.current_tool = Some(index);
                         let name = str_of(&b, "name").unwrap_or("");
                         match str_of(&b, "id").filter(|id| !id.is_empty()) {
-                            Some(id) => emit(Event::ToolStart { id, name }),
+                            Some(id) => emit(Event::ToolStart {
+                                id,
+                                name,
+                                namespace: None,
+                            }),
                             None => {
                                 ids::synthesize("call_", self.seed, self.synthesized, &mut self.id);
                                 self.synthesized += 1;
-                                emit(Event::ToolStart { id: &self.id, name });
+                                emit(Event::ToolStart {
+                                    id: &self.id,
+                                    name,
+                                    namespace: None,
+                                });
                             }
                         }
                     }

@@ -86,7 +86,7 @@ impl MessagesEncoder {
                 self.delta(out, b"{\"type\":\"signature_delta\",\"signature\":", sig);
                 self.close(out);
             }
-            Event::ToolStart { id, name } => {
+            Event::ToolStart { id, name, .. } => {
                 self.thinking.clear();
                 self.close(out);
                 self.called = true;

@@ -6,9 +6,8 @@ use crate::ids::wire_safe;
 use crate::ir::{self, Media, MediaSource, Message, Part, Role, ToolCall, ToolResult};
 use crate::request::Error;
 use crate::request::common::{
-    Kind, Obj, args_object, as_obj, get, invalid, kind, merged, num, opt_array, opt_bool, opt_f64,
-    opt_obj, opt_str, opt_u64, push_text, reject_openai_sampling, req_str, stop_list, system_text,
-    unsupported,
+    Drops, Kind, Obj, args_object, as_obj, get, invalid, kind, merged, num, opt_array, opt_bool,
+    opt_f64, opt_obj, opt_str, opt_u64, push_text, req_str, stop_list, system_text, unsupported,
 };
 
 /// `max_tokens` when the caller gave none (Anthropic requires one, E22).
@@ -74,6 +73,10 @@ pub(crate) fn decode(obj: Map<String, Value>) -> Result<ir::Request, Error> {
             let t = as_obj(t, &path)?;
             match opt_str(t.get("type"), &format!("{path}.type"))? {
                 None | Some("custom") => {}
+                Some(h) if is_server_tool(h) => {
+                    req.hosted_tools.push(h.to_owned());
+                    continue;
+                }
                 Some(other) => return Err(unsupported(format!("`{other}` tools"))),
             }
             req.tools.push(ir::Tool {
@@ -112,8 +115,26 @@ pub(crate) fn decode(obj: Map<String, Value>) -> Result<ir::Request, Error> {
         }
     }
     decode_params(&obj, &mut req.params)?;
+    // The MCP connector: Anthropic calls those servers itself.
+    if get(&obj, &["mcp_servers"]).is_some() {
+        req.hosted_tools.push("mcp_servers".to_owned());
+    }
     req.stream = opt_bool(obj.get("stream"), "stream")?.unwrap_or(false);
     Ok(req)
+}
+
+/// Anthropic's server tools (it runs them; versioned type names such as
+/// `web_search_20250305`). Client tools with built-in schemas (`bash_…`, `text_editor_…`,
+/// `computer_…`) are not among them: their schema is implicit, so they stay refused.
+fn is_server_tool(ty: &str) -> bool {
+    [
+        "web_search_",
+        "web_fetch_",
+        "code_execution_",
+        "tool_search_tool_",
+    ]
+    .iter()
+    .any(|p| ty.starts_with(p))
 }
 
 fn decode_params(obj: &Obj, p: &mut ir::Params) -> Result<(), Error> {
@@ -145,9 +166,6 @@ fn decode_params(obj: &Obj, p: &mut ir::Params) -> Result<(), Error> {
     }
     if let Some(m) = opt_obj(obj.get("metadata"), "metadata")? {
         p.user = opt_str(m.get("user_id"), "metadata.user_id")?.map(str::to_owned);
-    }
-    if get(obj, &["mcp_servers"]).is_some() {
-        return Err(unsupported("mcp_servers"));
     }
     if get(obj, &["container"]).is_some() {
         return Err(unsupported("container"));
@@ -214,6 +232,7 @@ fn decode_block(parts: &mut Vec<Part>, b: &Value, path: &str) -> Result<(), Erro
                 name: req_str(b.get("name"), &format!("{path}.name"))?.to_owned(),
                 arguments: input.to_string(),
                 signature: None,
+                namespace: None,
             }));
         }
         "tool_result" => {
@@ -255,9 +274,15 @@ fn decode_block(parts: &mut Vec<Part>, b: &Value, path: &str) -> Result<(), Erro
     Ok(())
 }
 
-pub(crate) fn encode(req: &ir::Request, model: &str, stream: bool) -> Result<Value, Error> {
+pub(crate) fn encode(
+    req: &ir::Request,
+    model: &str,
+    stream: bool,
+    drops: &mut Drops,
+) -> Result<Value, Error> {
     let p = &req.params;
-    reject_openai_sampling(p)?;
+    drops.openai_sampling(p)?;
+    drops.hint(p.verbosity.is_some(), "verbosity")?;
     let mut out = Map::new();
     out.insert("model".into(), model.into());
     let max_tokens = p.max_tokens.unwrap_or(DEFAULT_MAX_TOKENS);

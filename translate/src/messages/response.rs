@@ -53,6 +53,7 @@ pub(crate) fn decode(v: &Value, ctx: &Ctx<'_>) -> Result<ir::Response, String> {
                     name: str_at(b, "name").to_owned(),
                     arguments: args_text(b.get("input")),
                     signature: None,
+                    namespace: None,
                 }));
             }
             // Server-tool blocks (web search, code execution, …) have no portable form.

@@ -116,6 +116,7 @@ pub(crate) fn error_type(kind: ErrorKind) -> &'static str {
         | ErrorKind::MethodNotAllowed
         | ErrorKind::RequestTimeout
         | ErrorKind::UriTooLong
+        | ErrorKind::UnsupportedMediaType
         | ErrorKind::HeadersTooLarge => "invalid_request_error",
     }
 }
@@ -154,11 +155,7 @@ pub(crate) fn models_list(names: &[&str]) -> Vec<u8> {
         if i > 0 {
             out.push(b',');
         }
-        out.extend_from_slice(b"{\"type\":\"model\",\"id\":");
-        push_json_str(&mut out, n);
-        out.extend_from_slice(b",\"display_name\":");
-        push_json_str(&mut out, n);
-        out.extend_from_slice(b",\"created_at\":\"1970-01-01T00:00:00Z\"}");
+        model_item(&mut out, n);
     }
     out.extend_from_slice(b"],\"has_more\":false,\"first_id\":");
     match names.first() {
@@ -172,4 +169,13 @@ pub(crate) fn models_list(names: &[&str]) -> Vec<u8> {
     }
     out.extend_from_slice(b"}");
     out
+}
+
+/// One model as `GET /v1/models/{model_id}` and the list show it.
+pub(crate) fn model_item(out: &mut Vec<u8>, name: &str) {
+    out.extend_from_slice(b"{\"type\":\"model\",\"id\":");
+    push_json_str(out, name);
+    out.extend_from_slice(b",\"display_name\":");
+    push_json_str(out, name);
+    out.extend_from_slice(b",\"created_at\":\"1970-01-01T00:00:00Z\"}");
 }

@@ -3,7 +3,7 @@
 
 use serde_json::{Map, Value};
 
-use super::Error;
+use super::{Error, Policy};
 use crate::ir::{self, Media, MediaSource, Part, Role};
 
 pub(crate) type Obj = Map<String, Value>;
@@ -299,11 +299,54 @@ pub(crate) fn reject(present: bool, name: &str) -> Result<(), Error> {
     }
 }
 
-/// Rejects the parameters neither Anthropic nor Responses has.
-pub(crate) fn reject_openai_sampling(p: &ir::Params) -> Result<(), Error> {
-    reject(p.seed.is_some(), "seed")?;
-    reject(p.presence_penalty.is_some(), "presence_penalty")?;
-    reject(p.frequency_penalty.is_some(), "frequency_penalty")
+/// What an encoder left out of the upstream request, under the caller's [`Policy`]: sampling
+/// hints the target has no spelling for and hosted tools only the caller's provider runs
+/// (docs/translation-cases.md#dropped-fields). Strict refuses each instead.
+#[derive(Debug)]
+pub(crate) struct Drops {
+    policy: Policy,
+    pub(crate) names: Vec<String>,
+}
+
+impl Drops {
+    pub(crate) fn new(policy: Policy) -> Drops {
+        Drops {
+            policy,
+            names: Vec::new(),
+        }
+    }
+
+    /// A sampling or length hint the target cannot express, when `present`.
+    pub(crate) fn hint(&mut self, present: bool, name: &str) -> Result<(), Error> {
+        if !present {
+            return Ok(());
+        }
+        match self.policy {
+            Policy::Strict => Err(unsupported(name)),
+            Policy::Lenient => {
+                self.names.push(name.to_owned());
+                Ok(())
+            }
+        }
+    }
+
+    /// The hosted tools the caller offered: no translated target can run them.
+    pub(crate) fn hosted(&mut self, req: &ir::Request) -> Result<(), Error> {
+        for t in &req.hosted_tools {
+            match self.policy {
+                Policy::Strict => return Err(unsupported(format!("the hosted tool `{t}`"))),
+                Policy::Lenient => self.names.push(t.clone()),
+            }
+        }
+        Ok(())
+    }
+
+    /// The parameters neither Anthropic nor Responses has.
+    pub(crate) fn openai_sampling(&mut self, p: &ir::Params) -> Result<(), Error> {
+        self.hint(p.seed.is_some(), "seed")?;
+        self.hint(p.presence_penalty.is_some(), "presence_penalty")?;
+        self.hint(p.frequency_penalty.is_some(), "frequency_penalty")
+    }
 }
 
 /// Converts a number to a JSON value (non-finite numbers become `null`).

@@ -4,6 +4,7 @@
 
 mod cases;
 mod cross;
+mod fields;
 mod gemini;
 mod params;
 
@@ -55,6 +56,7 @@ pub(super) fn call(id: &str, name: &str, args: &str) -> Part {
         name: name.into(),
         arguments: args.into(),
         signature: None,
+        namespace: None,
     })
 }
 

@@ -210,6 +210,7 @@ fn expected_ir(v: &Vector) -> Response {
             name: "get_weather".into(),
             arguments: r#"{"location":"Paris"}"#.into(),
             signature: None,
+            namespace: None,
         }));
     }
     Response {
@@ -394,4 +395,38 @@ fn vector_bodies_round_trip_on_their_own_wire_to_the_required_shape() {
     assert!(resp["output"][0]["id"].as_str().unwrap().starts_with("fc_"));
     let msg = enc(Protocol::Messages, &ir);
     assert!(msg["id"].as_str().unwrap().starts_with("msg_"));
+}
+
+#[test]
+fn error_envelopes_are_told_apart() {
+    use crate::wire::error_body;
+    use compiler::table::Protocol::*;
+    let own = |p| error_body(p, crate::ir::ErrorKind::RateLimited, 429, "slow down", None);
+    for p in Protocol::ALL {
+        assert!(super::is_error_envelope(p, &own(p)), "{p:?} own");
+        for other in Protocol::ALL {
+            let same_family = matches!(
+                (p, other),
+                (ChatCompletions | Responses, ChatCompletions | Responses)
+            );
+            assert_eq!(
+                super::is_error_envelope(p, &own(other)),
+                p == other || same_family,
+                "{p:?} reading {other:?}'s envelope"
+            );
+        }
+        for foreign in [
+            &b"upstream proxy error: 502"[..],
+            b"<html>Bad Gateway</html>",
+            b"",
+            b"{}",
+            br#"{"error":"plain"}"#,
+            br#"{"detail":"x"}"#,
+        ] {
+            assert!(!super::is_error_envelope(p, foreign), "{p:?} {foreign:?}");
+        }
+    }
+    let array = format!("[{}]", String::from_utf8(own(GenerateContent)).unwrap());
+    assert!(super::is_error_envelope(GenerateContent, array.as_bytes()));
+    assert!(!super::is_error_envelope(ChatCompletions, array.as_bytes()));
 }

@@ -218,11 +218,19 @@ impl ResponsesDecoder {
         self.current = Some(k);
         let name = str_of(item, "name").unwrap_or("");
         match str_of(item, "call_id").filter(|id| !id.is_empty()) {
-            Some(id) => emit(Event::ToolStart { id, name }),
+            Some(id) => emit(Event::ToolStart {
+                id,
+                name,
+                namespace: None,
+            }),
             None => {
                 ids::synthesize("call_", self.seed, self.synthesized, &mut self.id);
                 self.synthesized += 1;
-                emit(Event::ToolStart { id: &self.id, name });
+                emit(Event::ToolStart {
+                    id: &self.id,
+                    name,
+                    namespace: None,
+                });
             }
         }
         let a = str_of(item, "arguments").filter(|t| !t.is_empty());

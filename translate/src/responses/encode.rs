@@ -49,6 +49,8 @@ pub(crate) struct ResponsesEncoder {
     item_id: String,
     call_id: String,
     name: String,
+    /// The open call's `namespace` (empty: none).
+    namespace: String,
     part: Part,
     /// Parts closed in the open message item (the open part's `content_index`).
     parts_done: u64,
@@ -78,6 +80,7 @@ impl ResponsesEncoder {
             item_id: String::with_capacity(32),
             call_id: String::with_capacity(64),
             name: String::new(),
+            namespace: String::new(),
             part: Part::None,
             parts_done: 0,
             text: String::new(),
@@ -114,13 +117,19 @@ impl ResponsesEncoder {
                 out.extend_from_slice(b"}\n\n");
                 self.text.push_str(t);
             }
-            Event::ToolStart { id, name } => {
+            Event::ToolStart {
+                id,
+                name,
+                namespace,
+            } => {
                 self.close_item(out);
                 self.called = true;
                 self.call_id.clear();
                 self.call_id.push_str(&ids::wire_safe(id));
                 self.name.clear();
                 self.name.push_str(name);
+                self.namespace.clear();
+                self.namespace.push_str(namespace.unwrap_or_default());
                 self.open_item(out, Item::Call, "fc_");
             }
             Event::ToolArgs(a) => {
@@ -342,6 +351,10 @@ impl ResponsesEncoder {
                 push_json_str(b, &self.call_id);
                 b.put_slice(b",\"name\":");
                 push_json_str(b, &self.name);
+                if !self.namespace.is_empty() {
+                    b.put_slice(b",\"namespace\":");
+                    push_json_str(b, &self.namespace);
+                }
                 b.put_slice(b",\"arguments\":");
                 push_json_str(b, if done { self.text.as_str() } else { "" });
                 b.put_u8(b'}');

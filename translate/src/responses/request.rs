@@ -7,9 +7,9 @@ use crate::ids::wire_safe;
 use crate::ir::{self, Media, MediaSource, Message, Part, Role, ToolCall, ToolResult};
 use crate::request::Error;
 use crate::request::common::{
-    Kind, as_obj, get, infer_mime, invalid, kind, media_from_url, num, openai_effort, opt_array,
-    opt_bool, opt_f64, opt_obj, opt_str, opt_u64, push_text, reject, reject_openai_sampling,
-    req_str, result_text_flagged, system_text, unsupported, url_of,
+    Drops, Kind, as_obj, get, infer_mime, invalid, kind, media_from_url, num, openai_effort,
+    opt_array, opt_bool, opt_f64, opt_obj, opt_str, opt_u64, push_text, reject, req_str,
+    result_text_flagged, system_text, unsupported, url_of,
 };
 
 /// Responses rejects `max_output_tokens` below this.
@@ -55,23 +55,7 @@ pub(crate) fn decode(obj: Map<String, Value>) -> Result<ir::Request, Error> {
     }
     if let Some(tools) = opt_array(obj.get("tools"), "tools")? {
         for (i, t) in tools.iter().enumerate() {
-            let path = format!("tools[{i}]");
-            let t = as_obj(t, &path)?;
-            match req_str(t.get("type"), &format!("{path}.type"))? {
-                "function" => {}
-                other => return Err(unsupported(format!("`{other}` tools"))),
-            }
-            req.tools.push(ir::Tool {
-                name: req_str(t.get("name"), &format!("{path}.name"))?.to_owned(),
-                description: opt_str(t.get("description"), &format!("{path}.description"))?
-                    .map(str::to_owned),
-                parameters: t
-                    .get("parameters")
-                    .filter(|p| !p.is_null())
-                    .cloned()
-                    .unwrap_or_else(|| json!({"type": "object"})),
-                strict: opt_bool(t.get("strict"), &format!("{path}.strict"))?,
-            });
+            decode_tool(&mut req, t, &format!("tools[{i}]"), None)?;
         }
     }
     req.tool_choice = match obj.get("tool_choice") {
@@ -101,6 +85,7 @@ pub(crate) fn decode(obj: Map<String, Value>) -> Result<ir::Request, Error> {
         p.reasoning_effort = opt_str(r.get("effort"), "reasoning.effort")?.map(str::to_owned);
     }
     if let Some(t) = opt_obj(obj.get("text"), "text")? {
+        p.verbosity = opt_str(t.get("verbosity"), "text.verbosity")?.map(str::to_owned);
         if let Some(f) = opt_obj(t.get("format"), "text.format")? {
             p.response_format = Some(match req_str(f.get("type"), "text.format.type")? {
                 "text" => ir::ResponseFormat::Text,
@@ -120,6 +105,67 @@ pub(crate) fn decode(obj: Map<String, Value>) -> Result<ir::Request, Error> {
     }
     req.stream = opt_bool(obj.get("stream"), "stream")?.unwrap_or(false);
     Ok(req)
+}
+
+/// Hosted tools: OpenAI runs them, so no other upstream can.
+const HOSTED: &[&str] = &[
+    "web_search",
+    "web_search_preview",
+    "web_search_preview_2025_03_11",
+    "web_search_2025_08_26",
+    "file_search",
+    "code_interpreter",
+    "image_generation",
+    "mcp",
+];
+
+/// One entry of `tools`: a function, a hosted tool (kept aside), or a `namespace` group whose
+/// functions are flattened to `<namespace>__<name>` (`ns` is the group being read).
+fn decode_tool(
+    req: &mut ir::Request,
+    t: &Value,
+    path: &str,
+    ns: Option<&str>,
+) -> Result<(), Error> {
+    let t = as_obj(t, path)?;
+    match req_str(t.get("type"), &format!("{path}.type"))? {
+        "function" => {}
+        "namespace" if ns.is_none() => {
+            let name = req_str(t.get("name"), &format!("{path}.name"))?;
+            let inner = opt_array(t.get("tools"), &format!("{path}.tools"))?;
+            for (j, f) in inner.into_iter().flatten().enumerate() {
+                decode_tool(req, f, &format!("{path}.tools[{j}]"), Some(name))?;
+            }
+            return Ok(());
+        }
+        h if HOSTED.contains(&h) => {
+            req.hosted_tools.push(h.to_owned());
+            return Ok(());
+        }
+        other => return Err(unsupported(format!("`{other}` tools"))),
+    }
+    let mut name = req_str(t.get("name"), &format!("{path}.name"))?.to_owned();
+    if let Some(ns) = ns {
+        let flat = ir::Namespaced::flatten(ns, &name);
+        req.namespaced.push(ir::Namespaced {
+            flat: flat.clone(),
+            namespace: ns.to_owned(),
+            name,
+        });
+        name = flat;
+    }
+    req.tools.push(ir::Tool {
+        name,
+        description: opt_str(t.get("description"), &format!("{path}.description"))?
+            .map(str::to_owned),
+        parameters: t
+            .get("parameters")
+            .filter(|p| !p.is_null())
+            .cloned()
+            .unwrap_or_else(|| json!({"type": "object"})),
+        strict: opt_bool(t.get("strict"), &format!("{path}.strict"))?,
+    });
+    Ok(())
 }
 
 fn decode_item(req: &mut ir::Request, it: &Value, path: &str) -> Result<(), Error> {
@@ -172,14 +218,21 @@ fn decode_item(req: &mut ir::Request, it: &Value, path: &str) -> Result<(), Erro
             }
         }
         "function_call" => {
+            let name = req_str(it.get("name"), &format!("{path}.name"))?;
+            // A call of a namespaced tool names its group beside it: the flattened name.
+            let name = match opt_str(it.get("namespace"), &format!("{path}.namespace"))? {
+                Some(ns) => ir::Namespaced::flatten(ns, name),
+                None => name.to_owned(),
+            };
             let call = Part::ToolCall(ToolCall {
                 id: req_str(it.get("call_id"), &format!("{path}.call_id"))?.to_owned(),
-                name: req_str(it.get("name"), &format!("{path}.name"))?.to_owned(),
+                name,
                 arguments: opt_str(it.get("arguments"), &format!("{path}.arguments"))?
                     .filter(|a| !a.is_empty())
                     .unwrap_or("{}")
                     .to_owned(),
                 signature: None,
+                namespace: None,
             });
             push(req, Role::Assistant, vec![call]);
         }
@@ -300,10 +353,15 @@ fn decode_part(parts: &mut Vec<Part>, p: &Value, path: &str) -> Result<(), Error
     Ok(())
 }
 
-pub(crate) fn encode(req: &ir::Request, model: &str, stream: bool) -> Result<Value, Error> {
+pub(crate) fn encode(
+    req: &ir::Request,
+    model: &str,
+    stream: bool,
+    drops: &mut Drops,
+) -> Result<Value, Error> {
     let p = &req.params;
     reject(!p.stop.is_empty(), "stop")?;
-    reject_openai_sampling(p)?;
+    drops.openai_sampling(p)?;
     let mut out = Map::new();
     out.insert("model".into(), model.into());
     if let Some(s) = system_text(req) {
@@ -357,9 +415,7 @@ pub(crate) fn encode(req: &ir::Request, model: &str, stream: bool) -> Result<Val
     if let Some(t) = p.top_p {
         out.insert("top_p".into(), num(t));
     }
-    if p.top_k.is_some() {
-        return Err(crate::request::common::unsupported("top_k"));
-    }
+    drops.hint(p.top_k.is_some(), "top_k")?;
     if let Some(e) = openai_effort(p) {
         out.insert("reasoning".into(), json!({"effort": e}));
     }
@@ -387,6 +443,10 @@ pub(crate) fn encode(req: &ir::Request, model: &str, stream: bool) -> Result<Val
             }
         };
         out.insert("text".into(), json!({"format": f}));
+    }
+    if let Some(v) = &p.verbosity {
+        let text = out.entry("text").or_insert_with(|| json!({}));
+        text["verbosity"] = v.clone().into();
     }
     if let Some(u) = &p.user {
         out.insert("user".into(), u.clone().into());

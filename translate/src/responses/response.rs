@@ -46,6 +46,7 @@ pub(crate) fn decode(v: &Value, ctx: &Ctx<'_>) -> Result<ir::Response, String> {
                     name: str_at(item, "name").to_owned(),
                     arguments: args_text(item.get("arguments")),
                     signature: None,
+                    namespace: None,
                 }));
             }
             "reasoning" => {
@@ -150,14 +151,18 @@ pub(crate) fn encode(r: &ir::Response, ctx: &Ctx<'_>) -> Value {
             }
             Part::ToolCall(c) => {
                 flush(&mut content, &mut output);
-                output.push(json!({
+                let mut call = json!({
                     "id": made_up("fc_", ctx, output.len() + 1),
                     "type": "function_call",
                     "status": "completed",
                     "call_id": safe_id(&c.id),
                     "name": c.name,
                     "arguments": c.arguments,
-                }));
+                });
+                if let Some(ns) = &c.namespace {
+                    call["namespace"] = ns.clone().into();
+                }
+                output.push(call);
             }
             Part::Media(_) | Part::ToolResult(_) => {}
         }

@@ -195,6 +195,7 @@ fn snake_case_gemini_input() {
                         name: "f".into(),
                         arguments: r#"{"a":1}"#.into(),
                         signature: Some("sig".into()),
+                        namespace: None,
                     })],
                 },
                 Message {

@@ -70,7 +70,8 @@ fn stop_seed_and_penalties() {
         enc(GEM, &seeded)["generationConfig"],
         json!({"seed": 7, "presencePenalty": 0.5, "frequencyPenalty": 0.25, "topK": 4})
     );
-    // top_k has no OpenAI spelling: refused, never dropped.
+    // top_k has no OpenAI spelling: refused under the strict policy `encode` uses (dropped
+    // under the lenient one, `fields.rs`).
     assert_eq!(enc_err(CHAT, &seeded), unsupported("top_k"));
     let only_k = with(ir::Params {
         top_k: Some(4),

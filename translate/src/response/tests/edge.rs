@@ -125,6 +125,7 @@ fn gemini_stop_with_a_call_is_a_tool_turn_for_every_caller() {
             name: "get_weather".into(),
             arguments: r#"{"location":"Paris"}"#.into(),
             signature: Some("c2ln".into()),
+            namespace: None,
         })
     );
     assert_eq!(

@@ -125,6 +125,7 @@ fn call_named(id: &str, name: &str, args: &str) -> Part {
         name: name.into(),
         arguments: args.into(),
         signature: None,
+        namespace: None,
     })
 }
 

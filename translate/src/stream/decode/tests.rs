@@ -45,7 +45,7 @@ impl From<Event<'_>> for Ev {
             Event::Reasoning(t) => Ev::Reasoning(t.into()),
             Event::ReasoningSignature(t) => Ev::Sig(t.into()),
             Event::Refusal(t) => Ev::Refusal(t.into()),
-            Event::ToolStart { id, name } => Ev::Tool(id.into(), name.into()),
+            Event::ToolStart { id, name, .. } => Ev::Tool(id.into(), name.into()),
             Event::ToolArgs(t) => Ev::Args(t.into()),
             Event::Usage(u) => Ev::Usage(u),
             Event::Finish(f) => Ev::Finish(f),

@@ -108,6 +108,7 @@ fn tool_events() -> Vec<Event<'static>> {
         Event::ToolStart {
             id: "call_abc123",
             name: "get_weather",
+            namespace: None,
         },
         Event::ToolArgs("{\"location\":"),
         Event::ToolArgs("\"Paris\"}"),
@@ -124,11 +125,13 @@ fn parallel_events() -> Vec<Event<'static>> {
         Event::ToolStart {
             id: "call_1",
             name: "get_weather",
+            namespace: None,
         },
         Event::ToolArgs("{\"location\":\"Paris\"}"),
         Event::ToolStart {
             id: "functions.get_time:1",
             name: "get_time",
+            namespace: None,
         },
         Event::ToolArgs("{\"tz\":"),
         Event::ToolArgs("\"CET\"}"),

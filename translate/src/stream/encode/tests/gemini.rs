@@ -123,12 +123,14 @@ fn parallel_calls_flush_when_the_next_starts() {
             Event::ToolStart {
                 id: "c1",
                 name: "f",
+                namespace: None,
             },
             Event::ToolArgs("{\n  \"a\": 1\n}"),
             Event::Text("after"),
             Event::ToolStart {
                 id: "c2",
                 name: "g",
+                namespace: None,
             },
             Event::End,
         ],
@@ -151,6 +153,7 @@ fn invalid_arguments_fail_the_stream() {
             Event::ToolStart {
                 id: "c1",
                 name: "f",
+                namespace: None,
             },
             Event::ToolArgs(bad),
             Event::Finish(Finish::ToolCalls),

@@ -319,6 +319,7 @@ fn fail_after_commit_is_response_failed() {
             Event::ToolStart {
                 id: "c1",
                 name: "f",
+                namespace: None,
             },
         ],
         ErrorKind::Server,

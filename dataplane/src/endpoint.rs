@@ -14,6 +14,8 @@ pub(crate) enum Endpoint<'a> {
     Models,
     Health,
     Ready,
+    /// `GET /metrics` (Prometheus); never proxied.
+    Metrics,
     /// A known path with the wrong method.
     WrongMethod(Protocol),
     NotFound,
@@ -43,6 +45,7 @@ impl Endpoint<'_> {
             Endpoint::Models => Endpoint::Models,
             Endpoint::Health => Endpoint::Health,
             Endpoint::Ready => Endpoint::Ready,
+            Endpoint::Metrics => Endpoint::Metrics,
             Endpoint::WrongMethod(p) => Endpoint::WrongMethod(p),
             Endpoint::NotFound => Endpoint::NotFound,
         }
@@ -70,6 +73,7 @@ impl<'a> Endpoint<'a> {
             "/v1/messages" => return call(Protocol::Messages),
             "/health" | "/healthz" => return Endpoint::Health,
             "/ready" | "/readyz" => return Endpoint::Ready,
+            "/metrics" if method == Method::GET => return Endpoint::Metrics,
             "/v1/models" | "/v1beta/models" if method == Method::GET => return Endpoint::Models,
             _ => {}
         }

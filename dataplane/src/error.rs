@@ -13,6 +13,8 @@ use bytes::Bytes;
 use http::{StatusCode, response};
 use translate::ir::ErrorKind;
 
+use crate::metrics::AttemptResult;
+
 /// Where a failure came from.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) enum Source {
@@ -46,6 +48,8 @@ pub(crate) struct ProxyError {
     pub(crate) retry_after: Option<Duration>,
     /// Boxed: only error answers carry one, and the error moves through every attempt.
     pub(crate) answer: Option<Box<Answer>>,
+    /// How the attempt that failed ended (for the failover counter's `reason`).
+    pub(crate) class: Option<AttemptResult>,
 }
 
 impl ProxyError {
@@ -59,6 +63,7 @@ impl ProxyError {
             code: None,
             retry_after: None,
             answer: None,
+            class: None,
         }
     }
 
@@ -94,6 +99,11 @@ impl ProxyError {
 
     pub(crate) fn retryable(mut self, yes: bool) -> Self {
         self.retryable = yes;
+        self
+    }
+
+    pub(crate) fn with_class(mut self, class: AttemptResult) -> Self {
+        self.class = Some(class);
         self
     }
 

@@ -8,6 +8,10 @@
 //! bounded by `failover.max_attempts` and by the process-wide retry budget (`budget.rs`);
 //! endpoints whose breaker is open are skipped. The final error is returned, not rendered:
 //! the handler renders it once, in the caller's shape.
+//!
+//! The loop also keeps the request's record current (which endpoint is being tried, the
+//! upstream waits) and counts what only it sees: each endpoint it moves past
+//! (`bitrouter_failovers_total`, with why) and each translated attempt.
 
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
@@ -26,7 +30,9 @@ use crate::body::Body;
 use crate::breaker::{EndpointKey, Ticket};
 use crate::endpoint;
 use crate::error::{ProxyError, Source};
+use crate::metrics::{AttemptResult, FailoverReason};
 use crate::prepared::LoadedTable;
+use crate::record::Record;
 use crate::request::{RequestInfo, passthrough_body};
 use crate::respond::served_by;
 use crate::shared::{InFlight, Shared};
@@ -42,6 +48,9 @@ pub(crate) struct Ctx<'a> {
     /// The caller's headers; the map is reused for the first upstream request.
     pub(crate) caller: HeaderMap,
     pub(crate) slot: Option<InFlight>,
+    pub(crate) rec: &'a mut Record,
+    /// Sent upstream on every attempt.
+    pub(crate) request_id: &'a http::HeaderValue,
 }
 
 /// The last reason the chain did not answer.
@@ -59,7 +68,17 @@ pub(crate) async fn run(mut ctx: Ctx<'_>) -> Result<Response<Body>, ProxyError> 
     let mut attempts = 0;
     let mut last: Option<Last> = None;
     let mut slot = ctx.slot.take();
-    let forward = Forward::from_caller(&ctx.caller);
+    let mut forward = Forward::from_caller(&ctx.caller);
+    forward.request_id = Some(ctx.request_id.clone());
+    let metrics = &ctx.shared.metrics;
+    let labels = &prepared.labels;
+    let model = ctx.rec.model();
+    // Counts `hop` as passed over, when the chain goes on past it.
+    let passed = |hop: &HopRef<'_>, k: usize, reason: FailoverReason| {
+        if k + 1 < hops.len() {
+            metrics.failover(model, labels.provider(hop), reason);
+        }
+    };
     let mut spare_headers = Some(std::mem::take(&mut ctx.caller));
     let inbound = ctx.call.protocol;
     // The caller's request in the IR, decoded the first time an endpoint needs a translation.
@@ -85,6 +104,7 @@ pub(crate) async fn run(mut ctx: Ctx<'_>) -> Result<Response<Body>, ProxyError> 
         let ticket = match Ticket::admit(breaker, prepared.policy, Instant::now()) {
             Ok(t) => t,
             Err(wait) => {
+                passed(&hop, k, FailoverReason::BreakerOpen);
                 last = Some(match last {
                     Some(Last::Cooling(w)) => Last::Cooling(wait.min(w)),
                     _ => Last::Cooling(wait),
@@ -107,6 +127,7 @@ pub(crate) async fn run(mut ctx: Ctx<'_>) -> Result<Response<Body>, ProxyError> 
                     }),
                 ),
                 Err(e) if e.retryable => {
+                    passed(&hop, k, FailoverReason::Unsupported);
                     last = Some(Last::Error(e));
                     continue;
                 }
@@ -130,6 +151,7 @@ pub(crate) async fn run(mut ctx: Ctx<'_>) -> Result<Response<Body>, ProxyError> 
         ) {
             Ok(r) => r,
             Err(e) => {
+                passed(&hop, k, FailoverReason::Unbuildable);
                 last = Some(Last::Error(build_error(&hop, e)));
                 continue;
             }
@@ -139,6 +161,16 @@ pub(crate) async fn run(mut ctx: Ctx<'_>) -> Result<Response<Body>, ProxyError> 
             break;
         }
         attempts += 1;
+        let provider_label = labels.provider(&hop);
+        let ticket = ticket.counted(metrics, provider_label);
+        ctx.rec.attempt(
+            (provider_label, &hop.provider.name),
+            (labels.served(&hop), hop.upstream_model),
+            upstream_proto,
+        );
+        if translating {
+            metrics.translation(inbound, upstream_proto);
+        }
         let plan = Plan {
             caller: inbound,
             stream: ctx.info.stream,
@@ -148,12 +180,19 @@ pub(crate) async fn run(mut ctx: Ctx<'_>) -> Result<Response<Body>, ProxyError> 
             translation,
         };
         let provider = prepared.provider(&hop);
-        match attempt::run(&plan, &hop, provider, req, ticket, &mut slot).await {
+        let started = Instant::now();
+        let mut usage = None;
+        let result = attempt::run(&plan, &hop, provider, req, ticket, &mut slot, &mut usage).await;
+        ctx.rec.waited(started.elapsed());
+        ctx.rec.usage(usage);
+        match result {
             Ok(mut res) => {
                 served_by(res.headers_mut(), ctx.table, &hop);
                 return Ok(res);
             }
             Err(e) if e.retryable => {
+                let class = e.class.unwrap_or(AttemptResult::ServerError);
+                passed(&hop, k, FailoverReason::Attempt(class));
                 tracing::info!(
                     provider = &*hop.provider.name,
                     model = hop.upstream_model,

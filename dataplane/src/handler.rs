@@ -1,6 +1,7 @@
 //! The per-request pipeline: endpoint → limits → auth → body → model lookup → failover.
 //! Every outcome is a response in the caller protocol's shape; nothing here returns an error
-//! to hyper.
+//! to hyper. Every response carries the request id; a model call's record is finished here
+//! (or handed to its stream's body) once the response is known.
 
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
@@ -19,6 +20,8 @@ use crate::endpoint::Endpoint;
 use crate::error::ProxyError;
 use crate::failover;
 use crate::json::PooledScratch;
+use crate::metrics::{AuthFailure, Metrics, Outcome};
+use crate::record::{self, Record, X_REQUEST_ID};
 use crate::request;
 use crate::respond::{self, json_ok};
 use crate::shared::{InFlight, Shared};
@@ -34,10 +37,44 @@ pub(crate) async fn handle(shared: &Arc<Shared>, req: Request<Incoming>) -> Resp
     let dialect = dialect(&endpoint, path, req.headers());
     // Owned before the request moves on (a Gemini model named in the path).
     let endpoint = endpoint.into_owned();
-    match serve(shared, req, endpoint, dialect).await {
+    let id = record::request_id(req.headers());
+    let mut rec = match &endpoint {
+        Endpoint::Call(c) => Some(Record::new(shared, id.clone(), c.protocol)),
+        _ => None,
+    };
+    let mut res = match serve(shared, req, endpoint, dialect, &mut rec, &id).await {
         Ok(res) => res,
-        Err(e) => respond::error(e, dialect),
+        Err(e) => {
+            let status = e.status().as_u16();
+            if let Some(mut r) = rec.take() {
+                r.head_sent(false);
+                let outcome = if r.tried() {
+                    Outcome::Failed
+                } else {
+                    Outcome::Refused
+                };
+                r.finish(status, outcome);
+            }
+            respond::error(e, dialect)
+        }
+    };
+    if let Some(mut r) = rec {
+        if let Body::Stream(stream) = res.body_mut() {
+            r.head_sent(true);
+            stream.attach(r);
+        } else {
+            r.head_sent(false);
+            let status = res.status();
+            let outcome = if status.is_success() {
+                Outcome::Completed
+            } else {
+                Outcome::Failed
+            };
+            r.finish(status.as_u16(), outcome);
+        }
     }
+    res.headers_mut().insert(X_REQUEST_ID, id);
+    res
 }
 
 async fn serve(
@@ -45,6 +82,8 @@ async fn serve(
     req: Request<Incoming>,
     endpoint: Endpoint<'static>,
     dialect: Protocol,
+    rec: &mut Option<Record>,
+    request_id: &http::HeaderValue,
 ) -> Result<Response<Body>, ProxyError> {
     let table = shared.tables.load();
     let settings = table.server();
@@ -66,10 +105,26 @@ async fn serve(
             ));
         }
         Endpoint::Models => {
-            authenticate(req.headers(), req.uri().query(), settings.skip_auth)?;
+            let m = &shared.metrics;
+            authenticate(req.headers(), req.uri().query(), settings.skip_auth, m)?;
             return Ok(respond::models(&table, dialect));
         }
+        Endpoint::Metrics => {
+            admin(
+                req.headers(),
+                req.uri().query(),
+                settings.skip_auth,
+                &shared.metrics,
+            )?;
+            return Ok(respond::metrics(shared.scrape()));
+        }
         Endpoint::Call(call) => call,
+    };
+    let Some(rec) = rec.as_mut() else {
+        return Err(ProxyError::internal(
+            ErrorKind::Server,
+            "a model call without its record",
+        ));
     };
     let Some(slot) = InFlight::acquire(shared, settings.max_in_flight) else {
         return Err(ProxyError::internal(
@@ -78,7 +133,12 @@ async fn serve(
         )
         .with_retry_after(Duration::from_secs(1)));
     };
-    authenticate(req.headers(), req.uri().query(), settings.skip_auth)?;
+    authenticate(
+        req.headers(),
+        req.uri().query(),
+        settings.skip_auth,
+        &shared.metrics,
+    )?;
     let (parts, body) = req.into_parts();
     let limit = settings.max_body_size;
     let body = read_body(body, &parts.headers, limit, settings.header_read_timeout).await?;
@@ -91,9 +151,15 @@ async fn serve(
         call.path_stream,
     )?;
     drop(scratch);
+    rec.asked(crate::metrics::UNKNOWN, &info.model, info.stream);
     let route = table
         .route(&info.model)
         .map_err(|e| lookup_error(&table, e))?;
+    rec.asked(
+        table.prepared.labels.model(route.model),
+        &info.model,
+        info.stream,
+    );
     failover::run(failover::Ctx {
         shared,
         table: &table,
@@ -103,6 +169,8 @@ async fn serve(
         body: &body,
         caller: parts.headers,
         slot: Some(slot),
+        rec,
+        request_id,
     })
     .await
 }
@@ -148,19 +216,58 @@ fn check_head(req: &Request<Incoming>, max_headers: u32, max_size: u64) -> Resul
     Ok(())
 }
 
+/// Whether the caller sent a credential of any kind.
+fn presented(headers: &HeaderMap, query: Option<&str>) -> bool {
+    headers.contains_key(header::AUTHORIZATION)
+        || headers.contains_key("x-api-key")
+        || headers.contains_key("x-goog-api-key")
+        || query.is_some_and(|q| q.split('&').any(|kv| kv.starts_with("key=")))
+}
+
+/// `GET /metrics` on the main listener: open with `skip_auth`, else only for a token with the
+/// `admin` scope. Until the auth issue adds keys there is no such token, so it refuses (the
+/// metrics listener, `server.metrics_listen`, needs none).
+fn admin(
+    headers: &HeaderMap,
+    query: Option<&str>,
+    skip_auth: bool,
+    metrics: &Metrics,
+) -> Result<(), ProxyError> {
+    if skip_auth {
+        return Ok(());
+    }
+    let (reason, msg) = if presented(headers, query) {
+        (
+            AuthFailure::Scope,
+            "`/metrics` needs a token with the `admin` scope (or scrape `server.metrics_listen`)",
+        )
+    } else {
+        (
+            AuthFailure::Missing,
+            "missing API key: `/metrics` needs a token with the `admin` scope (or scrape \
+             `server.metrics_listen`)",
+        )
+    };
+    metrics.auth_failure(reason);
+    Err(ProxyError::client(ErrorKind::Authentication, msg).with_code("invalid_api_key"))
+}
+
 /// Until the auth issue adds keys, `skip_auth: false` refuses every call.
 fn authenticate(
     headers: &HeaderMap,
     query: Option<&str>,
     skip_auth: bool,
+    metrics: &Metrics,
 ) -> Result<(), ProxyError> {
     if skip_auth {
         return Ok(());
     }
-    let presented = headers.contains_key(header::AUTHORIZATION)
-        || headers.contains_key("x-api-key")
-        || headers.contains_key("x-goog-api-key")
-        || query.is_some_and(|q| q.split('&').any(|kv| kv.starts_with("key=")));
+    let presented = presented(headers, query);
+    metrics.auth_failure(if presented {
+        AuthFailure::Invalid
+    } else {
+        AuthFailure::Missing
+    });
     let msg = if presented {
         "invalid API key: this router has no API keys yet; set `server.skip_auth: true` \
          for local use"

@@ -28,7 +28,9 @@ mod failover;
 #[doc(hidden)]
 pub mod fuzzing;
 mod handler;
+mod metrics;
 mod prepared;
+mod record;
 mod relay;
 mod request;
 mod respond;
@@ -39,5 +41,6 @@ mod upstream;
 
 use translate::{json, sse};
 
+pub use metrics::{AuthFailure, Metrics, ReloadResult, Totals};
 pub use prepared::LoadedTable;
 pub use server::{DRAIN_TIMEOUT, Server};

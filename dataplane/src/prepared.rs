@@ -14,6 +14,7 @@ use smallvec::SmallVec;
 
 use crate::breaker::{Breaker, Breakers, EndpointKey, Policy};
 use crate::client::{Client, Clients};
+use crate::metrics::{Metrics, TableLabels};
 
 /// A routing table and what the data plane prepared from it.
 #[derive(Debug)]
@@ -25,8 +26,14 @@ pub struct LoadedTable {
 impl LoadedTable {
     /// Prepares `table` for serving: clients come from (and stay in) `clients`, breakers from
     /// `breakers`, so both outlive the table.
-    pub(crate) fn new(table: RoutingTable, clients: &Clients, breakers: &Breakers) -> LoadedTable {
-        let prepared = Prepared::new(&table, clients, breakers);
+    pub(crate) fn new(
+        table: RoutingTable,
+        clients: &Clients,
+        breakers: &Breakers,
+        metrics: &Metrics,
+    ) -> LoadedTable {
+        let mut prepared = Prepared::new(&table, clients, breakers);
+        prepared.labels = metrics.labels(&table);
         LoadedTable { table, prepared }
     }
 
@@ -49,6 +56,8 @@ pub(crate) struct Prepared {
     targets: Box<[PreparedTarget]>,
     /// `server.failover`'s breaker thresholds.
     pub(crate) policy: Policy,
+    /// Metric label ids of this table's models and providers.
+    pub(crate) labels: TableLabels,
 }
 
 #[derive(Debug)]
@@ -160,6 +169,7 @@ impl Prepared {
                 threshold: settings.breaker_failures,
                 cooldown: settings.breaker_cooldown,
             },
+            labels: TableLabels::default(),
         }
     }
 
@@ -169,5 +179,10 @@ impl Prepared {
 
     pub(crate) fn target(&self, hop: &HopRef<'_>) -> Option<&PreparedTarget> {
         hop.target_id.map(|t| &self.targets[t.index()])
+    }
+
+    /// Each target with its breaker (for `bitrouter_breaker_open`).
+    pub(crate) fn breakers(&self) -> impl Iterator<Item = &Breaker> {
+        self.targets.iter().map(|t| &*t.breaker)
     }
 }

@@ -10,6 +10,7 @@ mod cancel;
 mod failover;
 mod layering;
 mod limits;
+mod observe;
 mod parity;
 mod passthrough;
 mod support;

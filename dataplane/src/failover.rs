@@ -140,7 +140,7 @@ pub(crate) async fn run(mut ctx: Ctx<'_>) -> Result<Response<Body>, ProxyError> 
             )
         };
         let headers = spare_headers.take().unwrap_or_default();
-        let req = match upstream::build(
+        let mut req = match upstream::build(
             &hop,
             prepared,
             upstream_proto,
@@ -168,6 +168,10 @@ pub(crate) async fn run(mut ctx: Ctx<'_>) -> Result<Response<Body>, ProxyError> 
             (labels.served(&hop), hop.upstream_model),
             upstream_proto,
         );
+        if let Some(tp) = ctx.rec.traceparent() {
+            // Our attempt span is the upstream's parent (a header the build below reads).
+            req.headers_mut().insert(crate::trace::TRACEPARENT, tp);
+        }
         if translating {
             metrics.translation(inbound, upstream_proto);
         }
@@ -185,6 +189,17 @@ pub(crate) async fn run(mut ctx: Ctx<'_>) -> Result<Response<Body>, ProxyError> 
         let result = attempt::run(&plan, &hop, provider, req, ticket, &mut slot, &mut usage).await;
         ctx.rec.waited(started.elapsed());
         ctx.rec.usage(usage);
+        match &result {
+            Ok(r) if !matches!(r.body(), Body::Stream(_)) => {
+                ctx.rec
+                    .attempt_ended(AttemptResult::Ok, Some(r.status().as_u16()));
+            }
+            Ok(_) => {}
+            Err(e) => ctx.rec.attempt_ended(
+                e.class.unwrap_or(AttemptResult::ServerError),
+                e.upstream_status.map(|s| s.as_u16()),
+            ),
+        }
         match result {
             Ok(mut res) => {
                 served_by(res.headers_mut(), ctx.table, &hop);

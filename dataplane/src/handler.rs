@@ -126,6 +126,7 @@ async fn serve(
             "a model call without its record",
         ));
     };
+    rec.start_trace(settings.otel.as_ref(), req.headers());
     let Some(slot) = InFlight::acquire(shared, settings.max_in_flight) else {
         return Err(ProxyError::internal(
             ErrorKind::Overloaded,

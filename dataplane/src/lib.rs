@@ -37,10 +37,17 @@ mod respond;
 mod server;
 mod shared;
 mod table_handle;
+pub mod trace;
 mod upstream;
 
 use translate::{json, sse};
 
 pub use metrics::{AuthFailure, Metrics, ReloadResult, Totals};
+/// Histogram bucket bounds, the same for `/metrics` and OTLP.
+pub mod buckets {
+    pub use crate::metrics::{
+        DURATION_BUCKETS, OVERHEAD_BUCKETS, TOKEN_BUCKETS, TPOT_BUCKETS, TTFT_BUCKETS,
+    };
+}
 pub use prepared::LoadedTable;
 pub use server::{DRAIN_TIMEOUT, Server};

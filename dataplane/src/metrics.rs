@@ -270,24 +270,24 @@ const TRANSLATION: [u32; 2] = [3, 3]; // from, to
 const GENAI: [u32; 5] = [1, 8, 10, 10, 10]; // operation, provider, request model, response model, error status | token type
 
 /// `gen_ai.server.request.duration` buckets (seconds), as the conventions give them.
-const DURATION_BUCKETS: &[f64] = &[
+pub const DURATION_BUCKETS: &[f64] = &[
     0.01, 0.02, 0.04, 0.08, 0.16, 0.32, 0.64, 1.28, 2.56, 5.12, 10.24, 20.48, 40.96, 81.92,
 ];
 /// `gen_ai.client.token.usage` buckets.
-const TOKEN_BUCKETS: &[f64] = &[
+pub const TOKEN_BUCKETS: &[f64] = &[
     1.0, 4.0, 16.0, 64.0, 256.0, 1024.0, 4096.0, 16384.0, 65536.0, 262144.0, 1048576.0, 4194304.0,
     16777216.0, 67108864.0,
 ];
 /// `gen_ai.server.time_to_first_token` buckets.
-const TTFT_BUCKETS: &[f64] = &[
+pub const TTFT_BUCKETS: &[f64] = &[
     0.001, 0.005, 0.01, 0.02, 0.04, 0.06, 0.08, 0.1, 0.25, 0.5, 0.75, 1.0, 2.5, 5.0, 7.5, 10.0,
 ];
 /// `gen_ai.server.time_per_output_token` buckets.
-const TPOT_BUCKETS: &[f64] = &[
+pub const TPOT_BUCKETS: &[f64] = &[
     0.01, 0.025, 0.05, 0.075, 0.1, 0.15, 0.2, 0.3, 0.4, 0.5, 0.75, 1.0, 2.5,
 ];
 /// Time spent in the router itself: sub-millisecond is the norm.
-const OVERHEAD_BUCKETS: &[f64] = &[
+pub const OVERHEAD_BUCKETS: &[f64] = &[
     0.00005, 0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25,
 ];
 
@@ -454,6 +454,11 @@ impl Metrics {
 
     pub fn auth_failure(&self, reason: AuthFailure) {
         self.auth_failures.add(reason as u64, 1);
+    }
+
+    /// Spans the OTLP exporter could not deliver.
+    pub fn spans_dropped(&self, n: u64) {
+        self.dropped_spans.fetch_add(n, Ordering::Relaxed);
     }
 
     pub fn reload(&self, result: ReloadResult) {

@@ -6,22 +6,27 @@
 //! request the caller left (`cancelled`). Also the request id: the caller's `x-request-id`
 //! when it is short and printable, else one made here.
 //!
-//! Nothing here allocates: names for the log line are copied into fixed inline buffers, and a
+//! When OTLP export is on and the request is sampled, the record also keeps its trace (one
+//! boxed allocation): the server span and one span per attempt, handed to the exporter's sink
+//! when the request ends.
+//!
+//! Nothing else here allocates: names for the log line are copied into fixed inline buffers, and a
 //! made-up request id is cut from a per-thread block shared by many ids.
 
 use std::cell::RefCell;
 use std::fmt;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::time::{Duration, Instant};
+use std::time::{Duration, Instant, SystemTime};
 
 use bytes::BytesMut;
 use compiler::table::Protocol;
 use http::{HeaderMap, HeaderName, HeaderValue};
 use translate::ir::Usage;
 
-use crate::metrics::{Finished, Id, Outcome, UNKNOWN};
+use crate::metrics::{AttemptResult, Finished, Id, Outcome, UNKNOWN};
 use crate::shared::Shared;
+use crate::trace::{self, Parent, RequestSummary, RequestTrace, SpanRecord, Value};
 
 pub(crate) const X_REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 /// Longest caller request id kept.
@@ -141,6 +146,29 @@ pub(crate) struct Record {
     first_token: Option<Duration>,
     usage: Option<Usage>,
     done: bool,
+    trace: Option<Box<Trace>>,
+}
+
+/// A sampled request's trace, kept until it ends.
+#[derive(Debug)]
+struct Trace {
+    trace_id: [u8; 16],
+    span_id: [u8; 8],
+    parent: Option<Parent>,
+    start: SystemTime,
+    attempts: Vec<AttemptSpan>,
+}
+
+#[derive(Debug)]
+struct AttemptSpan {
+    span_id: [u8; 8],
+    provider: Inline,
+    model: Inline,
+    protocol: Protocol,
+    start: SystemTime,
+    end: Option<SystemTime>,
+    result: Option<AttemptResult>,
+    status: Option<u16>,
 }
 
 impl Record {
@@ -164,6 +192,54 @@ impl Record {
             first_token: None,
             usage: None,
             done: false,
+            trace: None,
+        }
+    }
+
+    /// Starts the request's trace when OTLP export is on and the sampler keeps it (the
+    /// caller's `traceparent` is the parent).
+    pub(crate) fn start_trace(
+        &mut self,
+        otel: Option<&compiler::table::Otel>,
+        headers: &HeaderMap,
+    ) {
+        let (Some(otel), Some(_)) = (otel, self.shared.sink.get()) else {
+            return;
+        };
+        let parent = Parent::from_headers(headers);
+        let trace_id = parent.map_or_else(
+            || {
+                let (a, b) = (trace::random_u64(), trace::random_u64());
+                let mut id = [0u8; 16];
+                id[..8].copy_from_slice(&a.to_be_bytes());
+                id[8..].copy_from_slice(&b.to_be_bytes());
+                id
+            },
+            |p| p.trace_id,
+        );
+        if trace::sampled(otel, parent.as_ref(), &trace_id) {
+            self.trace = Some(Box::new(Trace {
+                trace_id,
+                span_id: trace::random_u64().to_be_bytes(),
+                parent,
+                start: SystemTime::now() - self.start.elapsed(),
+                attempts: Vec::new(),
+            }));
+        }
+    }
+
+    /// The `traceparent` to send on the attempt just begun, when the request is traced.
+    pub(crate) fn traceparent(&self) -> Option<HeaderValue> {
+        let t = self.trace.as_ref()?;
+        trace::traceparent(&t.trace_id, &t.attempts.last()?.span_id)
+    }
+
+    /// The attempt just made ended (a stream's ends with the stream).
+    pub(crate) fn attempt_ended(&mut self, result: AttemptResult, status: Option<u16>) {
+        if let Some(a) = self.trace.as_mut().and_then(|t| t.attempts.last_mut()) {
+            a.end = Some(SystemTime::now());
+            a.result = Some(result);
+            a.status = status;
         }
     }
 
@@ -184,6 +260,18 @@ impl Record {
         (self.provider, self.provider_name) = (provider.0, Inline::new(provider.1));
         (self.served, self.served_name) = (served.0, Inline::new(served.1));
         self.outbound = Some(outbound);
+        if let Some(t) = &mut self.trace {
+            t.attempts.push(AttemptSpan {
+                span_id: trace::random_u64().to_be_bytes(),
+                provider: self.provider_name,
+                model: self.served_name,
+                protocol: outbound,
+                start: SystemTime::now(),
+                end: None,
+                result: None,
+                status: None,
+            });
+        }
     }
 
     /// Time spent waiting on an upstream (to its answer, or a stream's commit point).
@@ -233,6 +321,140 @@ impl Record {
         };
         self.shared.metrics.request(&f);
         self.log(&f);
+        if let Some(sink) = self.shared.sink.get().map(Arc::clone) {
+            self.export(&*sink, &f);
+        }
+    }
+
+    /// The label value of a model name: the name when the table declares it.
+    fn bounded(id: Id, name: &Inline) -> &str {
+        if id == UNKNOWN {
+            "_unknown"
+        } else {
+            name.as_str()
+        }
+    }
+
+    /// OTLP: the request's observations, and its spans when it is traced.
+    fn export(&mut self, sink: &dyn trace::Sink, f: &Finished) {
+        let operation = if self.inbound == Some(Protocol::GenerateContent) {
+            "generate_content"
+        } else {
+            "chat"
+        };
+        let u = f.usage.unwrap_or_default();
+        let tokens: &[(&'static str, u64)] = &[
+            ("input", u.input),
+            ("output", u.output),
+            ("cache_read", u.cache_read),
+            ("cache_creation", u.cache_write),
+            ("reasoning", u.reasoning),
+        ];
+        let completed = f.outcome == Outcome::Completed;
+        let tpot = match (f.first_token, f.usage) {
+            (Some(t), Some(u)) if completed && u.output > 1 => {
+                Some(f.duration.saturating_sub(t).as_secs_f64() / (u.output - 1) as f64)
+            }
+            _ => None,
+        };
+        let reached = f.outcome != Outcome::Refused && f.outbound.is_some();
+        if reached {
+            sink.finished(&RequestSummary {
+                operation,
+                provider: self.provider_name.as_str(),
+                request_model: Self::bounded(self.model, &self.model_name),
+                response_model: Self::bounded(self.served, &self.served_name),
+                error_type: (!completed).then_some(f.status),
+                duration_secs: f.duration.as_secs_f64(),
+                time_to_first_token_secs: f
+                    .first_token
+                    .filter(|_| completed)
+                    .map(|d| d.as_secs_f64()),
+                time_per_output_token_secs: tpot,
+                tokens: if completed && f.usage.is_some() {
+                    tokens
+                } else {
+                    &[]
+                },
+                overhead_secs: f.overhead.as_secs_f64(),
+            });
+        }
+        let Some(t) = self.trace.take() else { return };
+        let now = SystemTime::now();
+        let s = |v: &str| Value::Str(v.to_owned());
+        let mut server_attrs = vec![
+            ("gen_ai.operation.name", s(operation)),
+            ("gen_ai.request.model", s(self.model_name.as_str())),
+            ("http.response.status_code", Value::Int(i64::from(f.status))),
+            ("bitrouter.request_id", s(self.id.to_str().unwrap_or("-"))),
+            ("bitrouter.outcome", s(f.outcome.as_str())),
+            ("bitrouter.attempts", Value::Int(i64::from(self.attempts))),
+            ("bitrouter.stream", Value::Bool(self.stream)),
+        ];
+        if let Some(p) = self.inbound {
+            server_attrs.push(("bitrouter.inbound_protocol", s(p.as_str())));
+        }
+        if self.attempts > 0 {
+            server_attrs.push(("gen_ai.provider.name", s(self.provider_name.as_str())));
+            server_attrs.push(("gen_ai.response.model", s(self.served_name.as_str())));
+        }
+        if let Some(u) = f.usage {
+            server_attrs.push(("gen_ai.usage.input_tokens", Value::Int(u.input as i64)));
+            server_attrs.push(("gen_ai.usage.output_tokens", Value::Int(u.output as i64)));
+        }
+        if !completed {
+            server_attrs.push(("error.type", s(&f.status.to_string())));
+        }
+        let mut spans = Vec::with_capacity(1 + t.attempts.len());
+        spans.push(SpanRecord {
+            span_id: t.span_id,
+            parent: t.parent.map(|p| p.span_id),
+            server: true,
+            name: format!("{operation} {}", self.model_name.as_str()),
+            start: t.start,
+            end: now,
+            attributes: server_attrs,
+            error: !completed,
+        });
+        let n = t.attempts.len();
+        for (i, a) in t.attempts.iter().enumerate() {
+            // The last attempt of a stream ends with it, as the request does.
+            let (result, status) = match a.result {
+                Some(r) => (r, a.status),
+                None if completed => (AttemptResult::Ok, Some(f.status)),
+                None if f.outcome == Outcome::Cancelled => (AttemptResult::Cancelled, None),
+                None => (AttemptResult::StreamError, Some(f.status)),
+            };
+            let mut attrs = vec![
+                ("gen_ai.operation.name", s(operation)),
+                ("gen_ai.provider.name", s(a.provider.as_str())),
+                ("gen_ai.request.model", s(a.model.as_str())),
+                ("bitrouter.upstream_protocol", s(a.protocol.as_str())),
+                ("bitrouter.attempt.result", s(result.as_str())),
+            ];
+            if let Some(st) = status {
+                attrs.push(("http.response.status_code", Value::Int(i64::from(st))));
+            }
+            if i + 1 < n {
+                // The loop moved on from this endpoint.
+                attrs.push(("bitrouter.failover_reason", s(result.as_str())));
+            }
+            spans.push(SpanRecord {
+                span_id: a.span_id,
+                parent: Some(t.span_id),
+                server: false,
+                name: format!("{operation} {}", a.model.as_str()),
+                start: a.start,
+                end: a.end.unwrap_or(now),
+                attributes: attrs,
+                error: result != AttemptResult::Ok,
+            });
+        }
+        sink.spans(RequestTrace {
+            trace_id: t.trace_id,
+            remote_parent: t.parent.is_some(),
+            spans,
+        });
     }
 
     fn log(&self, f: &Finished) {

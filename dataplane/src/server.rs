@@ -55,6 +55,11 @@ impl Server {
         self.shared.in_flight.load(Ordering::Acquire)
     }
 
+    /// Installs the OTLP exporter's sink (once; a second call is ignored and returns `false`).
+    pub fn set_sink(&self, sink: Arc<dyn crate::trace::Sink>) -> bool {
+        self.shared.sink.set(sink).is_ok()
+    }
+
     /// This server's metrics (the runtime counts reloads through it).
     pub fn metrics(&self) -> &Metrics {
         &self.shared.metrics

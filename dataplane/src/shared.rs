@@ -27,6 +27,8 @@ pub(crate) struct Shared {
     pub(crate) draining: AtomicBool,
     /// Start offset for round-robin and weighted chains.
     pub(crate) rotation: AtomicU64,
+    /// Where OTLP spans and observations go, once the runtime installs an exporter.
+    pub(crate) sink: std::sync::OnceLock<Arc<dyn crate::trace::Sink>>,
 }
 
 impl Shared {
@@ -44,6 +46,7 @@ impl Shared {
             in_flight: AtomicUsize::new(0),
             draining: AtomicBool::new(false),
             rotation: AtomicU64::new(0),
+            sink: std::sync::OnceLock::new(),
         }
     }
 

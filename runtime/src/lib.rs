@@ -12,6 +12,7 @@
 //!   socket server inside the daemon and the blocking client.
 //! - `explain` — a model's compiled fallback chain, as data and as text.
 //! - `process` — the daemon seen from outside: detach, pid file, waiting for start and exit.
+//! - `observe` — OTLP export of traces and metrics (`plugins.bitrouter-observe.otel`).
 //!
 //! Nothing here prints: results are returned, the daemon logs through `tracing`. Errors are
 //! typed. The data plane (`dataplane::Server`) knows nothing of sockets or pid files.
@@ -21,6 +22,7 @@ pub mod control;
 pub mod daemon;
 pub mod explain;
 pub mod home;
+pub mod observe;
 pub mod process;
 
 pub use config::{LoadError, LoadOptions, Loaded, Located};

@@ -30,7 +30,8 @@ pub(crate) fn run(g: &Global, a: &ServeArgs) -> Result<ExitCode> {
     };
     let (file, warnings) = prepared.warnings();
     output::diagnostics(file, warnings);
-    init_logging(prepared.log_level(), prepared.log_format());
+    // Held to the end: dropping it flushes the log lines still queued.
+    let _log = init_logging(prepared.log_level(), prepared.log_format());
     if let Some(e) = detach_error {
         tracing::warn!(error = %e, "setsid failed; the daemon stays in the terminal's session");
     }
@@ -67,17 +68,26 @@ fn hinted(e: StartError) -> anyhow::Error {
 }
 
 /// `server.log_level` (`RUST_LOG` wins) and `server.log_format`: one line per event, text or
-/// a JSON object (`request finished` lines carry their fields either way).
-fn init_logging(level: &str, format: compiler::table::LogFormat) {
+/// a JSON object (`request finished` lines carry their fields either way). Lines go through a
+/// queue to a writer thread (tracing-appender); past 8192 queued lines new ones are dropped
+/// rather than slowing requests down (the queue is preallocated: 8192 keeps it small).
+fn init_logging(
+    level: &str,
+    format: compiler::table::LogFormat,
+) -> tracing_appender::non_blocking::WorkerGuard {
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
         .or_else(|_| tracing_subscriber::EnvFilter::try_new(level))
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    let (writer, guard) = tracing_appender::non_blocking::NonBlockingBuilder::default()
+        .buffered_lines_limit(8192)
+        .finish(std::io::stdout());
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
-        .with_writer(std::io::stdout)
+        .with_writer(writer)
         .with_ansi(false);
     let _ = match format {
         compiler::table::LogFormat::Json => builder.json().flatten_event(true).try_init(),
         compiler::table::LogFormat::Text => builder.try_init(),
     };
+    guard
 }

@@ -4,7 +4,10 @@
 //!
 //! `cargo bench -p benches --bench auth`
 
-#![allow(clippy::unwrap_used, reason = "a benchmark's set-up fails by panicking")]
+#![allow(
+    clippy::unwrap_used,
+    reason = "a benchmark's set-up fails by panicking"
+)]
 
 use std::hint::black_box;
 use std::time::{SystemTime, UNIX_EPOCH};

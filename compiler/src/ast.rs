@@ -5,9 +5,11 @@
 //! descriptions. Nothing in this module checks meaning; that is `resolve` and `validate`.
 
 mod field;
+mod observe;
 mod value;
 
 pub use field::{Field, List, NameMap, Spanned};
+pub use observe::{LogFormat, Otel, OtlpProtocol, Sampler};
 pub use value::{
     ApiProtocol, ByteSize, Duration, PatternEntry, ProtocolList, ProtocolName, SecretText,
 };
@@ -66,6 +68,12 @@ pub struct Server {
     pub skip_auth: Field<bool>,
     /// Path of the control socket (default `<run-dir>/bitrouter.sock`).
     pub control_socket: Field<String>,
+    /// Also serve `GET /metrics` (Prometheus) on this `host:port`, without a token, e.g.
+    /// `127.0.0.1:9464` (default: none; `/metrics` on `listen` needs an admin token unless
+    /// `skip_auth` is on).
+    pub metrics_listen: Field<String>,
+    /// `text` (default) or `json`: the shape of log lines.
+    pub log_format: Field<LogFormat>,
     /// Limits on what callers may send.
     pub limits: Limits,
     /// Default upstream timeouts; a provider's own `timeouts` override them key by key.
@@ -405,4 +413,6 @@ pub struct Plugin {
     pub path: Field<String>,
     /// Plugin-specific settings.
     pub config: Field<serde_json::Map<String, serde_json::Value>>,
+    /// `bitrouter-observe` only: OTLP export of traces and metrics.
+    pub otel: Field<Otel>,
 }

@@ -252,7 +252,14 @@ mod tests {
         let rec = Recording::new(&());
         let _ = crate::compile(&src, &rec, EnvMode::Lenient);
         let names: Vec<String> = rec.into_names().into_iter().collect();
+        // The standard `OTEL_*` variables are always read (they configure OTLP export).
+        let (otel, names): (Vec<String>, Vec<String>) =
+            names.into_iter().partition(|n| n.starts_with("OTEL_"));
         assert_eq!(names, ["BASE", "P_KEY"].map(String::from));
+        assert!(
+            otel.iter().any(|n| n == "OTEL_EXPORTER_OTLP_ENDPOINT"),
+            "{otel:?}"
+        );
         // With the registry merged, its credential variables are read as well.
         let src = crate::SourceFile::new("t.yaml", "");
         let rec = Recording::new(&());

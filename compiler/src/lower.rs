@@ -394,6 +394,9 @@ fn server_settings(cfg: &resolved::Config) -> ServerSettings {
         log_level: s.log_level.value.clone(),
         skip_auth: s.skip_auth,
         control_socket: s.control_socket.clone(),
+        metrics_listen: s.metrics_listen.as_ref().map(|m| m.value.clone()),
+        log_format: s.log_format,
+        otel: otel(&cfg.otel),
         max_body_size: s.limits.max_body_size.value,
         max_header_size: s.limits.max_header_size.value,
         max_headers: s.limits.max_headers.value,
@@ -426,4 +429,21 @@ fn server_settings(cfg: &resolved::Config) -> ServerSettings {
             .map(|h| h.value.trim_end_matches('.').to_ascii_lowercase())
             .collect(),
     }
+}
+
+/// OTLP export, when it is on (an endpoint, not disabled).
+fn otel(o: &resolved::Otel) -> Option<table::Otel> {
+    let endpoint = o.endpoint.as_ref().filter(|_| !o.disabled)?;
+    Some(table::Otel {
+        endpoint: endpoint.value.as_str().into(),
+        protocol: o.protocol.value,
+        headers: o
+            .headers
+            .iter()
+            .map(|(k, v, _)| (Box::from(k.as_str()), table::Secret::new(v.0.as_str())))
+            .collect(),
+        service_name: o.service_name.value.as_str().into(),
+        sampler: o.sampler.value,
+        sampler_arg: o.sampler_arg.value,
+    })
 }

@@ -12,6 +12,7 @@
 //! checks references and values; `lower` only builds the table.
 
 pub mod defaults;
+mod observe;
 mod providers;
 mod sections;
 
@@ -70,6 +71,7 @@ pub fn resolve(acc: &mut Diagnostics, cx: &Context<'_>, file: ast::Config) -> re
         database: resolved::Database {
             url: database.url.into_spanned(),
         },
+        otel: observe::otel(cx, &plugins),
         plugins: sections::plugins(plugins),
     }
 }

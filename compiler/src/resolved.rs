@@ -8,6 +8,7 @@
 //! its path poisoned); `validate` reports a missing one, and `lower` never sees one missing.
 //! The leaf value enums (`Strategy`, `ProtocolName`, ...) are shared with `ast` and `table`.
 
+mod observe;
 mod sections;
 
 pub use sections::{
@@ -15,8 +16,11 @@ pub use sections::{
     VirtualModel,
 };
 
+pub use observe::{BadEnv, From, Otel, Sourced};
+
 pub use crate::ast::{
-    Capability, McpTransport, ProtocolName, SecretText, Spanned, Strategy, TranslationMode,
+    Capability, LogFormat, McpTransport, OtlpProtocol, ProtocolName, Sampler, SecretText, Spanned,
+    Strategy, TranslationMode,
 };
 
 use std::time::Duration;
@@ -93,6 +97,8 @@ pub struct Config {
     pub server_tools: Vec<ServerTool>,
     pub database: Database,
     pub plugins: Vec<Plugin>,
+    /// OTLP export: the `bitrouter-observe` plugin's `otel` block and `OTEL_*`.
+    pub otel: Otel,
 }
 
 /// `server`, every default filled in.
@@ -103,6 +109,8 @@ pub struct Server {
     pub skip_auth: bool,
     /// `None`: the command line puts it in its run directory.
     pub control_socket: Option<String>,
+    pub metrics_listen: Option<Spanned<String>>,
+    pub log_format: LogFormat,
     pub limits: Limits,
     pub timeouts: Timeouts,
     pub failover: Failover,

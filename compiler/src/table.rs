@@ -7,6 +7,7 @@
 
 mod dump;
 mod lookup;
+mod observe;
 pub mod protocol;
 mod secret;
 
@@ -20,6 +21,7 @@ pub use crate::ast::{Capability, Strategy, TranslationMode};
 /// The SSRF rule for resolved addresses (the data plane re-checks after DNS).
 pub use crate::upstream_url::{UrlProblem, classify as classify_upstream_ip};
 pub use lookup::{HopRef, LookupError, Route, RouteKind};
+pub use observe::{LogFormat, Otel, OtlpProtocol, Sampler};
 pub use protocol::{
     Choice, Protocol, ProtocolRules, ProtocolSet, ProtocolSource, ProtocolSourceRef,
 };
@@ -79,6 +81,11 @@ pub struct ServerSettings {
     pub log_level: String,
     pub skip_auth: bool,
     pub control_socket: Option<String>,
+    /// A second listener for `GET /metrics` only.
+    pub metrics_listen: Option<String>,
+    pub log_format: LogFormat,
+    /// `None`: no OTLP export.
+    pub otel: Option<Otel>,
     pub max_body_size: u64,
     pub max_header_size: u64,
     pub max_headers: u32,

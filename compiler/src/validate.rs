@@ -7,6 +7,7 @@ use std::net::SocketAddr;
 use rustc_hash::FxHashMap;
 
 mod models;
+mod observe;
 mod sections;
 
 use crate::diagnostic::{Code, Diagnostic, Diagnostics, did_you_mean, suggest};
@@ -41,6 +42,7 @@ pub fn validate(
     };
     models::check(acc, &cx, &cfg);
     sections::check(acc, &cx, &cfg);
+    observe::check(acc, &cfg);
     (!acc.has_errors()).then_some(Validated(cfg))
 }
 

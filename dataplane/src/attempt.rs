@@ -13,7 +13,7 @@ use compiler::table::{HopRef, Protocol};
 use http::{HeaderMap, HeaderValue, Response, header};
 use http_body_util::BodyExt;
 use hyper::body::Incoming;
-use translate::ir::ErrorKind;
+use translate::ir::{ErrorKind, Usage};
 use translate::names::NameMap;
 use translate::stream::{self, Translator};
 
@@ -21,6 +21,7 @@ use crate::body::{Body, Gather};
 use crate::breaker::{Outcome, Ticket};
 use crate::error::ProxyError;
 use crate::json::PooledScratch;
+use crate::metrics::AttemptResult as R;
 use crate::prepared::PreparedProvider;
 use crate::relay::{Owner, Pending};
 use crate::respond::{json_content_type, reset_head, with_head};
@@ -72,7 +73,14 @@ impl<'a> Plan<'a> {
     }
 }
 
-/// Sends `req` to `hop` and classifies the answer. `slot` moves into a committed stream.
+/// Records the attempt's end on its ticket and tags the error with the same class.
+fn failed(ticket: Ticket, class: R, err: ProxyError) -> ProxyError {
+    ticket.record(Outcome::Failure { retry_after: None }, class);
+    err.with_class(class)
+}
+
+/// Sends `req` to `hop` and classifies the answer. `slot` moves into a committed stream;
+/// `usage` gets what a whole answer reports.
 pub(crate) async fn run(
     call: &Plan<'_>,
     hop: &HopRef<'_>,
@@ -80,29 +88,30 @@ pub(crate) async fn run(
     req: http::Request<http_body_util::Full<Bytes>>,
     ticket: Ticket,
     slot: &mut Option<InFlight>,
+    usage: &mut Option<Usage>,
 ) -> Result<Response<Body>, ProxyError> {
     let t = hop.provider.timeouts;
     let started = Instant::now();
     let first_byte = started + t.first_byte;
     let res = match tokio::time::timeout_at(first_byte.into(), provider.client.request(req)).await {
         Err(_) => {
-            ticket.record(Outcome::Failure { retry_after: None });
-            return Err(ProxyError::upstream(
+            let e = ProxyError::upstream(
                 ErrorKind::Timeout,
                 format!("no response within {}s", t.first_byte.as_secs()),
-            ));
+            );
+            return Err(failed(ticket, R::Timeout, e));
         }
         Ok(Err(e)) => {
-            ticket.record(Outcome::Failure { retry_after: None });
-            let what = if e.is_connect() {
-                "could not connect"
+            let (what, class) = if e.is_connect() {
+                ("could not connect", R::ConnectError)
             } else {
-                "the request failed"
+                ("the request failed", R::TransportError)
             };
-            return Err(ProxyError::upstream(
+            let e = ProxyError::upstream(
                 ErrorKind::BadGateway,
                 format!("{what}: {}", error_chain(&e)),
-            ));
+            );
+            return Err(failed(ticket, class, e));
         }
         Ok(Ok(r)) => r,
     };
@@ -126,38 +135,45 @@ pub(crate) async fn run(
             None => err,
         };
         // A refused request says nothing against the endpoint; 408, 429 and 5xx do.
-        ticket.record(if err.retryable {
+        let class = R::of_status(status);
+        let outcome = if err.retryable {
             Outcome::Failure { retry_after }
         } else {
             Outcome::Success
-        });
-        return Err(err);
+        };
+        ticket.record(outcome, class);
+        return Err(err.with_class(class));
     }
     if call.stream {
         return stream(call, hop, head, body, first_byte, ticket, slot).await;
     }
     let Some(body) = read_all(body, started + t.total).await else {
-        ticket.record(Outcome::Failure { retry_after: None });
-        return Err(ProxyError::upstream(
+        let e = ProxyError::upstream(
             ErrorKind::Timeout,
             "the upstream answer did not complete in time",
-        ));
+        );
+        return Err(failed(ticket, R::Timeout, e));
     };
-    if !well_formed(&body) {
-        ticket.record(Outcome::Failure { retry_after: None });
-        return Err(ProxyError::upstream(
+    let upstream = call
+        .translation
+        .as_ref()
+        .map_or(call.caller, |t| t.upstream);
+    let Some(reported) = well_formed(&body, upstream) else {
+        let e = ProxyError::upstream(
             ErrorKind::BadGateway,
             "the upstream answered 2xx with a malformed body",
-        ));
-    }
+        );
+        return Err(failed(ticket, R::Malformed, e));
+    };
+    *usage = reported;
     let Some(tr) = &call.translation else {
-        ticket.record(Outcome::Success);
+        ticket.record(Outcome::Success, R::Ok);
         return Ok(with_head(head, body, None));
     };
     let tctx = call.ctx(tr);
     match answer::decode(tr.upstream, &body, &tctx) {
         Ok(mut r) => {
-            ticket.record(Outcome::Success);
+            ticket.record(Outcome::Success, R::Ok);
             tr.names.restore_response(&mut r);
             head.headers
                 .insert(header::CONTENT_TYPE, json_content_type());
@@ -165,14 +181,14 @@ pub(crate) async fn run(
             Ok(with_head(head, Bytes::from(out), None))
         }
         Err(m) => {
-            ticket.record(Outcome::Failure { retry_after: None });
-            Err(ProxyError::upstream(
+            let e = ProxyError::upstream(
                 ErrorKind::BadGateway,
                 format!(
                     "the upstream's answer is not a valid `{}` response: {m}",
                     tr.upstream.as_str()
                 ),
-            ))
+            );
+            Err(failed(ticket, R::Malformed, e))
         }
     }
 }
@@ -194,18 +210,18 @@ async fn stream(
         .and_then(|v| v.to_str().ok())
         .is_some_and(|v| v.starts_with("text/event-stream"));
     if !is_sse {
-        ticket.record(Outcome::Failure { retry_after: None });
-        return Err(ProxyError::upstream(
+        let e = ProxyError::upstream(
             ErrorKind::BadGateway,
             "the upstream answered a stream request without an event stream",
-        ));
+        );
+        return Err(failed(ticket, R::Malformed, e));
     }
     let pending = match &call.translation {
         Some(tr) => {
             let tctx = call.ctx(tr);
             let mut translator = Translator::new(tr.upstream, call.caller, &tctx);
             translator.restore_names(tr.names.clone());
-            Pending::translating(body, translator, call.caller, idle)
+            Pending::translating(body, translator, tr.upstream, call.caller, idle)
         }
         None => Pending::passthrough(
             body,
@@ -223,7 +239,10 @@ async fn stream(
     let committed = match pending.commit(first_byte, owner).await {
         Ok(c) => c,
         Err((e, owner)) => {
-            owner.ticket.record(Outcome::Failure { retry_after: None });
+            let class = e.class.unwrap_or(R::Cut);
+            owner
+                .ticket
+                .record(Outcome::Failure { retry_after: None }, class);
             *slot = owner.slot;
             return Err(e);
         }
@@ -240,15 +259,18 @@ async fn stream(
     Ok(Response::from_parts(head, Body::Stream(committed)))
 }
 
-/// A 2xx answer must be a JSON object without an `error` member.
-fn well_formed(body: &[u8]) -> bool {
+/// A 2xx answer must be a JSON object without an `error` member: `None` when it is not,
+/// else the usage it reports (read in the same parse).
+fn well_formed(body: &[u8], protocol: Protocol) -> Option<Option<Usage>> {
     let mut s = PooledScratch::take();
     s.get()
         .parse(body, |v| {
             use simd_json::prelude::*;
-            v.is_object() && v.get("error").is_none_or(|e| e.is_null())
+            (v.is_object() && v.get("error").is_none_or(|e| e.is_null()))
+                .then(|| translate::wire::answer_usage(protocol, v))
         })
-        .unwrap_or(false)
+        .ok()
+        .flatten()
 }
 
 fn retry_after(h: &HeaderMap) -> Option<Duration> {

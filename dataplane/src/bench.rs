@@ -3,13 +3,13 @@
 //! `request::shape` adds to reading a body) and the gate a table builds (`benches/benches/auth.rs`,
 //! `benches/tests/alloc.rs`: a first verification against a cached one).
 
-use std::time::Duration;
-use compiler::table::AuthSettings;
-use compiler::table::Protocol;
-use http::HeaderMap;
 use crate::gate;
 use crate::json::PooledScratch;
 use crate::request::{inspect, shape};
+use compiler::table::AuthSettings;
+use compiler::table::Protocol;
+use http::HeaderMap;
+use std::time::Duration;
 
 /// simd-json's parse alone: what reading a body cost before the hygiene rules.
 pub fn parse(body: &[u8]) -> bool {

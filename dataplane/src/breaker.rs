@@ -11,6 +11,9 @@
 //! commit point. An attempt whose caller leaves records nothing (it was cancelled, not failed)
 //! and frees the probe slot.
 //!
+//! The same ticket counts the attempt in `bitrouter_upstream_attempts_total` with its result
+//! class, at the same moment (or as `cancelled` when it is dropped unrecorded).
+//!
 //! No lock on the hot path: each endpoint's state is three atomics in a [`Breaker`] that the
 //! table's prepared values point at (built at publish, `prepared.rs`); the registry that maps
 //! names to breakers — so state survives reloads — is locked only at publish and for routes to
@@ -22,6 +25,8 @@ use std::sync::{Arc, PoisonError, RwLock};
 use std::time::{Duration, Instant};
 
 use rustc_hash::{FxBuildHasher, FxHashMap};
+
+use crate::metrics::{AttemptResult, Id, Metrics};
 
 /// Identifies an endpoint across reloads.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -142,6 +147,12 @@ impl Breaker {
     fn release_probe(&self) {
         self.probing.store(false, Ordering::Release);
     }
+
+    /// Open now (refusing attempts until its cool-down ends).
+    pub(crate) fn is_open(&self, now: Instant) -> bool {
+        let until = self.open_until.load(Ordering::Acquire);
+        until != 0 && self.at(now) < until
+    }
 }
 
 /// Most breakers kept for models a provider does not declare (`provider:anything` routes);
@@ -250,6 +261,8 @@ pub(crate) struct Ticket {
     breaker: Option<Arc<Breaker>>,
     policy: Policy,
     probe: bool,
+    /// Where the attempt is counted: the server's metrics and the provider's label.
+    tally: Option<(Arc<Metrics>, Id)>,
 }
 
 impl Ticket {
@@ -270,11 +283,23 @@ impl Ticket {
             breaker: breaker.map(Arc::clone),
             policy,
             probe,
+            tally: None,
         })
     }
 
-    pub(crate) fn record(mut self, outcome: Outcome) {
+    /// Counts the attempt, when it ends, under `provider`. One reference-count increment per
+    /// attempt, for the same reason as the breaker's.
+    pub(crate) fn counted(mut self, metrics: &Arc<Metrics>, provider: Id) -> Ticket {
+        self.tally = Some((Arc::clone(metrics), provider));
+        self
+    }
+
+    /// The attempt's one outcome (for the breaker) and its result class (for the counter).
+    pub(crate) fn record(mut self, outcome: Outcome, result: AttemptResult) {
         self.probe = false;
+        if let Some((m, provider)) = self.tally.take() {
+            m.attempt(provider, result);
+        }
         if let Some(b) = &self.breaker {
             match outcome {
                 Outcome::Success => b.success(),
@@ -288,6 +313,9 @@ impl Ticket {
 
 impl Drop for Ticket {
     fn drop(&mut self) {
+        if let Some((m, provider)) = self.tally.take() {
+            m.attempt(provider, AttemptResult::Cancelled);
+        }
         if self.probe
             && let Some(b) = &self.breaker
         {

@@ -19,6 +19,8 @@ pub(crate) enum Endpoint<'a> {
     CountTokens(Call<'a>),
     Health,
     Ready,
+    /// `GET /metrics` (Prometheus); never proxied.
+    Metrics,
     /// A known path with the wrong method.
     WrongMethod(Protocol),
     NotFound,
@@ -51,6 +53,7 @@ impl Endpoint<'_> {
             Endpoint::Models => Endpoint::Models,
             Endpoint::Health => Endpoint::Health,
             Endpoint::Ready => Endpoint::Ready,
+            Endpoint::Metrics => Endpoint::Metrics,
             Endpoint::WrongMethod(p) => Endpoint::WrongMethod(p),
             Endpoint::NotFound => Endpoint::NotFound,
         }
@@ -84,6 +87,7 @@ impl<'a> Endpoint<'a> {
             }
             "/health" | "/healthz" => return Endpoint::Health,
             "/ready" | "/readyz" => return Endpoint::Ready,
+            "/metrics" if method == Method::GET => return Endpoint::Metrics,
             "/v1/models" | "/v1beta/models" if method == Method::GET => return Endpoint::Models,
             _ => {}
         }

@@ -13,6 +13,8 @@ use bytes::Bytes;
 use http::{StatusCode, response};
 use translate::ir::ErrorKind;
 
+use crate::metrics::AttemptResult;
+
 /// Where a failure came from.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) enum Source {
@@ -48,6 +50,8 @@ pub(crate) struct ProxyError {
     pub(crate) answer: Option<Box<Answer>>,
     /// A stable label for why (e.g. an authentication refusal's reason), for logs and metrics.
     pub(crate) reason: Option<&'static str>,
+    /// How the attempt that failed ended (for the failover counter's `reason`).
+    pub(crate) class: Option<AttemptResult>,
 }
 
 impl ProxyError {
@@ -62,6 +66,7 @@ impl ProxyError {
             retry_after: None,
             answer: None,
             reason: None,
+            class: None,
         }
     }
 
@@ -97,6 +102,11 @@ impl ProxyError {
 
     pub(crate) fn retryable(mut self, yes: bool) -> Self {
         self.retryable = yes;
+        self
+    }
+
+    pub(crate) fn with_class(mut self, class: AttemptResult) -> Self {
+        self.class = Some(class);
         self
     }
 

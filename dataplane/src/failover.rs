@@ -8,6 +8,10 @@
 //! bounded by `failover.max_attempts` and by the process-wide retry budget (`budget.rs`);
 //! endpoints whose breaker is open are skipped. The final error is returned, not rendered:
 //! the handler renders it once, in the caller's shape.
+//!
+//! The loop also keeps the request's record current (which endpoint is being tried, the
+//! upstream waits) and counts what only it sees: each endpoint it moves past
+//! (`bitrouter_failovers_total`, with why) and each translated attempt.
 
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
@@ -25,7 +29,9 @@ use crate::body::Body;
 use crate::breaker::{EndpointKey, Ticket};
 use crate::endpoint;
 use crate::error::{ProxyError, Source};
+use crate::metrics::{AttemptResult, FailoverReason};
 use crate::prepared::LoadedTable;
+use crate::record::Record;
 use crate::request::{RequestInfo, passthrough_body};
 use crate::respond::{dropped, served_by};
 use crate::shared::{InFlight, Shared};
@@ -41,6 +47,9 @@ pub(crate) struct Ctx<'a> {
     /// The caller's headers; the map is reused for the first upstream request.
     pub(crate) caller: HeaderMap,
     pub(crate) slot: Option<InFlight>,
+    pub(crate) rec: &'a mut Record,
+    /// Sent upstream on every attempt.
+    pub(crate) request_id: &'a http::HeaderValue,
 }
 
 /// The last reason the chain did not answer.
@@ -58,7 +67,17 @@ pub(crate) async fn run(mut ctx: Ctx<'_>) -> Result<Response<Body>, ProxyError> 
     let mut attempts = 0;
     let mut last: Option<Last> = None;
     let mut slot = ctx.slot.take();
-    let forward = Forward::from_caller(&ctx.caller);
+    let mut forward = Forward::from_caller(&ctx.caller);
+    forward.request_id = Some(ctx.request_id.clone());
+    let metrics = &ctx.shared.metrics;
+    let labels = &prepared.labels;
+    let model = ctx.rec.model();
+    // Counts `hop` as passed over, when the chain goes on past it.
+    let passed = |hop: &HopRef<'_>, k: usize, reason: FailoverReason| {
+        if k + 1 < hops.len() {
+            metrics.failover(model, labels.provider(hop), reason);
+        }
+    };
     let mut spare_headers = Some(std::mem::take(&mut ctx.caller));
     let inbound = ctx.call.protocol;
     // The caller's request in the IR, decoded the first time an endpoint needs a translation.
@@ -88,6 +107,7 @@ pub(crate) async fn run(mut ctx: Ctx<'_>) -> Result<Response<Body>, ProxyError> 
         let ticket = match Ticket::admit(breaker, prepared.policy, Instant::now()) {
             Ok(t) => t,
             Err(wait) => {
+                passed(&hop, k, FailoverReason::BreakerOpen);
                 last = Some(match last {
                     Some(Last::Cooling(w)) => Last::Cooling(wait.min(w)),
                     _ => Last::Cooling(wait),
@@ -111,6 +131,7 @@ pub(crate) async fn run(mut ctx: Ctx<'_>) -> Result<Response<Body>, ProxyError> 
                     }),
                 ),
                 Err(e) if e.retryable => {
+                    passed(&hop, k, FailoverReason::Unsupported);
                     last = Some(Last::Error(e));
                     continue;
                 }
@@ -123,7 +144,7 @@ pub(crate) async fn run(mut ctx: Ctx<'_>) -> Result<Response<Body>, ProxyError> 
             )
         };
         let headers = spare_headers.take().unwrap_or_default();
-        let req = match upstream::build(
+        let mut req = match upstream::build(
             &hop,
             prepared,
             upstream_proto,
@@ -134,6 +155,7 @@ pub(crate) async fn run(mut ctx: Ctx<'_>) -> Result<Response<Body>, ProxyError> 
         ) {
             Ok(r) => r,
             Err(e) => {
+                passed(&hop, k, FailoverReason::Unbuildable);
                 last = Some(Last::Error(build_error(&hop, e)));
                 continue;
             }
@@ -143,6 +165,20 @@ pub(crate) async fn run(mut ctx: Ctx<'_>) -> Result<Response<Body>, ProxyError> 
             break;
         }
         attempts += 1;
+        let provider_label = labels.provider(&hop);
+        let ticket = ticket.counted(metrics, provider_label);
+        ctx.rec.attempt(
+            (provider_label, &hop.provider.name),
+            (labels.served(&hop), hop.upstream_model),
+            upstream_proto,
+        );
+        if let Some(tp) = ctx.rec.traceparent() {
+            // Our attempt span is the upstream's parent (a header the build below reads).
+            req.headers_mut().insert(crate::trace::TRACEPARENT, tp);
+        }
+        if translating {
+            metrics.translation(inbound, upstream_proto);
+        }
         let plan = Plan {
             caller: inbound,
             stream: ctx.info.stream,
@@ -152,7 +188,23 @@ pub(crate) async fn run(mut ctx: Ctx<'_>) -> Result<Response<Body>, ProxyError> 
             translation,
         };
         let provider = prepared.provider(&hop);
-        match attempt::run(&plan, &hop, provider, req, ticket, &mut slot).await {
+        let started = Instant::now();
+        let mut usage = None;
+        let result = attempt::run(&plan, &hop, provider, req, ticket, &mut slot, &mut usage).await;
+        ctx.rec.waited(started.elapsed());
+        ctx.rec.usage(usage);
+        match &result {
+            Ok(r) if !matches!(r.body(), Body::Stream(_)) => {
+                ctx.rec
+                    .attempt_ended(AttemptResult::Ok, Some(r.status().as_u16()));
+            }
+            Ok(_) => {}
+            Err(e) => ctx.rec.attempt_ended(
+                e.class.unwrap_or(AttemptResult::ServerError),
+                e.upstream_status.map(|s| s.as_u16()),
+            ),
+        }
+        match result {
             Ok(mut res) => {
                 served_by(res.headers_mut(), ctx.table, &hop);
                 if let Some(tr) = plan.translation.as_ref().filter(|t| !t.dropped.is_empty()) {
@@ -168,6 +220,8 @@ pub(crate) async fn run(mut ctx: Ctx<'_>) -> Result<Response<Body>, ProxyError> 
                 return Ok(res);
             }
             Err(e) if e.retryable => {
+                let class = e.class.unwrap_or(AttemptResult::ServerError);
+                passed(&hop, k, FailoverReason::Attempt(class));
                 tracing::info!(
                     provider = &*hop.provider.name,
                     model = hop.upstream_model,

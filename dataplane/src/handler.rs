@@ -1,7 +1,8 @@
 //! The per-request pipeline: endpoint → limits → `Host` / `Origin` (`hygiene`) → auth →
 //! `Content-Type` → body (and its hygiene, `request::shape`) → model lookup → failover.
 //! Every outcome is a response in the caller protocol's shape; nothing here returns an error
-//! to hyper.
+//! to hyper. Every response carries the request id; a model call's record is finished here
+//! (or handed to its stream's body) once the response is known.
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -25,7 +26,9 @@ use crate::failover;
 use crate::gate::Caller;
 use crate::hygiene;
 use crate::json::PooledScratch;
+use crate::metrics::{AuthFailure, Outcome};
 use crate::prepared::LoadedTable;
+use crate::record::{self, Record, X_REQUEST_ID};
 use crate::request;
 use crate::respond::{self, json_ok};
 use crate::shared::{InFlight, Shared};
@@ -54,13 +57,46 @@ pub(crate) async fn handle(
     }
     // Owned before the request moves on (a Gemini model named in the path).
     let endpoint = endpoint.into_owned();
-    let mut res = match serve(shared, &table, req, endpoint, dialect).await {
-        Ok(res) => res,
-        Err(e) => respond::error(e, dialect),
+    let id = record::request_id(req.headers());
+    let mut rec = match &endpoint {
+        Endpoint::Call(c) => Some(Record::new(shared, id.clone(), c.protocol)),
+        _ => None,
     };
+    let mut res = match serve(shared, &table, req, endpoint, dialect, &mut rec, &id).await {
+        Ok(res) => res,
+        Err(e) => {
+            let status = e.status().as_u16();
+            if let Some(mut r) = rec.take() {
+                r.head_sent(false);
+                let outcome = if r.tried() {
+                    Outcome::Failed
+                } else {
+                    Outcome::Refused
+                };
+                r.finish(status, outcome);
+            }
+            respond::error(e, dialect)
+        }
+    };
+    if let Some(mut r) = rec {
+        if let Body::Stream(stream) = res.body_mut() {
+            r.head_sent(true);
+            stream.attach(r);
+        } else {
+            r.head_sent(false);
+            let status = res.status();
+            let outcome = if status.is_success() {
+                Outcome::Completed
+            } else {
+                Outcome::Failed
+            };
+            r.finish(status.as_u16(), outcome);
+        }
+    }
     if let Some(o) = &origin {
         hygiene::allow(res.headers_mut(), o);
     }
+    res.headers_mut().insert(X_REQUEST_ID, id);
     res
 }
 
@@ -83,6 +119,8 @@ async fn serve(
     req: Request<Incoming>,
     endpoint: Endpoint<'static>,
     dialect: Protocol,
+    rec: &mut Option<Record>,
+    request_id: &http::HeaderValue,
 ) -> Result<Response<Body>, ProxyError> {
     let settings = table.server();
     let call = match endpoint {
@@ -110,11 +148,28 @@ async fn serve(
             table.route(&name).map_err(|e| lookup_error(table, e))?;
             return Ok(json_ok(translate::wire::model_info(dialect, &name)));
         }
+        Endpoint::Metrics => {
+            authenticate(
+                shared,
+                table,
+                req.headers(),
+                req.uri().query(),
+                Scope::Admin,
+            )?;
+            return Ok(respond::metrics(shared.scrape()));
+        }
         Endpoint::Call(call) => (call, false),
         Endpoint::CountTokens(call) => (call, true),
     };
     let (call, count) = call;
     hygiene::check_content_type(req.headers())?;
+    let Some(rec) = rec.as_mut() else {
+        return Err(ProxyError::internal(
+            ErrorKind::Server,
+            "a model call without its record",
+        ));
+    };
+    rec.start_trace(settings.otel.as_ref(), req.headers());
     let Some(slot) = InFlight::acquire(shared, settings.max_in_flight) else {
         return Err(ProxyError::internal(
             ErrorKind::Overloaded,
@@ -135,12 +190,19 @@ async fn serve(
         call.path_stream,
     )?;
     drop(scratch);
+    rec.asked(crate::metrics::UNKNOWN, &info.model, info.stream);
     if let Some(c) = &caller {
-        c.authorize_call(&info.model)?;
+        c.authorize_call(&info.model)
+            .inspect_err(|e| count_refusal(shared, e))?;
     }
     let route = table
         .route(&info.model)
         .map_err(|e| lookup_error(table, e))?;
+    rec.asked(
+        table.prepared.labels.model(route.model),
+        &info.model,
+        info.stream,
+    );
     if count {
         return auxiliary::count_tokens(table, route, &call, &info, &body, parts.headers).await;
     }
@@ -153,6 +215,8 @@ async fn serve(
         body: &body,
         caller: parts.headers,
         slot: Some(slot),
+        rec,
+        request_id,
     })
     .await
 }
@@ -208,6 +272,8 @@ fn check_head(req: &Request<Incoming>, max_headers: u32, max_size: u64) -> Resul
 }
 
 /// The caller behind the request's credential, allowed `need` (`None` under `skip_auth`).
+/// `GET /metrics` on the main listener needs the `admin` scope (the metrics listener,
+/// `server.metrics_listen`, needs none). Every refusal is counted by its reason.
 fn authenticate(
     shared: &Shared,
     table: &LoadedTable,
@@ -223,6 +289,26 @@ fn authenticate(
         .gate
         .admit(&shared.rate_limits, headers, query, need)
         .map(Some)
+        .inspect_err(|e| count_refusal(shared, e))
+}
+
+/// Counts a refused credential in `bitrouter_auth_failures_total{reason}`.
+fn count_refusal(shared: &Shared, e: &ProxyError) {
+    let reason = match e.reason {
+        Some("missing") => AuthFailure::Missing,
+        Some("expired") => AuthFailure::Expired,
+        Some("bad_signature") => AuthFailure::BadSignature,
+        Some("untrusted_issuer") => AuthFailure::UntrustedIssuer,
+        Some("revoked") => AuthFailure::Revoked,
+        Some("scope") => AuthFailure::Scope,
+        Some("model") => AuthFailure::Model,
+        Some("rate_limited") => AuthFailure::RateLimited,
+        Some("malformed" | "too_large" | "algorithm" | "type" | "key_source" | "missing_exp") => {
+            AuthFailure::Malformed
+        }
+        _ => AuthFailure::Invalid,
+    };
+    shared.metrics.auth_failure(reason);
 }
 
 /// Reads the request body up to `limit` bytes, refusing early on a larger `Content-Length`

@@ -33,18 +33,28 @@ pub mod fuzzing;
 mod gate;
 mod handler;
 mod hygiene;
+mod metrics;
 mod prepared;
+mod record;
 mod relay;
 mod request;
 mod respond;
 mod server;
 mod shared;
 mod table_handle;
+pub mod trace;
 mod upstream;
 
 use translate::{json, sse};
 
 pub use auth::Trust;
+pub use metrics::{AuthFailure, Metrics, ReloadResult, Totals};
+/// Histogram bucket bounds, the same for `/metrics` and OTLP.
+pub mod buckets {
+    pub use crate::metrics::{
+        DURATION_BUCKETS, OVERHEAD_BUCKETS, TOKEN_BUCKETS, TPOT_BUCKETS, TTFT_BUCKETS,
+    };
+}
 pub use prepared::LoadedTable;
 pub use respond::Dropped;
 pub use server::{DRAIN_TIMEOUT, Server};

@@ -15,6 +15,7 @@ use smallvec::SmallVec;
 use crate::breaker::{Breaker, Breakers, EndpointKey, Policy};
 use crate::client::{Client, Clients};
 use crate::gate::Gate;
+use crate::metrics::{Metrics, TableLabels};
 
 /// A routing table and what the data plane prepared from it.
 #[derive(Debug)]
@@ -32,8 +33,10 @@ impl LoadedTable {
         clients: &Clients,
         breakers: &Breakers,
         trust: &auth::Trust,
+        metrics: &Metrics,
     ) -> LoadedTable {
-        let prepared = Prepared::new(&table, clients, breakers, trust);
+        let mut prepared = Prepared::new(&table, clients, breakers, trust);
+        prepared.labels = metrics.labels(&table);
         LoadedTable { table, prepared }
     }
 
@@ -58,6 +61,8 @@ pub(crate) struct Prepared {
     pub(crate) policy: Policy,
     /// Trusted issuers and the tokens verified under this table.
     pub(crate) gate: Gate,
+    /// Metric label ids of this table's models and providers.
+    pub(crate) labels: TableLabels,
 }
 
 #[derive(Debug)]
@@ -175,6 +180,7 @@ impl Prepared {
                 cooldown: settings.breaker_cooldown,
             },
             gate: Gate::new(&settings.auth, trust),
+            labels: TableLabels::default(),
         }
     }
 
@@ -184,5 +190,10 @@ impl Prepared {
 
     pub(crate) fn target(&self, hop: &HopRef<'_>) -> Option<&PreparedTarget> {
         hop.target_id.map(|t| &self.targets[t.index()])
+    }
+
+    /// Each target with its breaker (for `bitrouter_breaker_open`).
+    pub(crate) fn breakers(&self) -> impl Iterator<Item = &Breaker> {
+        self.targets.iter().map(|t| &*t.breaker)
     }
 }

@@ -14,6 +14,11 @@
 //! records nothing. A committed stream the upstream leaves silent gets the caller protocol's
 //! keep-alive every `KEEPALIVE` (none for Gemini).
 //!
+//! The committed stream also owns the request's [`Record`] (attached by the handler as the
+//! response leaves): when the stream ends, the record is finished there, with the usage the
+//! upstream's events reported (read from the few events that carry it), so a stream is
+//! counted and logged once, at its real end; dropped, the record counts a cancelled request.
+//!
 //! Two modes: passthrough (the caller speaks the upstream's protocol;
 //! `translate::passthrough::Inspector` classifies the upstream's own frames) or translation
 //! (a boxed `translate::stream::Translator` decodes the upstream's events and writes the
@@ -31,13 +36,15 @@ use http_body_util::BodyExt;
 use hyper::body::Incoming;
 use smallvec::SmallVec;
 use tokio::time::Sleep;
-use translate::ir::ErrorKind;
+use translate::ir::{ErrorKind, Usage};
 use translate::passthrough::{Class, Ending, Inspector};
 use translate::stream::{Step, Translator};
 
 use crate::breaker::{Outcome, Ticket};
 use crate::error::ProxyError;
 use crate::json::PooledScratch;
+use crate::metrics::{AttemptResult as R, Outcome as End};
+use crate::record::Record;
 use crate::shared::InFlight;
 use crate::sse::{self, Splitter};
 
@@ -74,6 +81,9 @@ struct Events {
     /// Frames for the caller, oldest first (a handful at most: the held lifecycle frames).
     out: SmallVec<[Bytes; 4]>,
     upstream_done: bool,
+    /// The upstream's protocol, whose events report usage.
+    protocol: Protocol,
+    usage: Option<Usage>,
 }
 
 impl Events {
@@ -83,6 +93,19 @@ impl Events {
             Some(e) => Ok(Some(e)),
             None if self.upstream_done => Ok(self.splitter.finish()),
             None => Ok(None),
+        }
+    }
+
+    /// Folds the usage `raw` reports, if it mentions any (checked without parsing).
+    fn tap_usage(&mut self, raw: &[u8], scratch: &mut crate::json::Scratch) {
+        if memchr::memmem::find(raw, b"sage").is_none() {
+            return;
+        }
+        let f = sse::fields(raw);
+        let mut join = Vec::new();
+        if let Some(data) = f.data(&mut join) {
+            let event = f.event.and_then(|e| std::str::from_utf8(e).ok());
+            translate::wire::stream_usage(self.protocol, event, data, scratch, &mut self.usage);
         }
     }
 
@@ -122,7 +145,13 @@ impl Pending {
         idle: Duration,
     ) -> Pending {
         let inspector = Inspector::new(protocol, strip_usage, json_array, model);
-        Pending::with_mode(upstream, Mode::Passthrough(inspector), protocol, idle)
+        Pending::with_mode(
+            upstream,
+            Mode::Passthrough(inspector),
+            protocol,
+            protocol,
+            idle,
+        )
     }
 
     /// A stream translated into the caller's protocol (JSON-array framing for Gemini callers
@@ -130,18 +159,26 @@ impl Pending {
     pub(crate) fn translating(
         upstream: Incoming,
         translator: Translator,
+        from: Protocol,
         caller: Protocol,
         idle: Duration,
     ) -> Pending {
         Pending::with_mode(
             upstream,
             Mode::Translate(Box::new(translator)),
+            from,
             caller,
             idle,
         )
     }
 
-    fn with_mode(upstream: Incoming, mode: Mode, caller: Protocol, idle: Duration) -> Pending {
+    fn with_mode(
+        upstream: Incoming,
+        mode: Mode,
+        from: Protocol,
+        caller: Protocol,
+        idle: Duration,
+    ) -> Pending {
         Pending {
             events: Events {
                 upstream,
@@ -149,6 +186,8 @@ impl Pending {
                 mode,
                 out: SmallVec::new(),
                 upstream_done: false,
+                protocol: from,
+                usage: None,
             },
             idle,
             caller,
@@ -172,7 +211,11 @@ impl Pending {
         let ev = &mut self.events;
         loop {
             match ev.next_event() {
-                Err(sse::TooLarge) => return Err(cut("the upstream sent an oversized event")),
+                Err(sse::TooLarge) => {
+                    return Err(
+                        cut("the upstream sent an oversized event").with_class(R::Malformed)
+                    );
+                }
                 Ok(Some(raw)) => {
                     if pre_commit(ev, raw)? {
                         return Ok(());
@@ -182,7 +225,10 @@ impl Pending {
                 Ok(None) if ev.upstream_done => {
                     if let Mode::Translate(t) = &mut ev.mode {
                         match t.eof() {
-                            Step::Error(e) => return Err(ProxyError::upstream(e.kind, e.message)),
+                            Step::Error(e) => {
+                                let e = ProxyError::upstream(e.kind, e.message);
+                                return Err(e.with_class(R::StreamError));
+                            }
                             _ if t.committed() => {
                                 ev.take_translated();
                                 return Ok(());
@@ -199,7 +245,8 @@ impl Pending {
                     return Err(ProxyError::upstream(
                         ErrorKind::Timeout,
                         "no content from the upstream before the first-byte timeout",
-                    ));
+                    )
+                    .with_class(R::Timeout));
                 }
                 Ok(None) => ev.upstream_done = true,
                 Ok(Some(Err(e))) => {
@@ -219,6 +266,7 @@ impl Pending {
 /// reads on, `Err` fails the attempt.
 fn pre_commit(ev: &mut Events, raw: Bytes) -> Result<bool, ProxyError> {
     let mut scratch = PooledScratch::take();
+    ev.tap_usage(&raw, scratch.get());
     match &mut ev.mode {
         Mode::Passthrough(inspector) => match inspector.classify(&raw, scratch.get(), true) {
             Class::Lifecycle => {
@@ -233,16 +281,20 @@ fn pre_commit(ev: &mut Events, raw: Bytes) -> Result<bool, ProxyError> {
             }
             Class::Error(e) => {
                 let m = format!("error event before any content: {}", e.message);
-                return Err(ProxyError::upstream(e.kind, m));
+                return Err(ProxyError::upstream(e.kind, m).with_class(R::StreamError));
             }
-            Class::Malformed => return Err(cut("the upstream sent a malformed event")),
+            Class::Malformed => {
+                return Err(cut("the upstream sent a malformed event").with_class(R::Malformed));
+            }
         },
         Mode::Translate(t) => match t.feed(&raw, scratch.get()) {
             Step::Error(e) => {
                 let m = format!("error event before any content: {}", e.message);
-                return Err(ProxyError::upstream(e.kind, m));
+                return Err(ProxyError::upstream(e.kind, m).with_class(R::StreamError));
             }
-            Step::Malformed => return Err(cut("the upstream sent a malformed event")),
+            Step::Malformed => {
+                return Err(cut("the upstream sent a malformed event").with_class(R::Malformed));
+            }
             Step::Continue | Step::Done if t.committed() => {
                 ev.take_translated();
                 return Ok(true);
@@ -273,6 +325,10 @@ pub(crate) struct Committed {
     sleep: Pin<Box<Sleep>>,
     /// Until the stream ends; taken, with the outcome recorded, exactly once.
     owner: Option<Owner>,
+    /// The request's record, attached as the response leaves; finished when the stream ends.
+    record: Option<Record>,
+    /// The stream has ended (failed or not) before its record was attached.
+    ended: Option<bool>,
 }
 
 impl Committed {
@@ -288,17 +344,38 @@ impl Committed {
             // must stay pinned between polls.
             sleep: Box::pin(tokio::time::sleep(p.idle)),
             owner: Some(owner),
+            record: None,
+            ended: None,
         };
         c.rearm();
         // A translator may have finished inside the committing event (a one-event stream).
-        c.settle_translated();
+        c.settle_translated(R::StreamError);
         c
     }
 
-    /// The stream ended: records its one outcome and frees the slot.
-    fn finish(&mut self, outcome: Outcome) {
+    /// The stream ended: records its one outcome (with its class), frees the slot, and
+    /// finishes the request's record.
+    fn finish(&mut self, outcome: Outcome, class: R) {
         if let Some(o) = self.owner.take() {
-            o.ticket.record(outcome);
+            o.ticket.record(outcome, class);
+        }
+        let failed = outcome != Outcome::Success;
+        self.ended = Some(failed);
+        if let Some(r) = self.record.take() {
+            self.close(r, failed);
+        }
+    }
+
+    fn close(&self, mut r: Record, failed: bool) {
+        r.usage(self.events.usage);
+        r.finish(200, if failed { End::Failed } else { End::Completed });
+    }
+
+    /// Hands the stream the request's record (the handler, as the response leaves).
+    pub(crate) fn attach(&mut self, record: Record) {
+        match self.ended {
+            Some(failed) => self.close(record, failed),
+            None => self.record = Some(record),
         }
     }
 
@@ -325,7 +402,11 @@ impl Committed {
     fn on_timer(&mut self) {
         let now = tokio::time::Instant::now();
         if now >= self.heard + self.idle {
-            self.fail(ErrorKind::Timeout, "the upstream went idle for too long");
+            self.fail(
+                ErrorKind::Timeout,
+                "the upstream went idle for too long",
+                R::Timeout,
+            );
             return;
         }
         if let Some(p) = self.ping
@@ -337,24 +418,23 @@ impl Committed {
         self.rearm();
     }
 
-    /// After the translator took an event: queue its output; when it is done, the stream is.
-    fn settle_translated(&mut self) {
+    /// After the translator took an event: queue its output; when it is done, the stream is
+    /// (a failure counts as `class`).
+    fn settle_translated(&mut self, class: R) {
         self.events.take_translated();
         let done = match &self.events.mode {
             Mode::Translate(t) if t.done() => Some(t.failed()),
             _ => None,
         };
-        if let Some(failed) = done {
-            self.finish(if failed {
-                Outcome::Failure { retry_after: None }
-            } else {
-                Outcome::Success
-            });
+        match done {
+            Some(true) => self.finish(Outcome::Failure { retry_after: None }, class),
+            Some(false) => self.finish(Outcome::Success, R::Ok),
+            None => {}
         }
     }
 
     /// Ends the stream with the caller protocol's terminal error frame.
-    fn fail(&mut self, kind: ErrorKind, message: &str) {
+    fn fail(&mut self, kind: ErrorKind, message: &str, class: R) {
         match &mut self.events.mode {
             Mode::Passthrough(inspector) => {
                 let frame = inspector.terminal_error(kind, message);
@@ -366,7 +446,7 @@ impl Committed {
             }
         }
         tracing::warn!(message, "stream failed after commit");
-        self.finish(Outcome::Failure { retry_after: None });
+        self.finish(Outcome::Failure { retry_after: None }, class);
     }
 
     /// One event after the commit point.
@@ -374,6 +454,7 @@ impl Committed {
         // Parse buffers come from the thread's pool per event, so an open stream holds none
         // while it waits.
         let mut scratch = PooledScratch::take();
+        self.events.tap_usage(&raw, scratch.get());
         match &mut self.events.mode {
             Mode::Passthrough(inspector) => {
                 if inspector.classify(&raw, scratch.get(), false) != Class::Drop {
@@ -384,7 +465,7 @@ impl Committed {
             Mode::Translate(t) => {
                 t.feed(&raw, scratch.get());
                 drop(scratch);
-                self.settle_translated();
+                self.settle_translated(R::StreamError);
             }
         }
     }
@@ -397,23 +478,24 @@ impl Committed {
                     self.fail(
                         ErrorKind::BadGateway,
                         "the upstream stream ended before it completed",
+                        R::Cut,
                     );
                 }
                 ending => {
                     let f = inspector.finish();
                     self.events.push_frame(f);
-                    self.finish(if ending == Ending::Clean {
-                        Outcome::Success
+                    if ending == Ending::Clean {
+                        self.finish(Outcome::Success, R::Ok);
                     } else {
                         // The upstream's own error frame ended it (already forwarded).
-                        Outcome::Failure { retry_after: None }
-                    });
+                        self.finish(Outcome::Failure { retry_after: None }, R::StreamError);
+                    }
                 }
             },
             Mode::Translate(t) => {
                 t.eof();
                 // A translator always finishes at end of input (cleanly or with an error frame).
-                self.settle_translated();
+                self.settle_translated(R::Cut);
             }
         }
     }
@@ -433,6 +515,7 @@ impl Committed {
                     self.fail(
                         ErrorKind::BadGateway,
                         "the upstream sent an oversized event",
+                        R::Malformed,
                     );
                     continue;
                 }
@@ -459,6 +542,7 @@ impl Committed {
                     self.fail(
                         ErrorKind::BadGateway,
                         &format!("the upstream connection failed: {e}"),
+                        R::Cut,
                     );
                 }
                 Poll::Pending => {

@@ -48,6 +48,16 @@ pub(crate) fn error(err: ProxyError, caller: Protocol) -> Response<Body> {
     res
 }
 
+/// `GET /metrics`: the Prometheus text exposition.
+pub(crate) fn metrics(text: String) -> Response<Body> {
+    let mut r = Response::new(Body::full(text));
+    r.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("text/plain; version=0.0.4; charset=utf-8"),
+    );
+    r
+}
+
 /// Whole seconds, rounded up, at least 1.
 fn retry_after_value(wait: Duration) -> HeaderValue {
     let secs = wait.as_secs() + u64::from(wait.subsec_nanos() > 0);

@@ -1,6 +1,7 @@
 //! The listener: accept loop, per-connection HTTP/1.1 + HTTP/2 settings (header limits and
 //! read timeout from the table's `server.limits`), the in-flight request limit, and graceful
-//! shutdown that stops accepting and lets open requests finish.
+//! shutdown that stops accepting and lets open requests finish; and the metrics listener
+//! (`server.metrics_listen`), which serves `GET /metrics` and nothing else.
 
 use std::convert::Infallible;
 use std::future::Future;
@@ -20,6 +21,7 @@ use tokio::net::TcpListener;
 use auth::Trust;
 
 use crate::handler;
+use crate::metrics::{Metrics, Totals};
 use crate::prepared::LoadedTable;
 use crate::shared::Shared;
 
@@ -65,6 +67,83 @@ impl Server {
     /// Requests being served now.
     pub fn in_flight(&self) -> usize {
         self.shared.in_flight.load(Ordering::Acquire)
+    }
+
+    /// Installs the OTLP exporter's sink (once; a second call is ignored and returns `false`).
+    pub fn set_sink(&self, sink: Arc<dyn crate::trace::Sink>) -> bool {
+        self.shared.sink.set(sink).is_ok()
+    }
+
+    /// This server's metrics (the runtime counts reloads through it).
+    pub fn metrics(&self) -> &Metrics {
+        &self.shared.metrics
+    }
+
+    /// Requests served, errors, open streams: the counters `/metrics` renders.
+    pub fn totals(&self) -> Totals {
+        self.shared.metrics.totals()
+    }
+
+    /// The `GET /metrics` exposition (Prometheus text, version 0.0.4).
+    pub fn scrape(&self) -> String {
+        self.shared.scrape()
+    }
+
+    /// Serves `GET /metrics` on `listener` (no token: it is meant for a port only Prometheus
+    /// reaches) until `shutdown` completes. Anything else is a 404.
+    pub async fn run_metrics(
+        self: Arc<Self>,
+        listener: TcpListener,
+        shutdown: impl Future<Output = ()> + Send + 'static,
+    ) -> io::Result<()> {
+        let graceful = GracefulShutdown::new();
+        tokio::pin!(shutdown);
+        loop {
+            let stream = tokio::select! {
+                () = &mut shutdown => break,
+                accepted = listener.accept() => match accepted {
+                    Ok((s, _)) => s,
+                    Err(e) => {
+                        tracing::warn!(error = %e, "metrics listener: accept failed");
+                        tokio::time::sleep(Duration::from_millis(50)).await;
+                        continue;
+                    }
+                },
+            };
+            let shared = Arc::clone(&self.shared);
+            let service = service_fn(move |req: http::Request<hyper::body::Incoming>| {
+                let shared = Arc::clone(&shared);
+                async move {
+                    let res = if req.method() == http::Method::GET && req.uri().path() == "/metrics"
+                    {
+                        crate::respond::metrics(shared.scrape())
+                    } else {
+                        let mut r = http::Response::new(crate::body::Body::full(
+                            "only GET /metrics is served here\n",
+                        ));
+                        *r.status_mut() = http::StatusCode::NOT_FOUND;
+                        r
+                    };
+                    Ok::<_, Infallible>(res)
+                }
+            });
+            let mut builder = auto::Builder::new(TokioExecutor::new());
+            builder
+                .http1()
+                .timer(TokioTimer::new())
+                .header_read_timeout(Duration::from_secs(10));
+            let conn = builder.serve_connection(TokioIo::new(stream), service);
+            let conn = graceful.watch(conn.into_owned());
+            tokio::spawn(async move {
+                let _ = conn.await;
+            });
+        }
+        drop(listener);
+        tokio::select! {
+            () = graceful.shutdown() => {}
+            () = tokio::time::sleep(Duration::from_secs(5)) => {}
+        }
+        Ok(())
     }
 
     /// Serves `listener` until `shutdown` completes, then stops accepting, marks `/ready` as

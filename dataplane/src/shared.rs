@@ -13,6 +13,7 @@ use crate::breaker::{Breakers, EndpointKey};
 use crate::budget::RetryBudget;
 use crate::client::Clients;
 use crate::gate::RateLimits;
+use crate::metrics::Metrics;
 use crate::prepared::LoadedTable;
 use crate::table_handle::TableHandle;
 
@@ -22,35 +23,42 @@ pub(crate) struct Shared {
     pub(crate) tables: TableHandle,
     pub(crate) clients: Clients,
     pub(crate) breakers: Breakers,
+    /// Shared with scrapes and the OTLP exporter.
+    pub(crate) metrics: Arc<Metrics>,
     pub(crate) retry_budget: RetryBudget,
     pub(crate) in_flight: AtomicUsize,
     pub(crate) draining: AtomicBool,
     /// Start offset for round-robin and weighted chains.
     pub(crate) rotation: AtomicU64,
     pub(crate) rate_limits: RateLimits,
+    /// Where OTLP spans and observations go, once the runtime installs an exporter.
+    pub(crate) sink: std::sync::OnceLock<Arc<dyn crate::trace::Sink>>,
 }
 
 impl Shared {
     pub(crate) fn new(table: RoutingTable, trust: &Trust) -> Shared {
         let clients = Clients::new();
         let breakers = Breakers::default();
-        let loaded = LoadedTable::new(table, &clients, &breakers, trust);
+        let metrics = Arc::new(Metrics::default());
+        let loaded = LoadedTable::new(table, &clients, &breakers, trust, &metrics);
         Shared {
             tables: TableHandle::new(loaded),
             clients,
             breakers,
+            metrics,
             retry_budget: RetryBudget::default(),
             in_flight: AtomicUsize::new(0),
             draining: AtomicBool::new(false),
             rotation: AtomicU64::new(0),
             rate_limits: RateLimits::default(),
+            sink: std::sync::OnceLock::new(),
         }
     }
 
     /// Prepares `table` (clients, breakers, header values) and swaps it in; then forgets the
     /// breakers of endpoints no table or attempt refers to any more.
     pub(crate) fn publish(&self, table: RoutingTable, trust: &Trust) {
-        let loaded = LoadedTable::new(table, &self.clients, &self.breakers, trust);
+        let loaded = LoadedTable::new(table, &self.clients, &self.breakers, trust, &self.metrics);
         let keep: rustc_hash::FxHashSet<EndpointKey> = loaded
             .targets()
             .iter()
@@ -58,6 +66,31 @@ impl Shared {
             .collect();
         self.tables.publish(loaded);
         self.breakers.prune(|k| keep.contains(k));
+    }
+}
+
+impl Shared {
+    /// The metrics exposition, with the live values only the server knows.
+    pub(crate) fn scrape(&self) -> String {
+        let table = self.tables.load();
+        let now = std::time::Instant::now();
+        let breakers = table
+            .targets()
+            .iter()
+            .zip(table.prepared.breakers())
+            .map(|(t, b)| {
+                let provider = table.provider(t.provider).name.to_string();
+                (provider, t.upstream.to_string(), b.is_open(now))
+            })
+            .collect();
+        crate::metrics::render(
+            &self.metrics,
+            crate::metrics::Live {
+                in_flight: self.in_flight.load(Ordering::Acquire) as u64,
+                config_hash: table.content_hash().to_owned(),
+                breakers,
+            },
+        )
     }
 }
 

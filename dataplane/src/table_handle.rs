@@ -40,6 +40,7 @@ mod tests {
     use super::*;
     use crate::breaker::Breakers;
     use crate::client::Clients;
+    use crate::metrics::Metrics;
     use compiler::table::RoutingTable;
     use compiler::{EnvMode, SourceFile};
 
@@ -59,20 +60,11 @@ mod tests {
     fn in_flight_requests_keep_the_table_they_loaded() {
         let a = "inherit_defaults: false\nproviders:\n  p: { api_base: 'https://a.example/v1', models: [{id: m}] }\n";
         let b = "inherit_defaults: false\nproviders:\n  q: { api_base: 'https://b.example/v1', models: [{id: m}] }\n";
-        let (clients, breakers) = (Clients::new(), Breakers::default());
-        let handle = TableHandle::new(LoadedTable::new(
-            table(a),
-            &clients,
-            &breakers,
-            &auth::Trust::default(),
-        ));
+        let (clients, breakers, m) = (Clients::new(), Breakers::default(), Metrics::default());
+        let trust = auth::Trust::default();
+        let handle = TableHandle::new(LoadedTable::new(table(a), &clients, &breakers, &trust, &m));
         let in_flight = handle.load();
-        handle.publish(LoadedTable::new(
-            table(b),
-            &clients,
-            &breakers,
-            &auth::Trust::default(),
-        ));
+        handle.publish(LoadedTable::new(table(b), &clients, &breakers, &trust, &m));
         assert_eq!(first_provider(&in_flight, "m"), "p");
         assert_eq!(first_provider(&handle.load(), "m"), "q");
     }

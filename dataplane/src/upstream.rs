@@ -22,12 +22,19 @@ const ANTHROPIC_VERSION: HeaderName = HeaderName::from_static("anthropic-version
 const ANTHROPIC_BETA: HeaderName = HeaderName::from_static("anthropic-beta");
 const X_API_KEY: HeaderName = HeaderName::from_static("x-api-key");
 const X_GOOG_API_KEY: HeaderName = HeaderName::from_static("x-goog-api-key");
+const X_REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 
 /// Caller headers worth forwarding on a same-protocol Anthropic call (never credentials).
 #[derive(Debug, Default)]
 pub(crate) struct Forward {
     anthropic_version: Option<HeaderValue>,
     anthropic_beta: Option<HeaderValue>,
+    /// The request's id (`x-request-id`), the caller's or the router's.
+    pub(crate) request_id: Option<HeaderValue>,
+    /// W3C trace context for the attempt: the router's own span when the request is traced,
+    /// else the caller's headers as they came.
+    pub(crate) traceparent: Option<HeaderValue>,
+    pub(crate) tracestate: Option<HeaderValue>,
 }
 
 impl Forward {
@@ -35,6 +42,9 @@ impl Forward {
         Forward {
             anthropic_version: h.get(ANTHROPIC_VERSION).cloned(),
             anthropic_beta: h.get(ANTHROPIC_BETA).cloned(),
+            request_id: None,
+            traceparent: h.get(crate::trace::TRACEPARENT).cloned(),
+            tracestate: h.get(crate::trace::TRACESTATE).cloned(),
         }
     }
 }
@@ -100,6 +110,15 @@ pub(crate) fn build_to(
         }),
     );
     headers.insert(header::USER_AGENT, HeaderValue::from_static(USER_AGENT));
+    if let Some(id) = &forward.request_id {
+        headers.insert(X_REQUEST_ID, id.clone());
+    }
+    if let Some(tp) = &forward.traceparent {
+        headers.insert(crate::trace::TRACEPARENT, tp.clone());
+        if let Some(ts) = &forward.tracestate {
+            headers.insert(crate::trace::TRACESTATE, ts.clone());
+        }
+    }
     if let Some(host) = target.and_then(|t| t.host.clone()) {
         headers.insert(header::HOST, host);
     }

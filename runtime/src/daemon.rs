@@ -46,6 +46,8 @@ pub struct StartOptions {
     /// Handle SIGHUP (reload) and SIGTERM/SIGINT (drain and exit). On for the `serve`
     /// process; off for a router embedded in a program that owns its signals (tests).
     pub signals: bool,
+    /// OTLP export intervals (defaults for `serve`; tests shorten them).
+    pub observe: crate::observe::ObserveOptions,
 }
 
 /// Why the router did not start.
@@ -207,6 +209,11 @@ impl Prepared {
         &self.table.server().log_level
     }
 
+    /// `server.log_format`.
+    pub fn log_format(&self) -> compiler::table::LogFormat {
+        self.table.server().log_format
+    }
+
     pub fn paths(&self) -> &DaemonPaths {
         &self.paths
     }
@@ -218,6 +225,16 @@ impl Prepared {
         let bind_error = |source| StartError::Bind { addr, source };
         let listener = TcpListener::bind(addr).await.map_err(bind_error)?;
         let bound = listener.local_addr().map_err(bind_error)?;
+        let metrics = match &self.table.server().metrics_listen {
+            Some(m) => {
+                let addr = resolve_listen(m)?;
+                let l = TcpListener::bind(addr)
+                    .await
+                    .map_err(|source| StartError::Bind { addr, source })?;
+                Some(l)
+            }
+            None => None,
+        };
         let policy = Policy {
             listen: bound,
             listen_overridden: self.options.listen.is_some(),
@@ -233,9 +250,11 @@ impl Prepared {
         Ok(Running {
             daemon,
             listener,
+            metrics,
             control: self.control,
             cleanup: self.cleanup,
             signals: self.options.signals,
+            observe: self.options.observe,
         })
     }
 }
@@ -252,9 +271,12 @@ fn error_chain(e: &ControlError) -> String {
 pub struct Running {
     daemon: Arc<Daemon>,
     listener: TcpListener,
+    /// `server.metrics_listen`, bound.
+    metrics: Option<TcpListener>,
     control: Result<std::os::unix::net::UnixListener, ControlError>,
     cleanup: Option<Cleanup>,
     signals: bool,
+    observe: crate::observe::ObserveOptions,
 }
 
 impl Running {
@@ -267,6 +289,11 @@ impl Running {
         &self.daemon
     }
 
+    /// Where `server.metrics_listen` serves `GET /metrics`, if it is set.
+    pub fn metrics_addr(&self) -> Option<SocketAddr> {
+        self.metrics.as_ref().and_then(|l| l.local_addr().ok())
+    }
+
     /// Serves requests and the control socket (and, with `signals`, reloads on SIGHUP) until
     /// SIGTERM/SIGINT (with `signals`) or a `stop`/`drain`, then stops accepting and drains
     /// open requests (up to `dataplane::DRAIN_TIMEOUT`); the socket and pid file are removed
@@ -275,9 +302,11 @@ impl Running {
         let Running {
             daemon,
             listener,
+            metrics,
             control,
             cleanup,
             signals,
+            observe,
         } = self;
         let table = daemon.server.table();
         let bound = daemon.policy.listen;
@@ -289,7 +318,19 @@ impl Running {
             config_hash = table.content_hash(),
             "serving"
         );
+        let exporter = table.server().otel.as_ref().and_then(|otel| {
+            crate::observe::start(&daemon.server, otel, observe)
+                .map_err(|e| tracing::warn!("{e}; serving without it"))
+                .ok()
+        });
         drop(table);
+        if let Some(l) = metrics {
+            if let Ok(a) = l.local_addr() {
+                tracing::info!(metrics = %a, "serving GET /metrics");
+            }
+            let stop = daemon.stop_requested();
+            tokio::spawn(Arc::clone(&daemon.server).run_metrics(l, stop));
+        }
         match control {
             Ok(l) => {
                 tracing::info!(socket = %daemon.paths.socket.display(), "control socket ready");
@@ -313,6 +354,9 @@ impl Running {
             tracing::info!("shutting down: draining open requests");
         };
         Arc::clone(&daemon.server).run(listener, shutdown).await?;
+        if let Some(e) = exporter {
+            e.shutdown().await;
+        }
         daemon.finished().await;
         tracing::info!("stopped");
         drop(cleanup);
@@ -412,6 +456,7 @@ impl Daemon {
 
     pub fn status(&self) -> Status {
         let table = self.server.table();
+        let totals = self.server.totals();
         let providers = table
             .providers()
             .iter()
@@ -438,6 +483,9 @@ impl Daemon {
             started_at: self.started_unix,
             uptime_secs: self.started.elapsed().as_secs(),
             in_flight: self.server.in_flight(),
+            requests_served: totals.served,
+            request_errors: totals.errors,
+            streams: totals.streams,
             draining: self.draining(),
             last_reload: lock(&self.last_reload).clone(),
         }

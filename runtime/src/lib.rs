@@ -14,6 +14,7 @@
 //! - `keys` — accounts and tokens under `<home>/.keys` (`account`, `keygen`, `keys`), and the
 //!   trust a daemon builds from them.
 //! - `process` — the daemon seen from outside: detach, pid file, waiting for start and exit.
+//! - `observe` — OTLP export of traces and metrics (`plugins.bitrouter-observe.otel`).
 //!
 //! Nothing here prints: results are returned, the daemon logs through `tracing`. Errors are
 //! typed. The data plane (`dataplane::Server`) knows nothing of sockets or pid files.
@@ -24,6 +25,7 @@ pub mod daemon;
 pub mod explain;
 pub mod home;
 pub mod keys;
+pub mod observe;
 pub mod process;
 
 pub use config::{LoadError, LoadOptions, Loaded, Located};

@@ -29,6 +29,7 @@ pub mod drive;
 pub mod fault;
 mod http;
 pub mod load;
+pub mod otlp;
 mod protocols;
 mod record;
 mod respond;

@@ -112,13 +112,28 @@ pub async fn send(
     path: &str,
     body: &str,
 ) -> Result<Answer, String> {
+    send_with(addr, method, path, body, &[]).await
+}
+
+/// [`send`] with extra request headers.
+pub async fn send_with(
+    addr: SocketAddr,
+    method: &str,
+    path: &str,
+    body: &str,
+    headers: &[(&str, &str)],
+) -> Result<Answer, String> {
+    let extra: String = headers
+        .iter()
+        .map(|(k, v)| format!("{k}: {v}\r\n"))
+        .collect();
     let work = async {
         let mut s = TcpStream::connect(addr)
             .await
             .map_err(|e| format!("connect: {e}"))?;
         let head = format!(
             "{method} {path} HTTP/1.1\r\nhost: {addr}\r\ncontent-type: application/json\r\n\
-             content-length: {}\r\nconnection: close\r\n\r\n",
+             {extra}content-length: {}\r\nconnection: close\r\n\r\n",
             body.len()
         );
         s.write_all(head.as_bytes())

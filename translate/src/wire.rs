@@ -71,3 +71,72 @@ pub fn token_count(caller: Protocol, tokens: u64) -> Vec<u8> {
     }
     .into_bytes()
 }
+
+/// The usage a whole answer reports (`usage`; Gemini's `usageMetadata`), in the IR's inclusive
+/// counts; `None` when it reports none.
+pub fn answer_usage<F: crate::json::Fields>(
+    protocol: Protocol,
+    answer: F,
+) -> Option<crate::ir::Usage> {
+    match protocol {
+        Protocol::ChatCompletions => answer.member("usage").map(chat::wire::usage),
+        Protocol::Responses => answer.member("usage").map(crate::responses::wire::usage),
+        Protocol::Messages => answer.member("usage").map(|u| {
+            let mut usage = crate::ir::Usage::default();
+            messages::wire::UsageFields::read(u).apply(&mut usage);
+            usage
+        }),
+        Protocol::GenerateContent => answer.member("usageMetadata").map(gemini::wire::usage),
+    }
+}
+
+/// Folds the usage one stream event reports into `usage` (the latest counts win; Anthropic's
+/// `message_delta` adds to what `message_start` said). Cheap for events without usage: only
+/// data that mentions `usage` is parsed.
+pub fn stream_usage(
+    protocol: Protocol,
+    event: Option<&str>,
+    data: &[u8],
+    scratch: &mut crate::json::Scratch,
+    usage: &mut Option<crate::ir::Usage>,
+) {
+    use simd_json::prelude::*;
+    if memchr::memmem::find(data, b"sage").is_none() {
+        return;
+    }
+    let _ = scratch.parse(data, |v| match protocol {
+        Protocol::ChatCompletions => {
+            if let Some(u) = v.get("usage").filter(|u| !u.is_null()) {
+                *usage = Some(chat::wire::usage(u));
+            }
+        }
+        Protocol::Responses => {
+            if let Some(u) = v
+                .get("response")
+                .and_then(|r| r.get("usage"))
+                .filter(|u| !u.is_null())
+            {
+                *usage = Some(crate::responses::wire::usage(u));
+            }
+        }
+        Protocol::Messages => {
+            let start = event == Some("message_start")
+                || v.get("type")
+                    .and_then(|t| t.as_str().map(|s| s == "message_start"))
+                    == Some(true);
+            let u = if start {
+                v.get("message").and_then(|m| m.get("usage"))
+            } else {
+                v.get("usage")
+            };
+            if let Some(u) = u.filter(|u| !u.is_null()) {
+                messages::wire::UsageFields::read(u).apply(usage.get_or_insert_default());
+            }
+        }
+        Protocol::GenerateContent => {
+            if let Some(u) = v.get("usageMetadata").filter(|u| !u.is_null()) {
+                *usage = Some(gemini::wire::usage(u));
+            }
+        }
+    });
+}

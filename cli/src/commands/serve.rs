@@ -22,6 +22,7 @@ pub(crate) fn run(g: &Global, a: &ServeArgs) -> Result<ExitCode> {
         allow_insecure_public: a.allow_insecure_public,
         socket: a.socket.clone(),
         signals: true,
+        observe: Default::default(),
     };
     let prepared = match runtime::daemon::prepare(super::paths(g), options) {
         Ok(p) => p,
@@ -29,7 +30,8 @@ pub(crate) fn run(g: &Global, a: &ServeArgs) -> Result<ExitCode> {
     };
     let (file, warnings) = prepared.warnings();
     output::diagnostics(file, warnings);
-    init_logging(prepared.log_level());
+    // Held to the end: dropping it flushes the log lines still queued.
+    let _log = init_logging(prepared.log_level(), prepared.log_format());
     if let Some(e) = detach_error {
         tracing::warn!(error = %e, "setsid failed; the daemon stays in the terminal's session");
     }
@@ -65,13 +67,27 @@ fn hinted(e: StartError) -> anyhow::Error {
     }
 }
 
-fn init_logging(level: &str) {
+/// `server.log_level` (`RUST_LOG` wins) and `server.log_format`: one line per event, text or
+/// a JSON object (`request finished` lines carry their fields either way). Lines go through a
+/// queue to a writer thread (tracing-appender); past 8192 queued lines new ones are dropped
+/// rather than slowing requests down (the queue is preallocated: 8192 keeps it small).
+fn init_logging(
+    level: &str,
+    format: compiler::table::LogFormat,
+) -> tracing_appender::non_blocking::WorkerGuard {
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
         .or_else(|_| tracing_subscriber::EnvFilter::try_new(level))
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
-    let _ = tracing_subscriber::fmt()
+    let (writer, guard) = tracing_appender::non_blocking::NonBlockingBuilder::default()
+        .buffered_lines_limit(8192)
+        .finish(std::io::stdout());
+    let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
-        .with_writer(std::io::stdout)
-        .with_ansi(false)
-        .try_init();
+        .with_writer(writer)
+        .with_ansi(false);
+    let _ = match format {
+        compiler::table::LogFormat::Json => builder.json().flatten_event(true).try_init(),
+        compiler::table::LogFormat::Text => builder.try_init(),
+    };
+    guard
 }

@@ -3,7 +3,7 @@
 
 use std::time::Duration;
 
-use crate::ast::{self, Field};
+use crate::ast::{self, Field, LogFormat, OtlpProtocol, Sampler};
 use crate::resolved::{self, Setting, Strategy, TranslationMode};
 
 pub const INHERIT_DEFAULTS: bool = true;
@@ -31,6 +31,13 @@ pub const STRATEGY: Strategy = Strategy::Priority;
 pub const WEIGHT: u32 = 1;
 pub const MCP_ENABLED: bool = false;
 pub const PLUGIN_ENABLED: bool = true;
+pub const LOG_FORMAT: LogFormat = LogFormat::Text;
+/// The plugin whose `otel` block configures OTLP export.
+pub const OBSERVE_PLUGIN: &str = "bitrouter-observe";
+pub const OTLP_PROTOCOL: OtlpProtocol = OtlpProtocol::Http;
+pub const OTEL_SERVICE_NAME: &str = "bitrouter";
+pub const OTEL_SAMPLER: Sampler = Sampler::ParentbasedAlwaysOn;
+pub const OTEL_SAMPLER_ARG: f64 = 1.0;
 
 /// `field` as a setting: its value and span when set, else `default`.
 pub(super) fn setting<T, U>(field: &Field<T>, default: U, f: impl FnOnce(&T) -> U) -> Setting<U> {
@@ -57,6 +64,8 @@ pub(super) fn server(s: &ast::Server) -> resolved::Server {
         log_level: setting(&s.log_level, LOG_LEVEL.to_owned(), Clone::clone),
         skip_auth: s.skip_auth.get().copied().unwrap_or(SKIP_AUTH),
         control_socket: s.control_socket.get().cloned(),
+        metrics_listen: s.metrics_listen.spanned().cloned(),
+        log_format: s.log_format.get().copied().unwrap_or(LOG_FORMAT),
         limits: resolved::Limits {
             max_body_size: setting(&l.max_body_size, MAX_BODY_SIZE, |b| b.0),
             max_header_size: setting(&l.max_header_size, MAX_HEADER_SIZE, |b| b.0),

@@ -110,4 +110,6 @@ pub struct Plugin {
     pub enabled: bool,
     pub path: Option<String>,
     pub config: serde_json::Map<String, serde_json::Value>,
+    /// Where an `otel` block is written (only `bitrouter-observe` takes one).
+    pub otel_span: Option<crate::source::Span>,
 }

@@ -51,6 +51,27 @@ impl RoutingTable {
                 s.translation, s.cors_allowed_origins, s.allowed_hosts
             );
         }
+        if s.metrics_listen.is_some() || s.log_format != super::LogFormat::Text {
+            let _ = writeln!(
+                o,
+                "observe metrics_listen={} log_format={:?}",
+                s.metrics_listen.as_deref().unwrap_or("-"),
+                s.log_format
+            );
+        }
+        if let Some(t) = &s.otel {
+            let headers: Vec<&str> = t.headers.iter().map(|(k, _)| &**k).collect();
+            let _ = writeln!(
+                o,
+                "otel endpoint={} protocol={:?} service={} sampler={}:{} headers=[{}]",
+                t.endpoint,
+                t.protocol,
+                t.service_name,
+                t.sampler.as_str(),
+                t.sampler_arg,
+                headers.join(",")
+            );
+        }
         if let Some(db) = &s.database_url {
             let _ = writeln!(o, "database {db}");
         }

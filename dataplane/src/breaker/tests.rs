@@ -68,20 +68,22 @@ fn a_ticket_records_exactly_its_outcome() {
     let b = Arc::new(Breaker::new());
     let now = Instant::now();
     for _ in 0..3 {
-        Ticket::admit(Some(&b), POLICY, now)
-            .unwrap()
-            .record(Outcome::Failure { retry_after: None });
+        Ticket::admit(Some(&b), POLICY, now).unwrap().record(
+            Outcome::Failure { retry_after: None },
+            AttemptResult::ServerError,
+        );
     }
     assert!(Ticket::admit(Some(&b), POLICY, Instant::now()).is_err());
     let c = Arc::new(Breaker::new());
     Ticket::admit(Some(&c), POLICY, now)
         .unwrap()
-        .record(Outcome::Success);
+        .record(Outcome::Success, AttemptResult::Ok);
     assert_eq!(c.admit(now), Admission::Yes);
     // No breaker: always admitted, nothing to record.
-    Ticket::admit(None, POLICY, now)
-        .unwrap()
-        .record(Outcome::Failure { retry_after: None });
+    Ticket::admit(None, POLICY, now).unwrap().record(
+        Outcome::Failure { retry_after: None },
+        AttemptResult::ServerError,
+    );
 }
 
 #[test]

@@ -14,6 +14,7 @@ mod hygiene;
 mod layering;
 mod limits;
 mod nagle;
+mod observe;
 mod parity;
 mod passthrough;
 mod support;

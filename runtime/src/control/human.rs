@@ -32,6 +32,11 @@ impl Status {
         let _ = writeln!(o, "  uptime:      {h}h {m}m {sec}s");
         let draining = if s.draining { " (draining)" } else { "" };
         let _ = writeln!(o, "  in flight:   {}{draining}", s.in_flight);
+        let _ = writeln!(
+            o,
+            "  requests:    {} served, {} errors, {} streams open",
+            s.requests_served, s.request_errors, s.streams
+        );
         let reload = match &s.last_reload {
             None => "none since start".to_owned(),
             Some(r) => format!(

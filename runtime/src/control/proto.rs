@@ -116,6 +116,15 @@ pub struct Status {
     pub started_at: u64,
     pub uptime_secs: u64,
     pub in_flight: usize,
+    /// Model calls answered since start (`bitrouter_requests_total`, every outcome).
+    #[serde(default)]
+    pub requests_served: u64,
+    /// Those that did not complete (failed, refused or cancelled).
+    #[serde(default)]
+    pub request_errors: u64,
+    /// Streams open now (`bitrouter_in_flight_streams`).
+    #[serde(default)]
+    pub streams: u64,
     pub draining: bool,
     pub last_reload: Option<LastReload>,
 }

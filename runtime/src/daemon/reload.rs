@@ -173,6 +173,10 @@ pub enum NeedsRestart {
         from: String,
         to: String,
     },
+    /// `server.metrics_listen`, `server.log_format` or the OTLP export settings.
+    Observability {
+        key: &'static str,
+    },
 }
 
 impl fmt::Display for NeedsRestart {
@@ -191,6 +195,9 @@ impl fmt::Display for NeedsRestart {
                 f,
                 "server.log_level changed ({from} -> {to}); restart to apply"
             ),
+            NeedsRestart::Observability { key } => {
+                write!(f, "{key} changed; restart to apply")
+            }
         }
     }
 }
@@ -251,6 +258,21 @@ impl Policy {
                 to: new.log_level.clone(),
             });
         }
+        if o.metrics_listen != new.metrics_listen {
+            out.push(NeedsRestart::Observability {
+                key: "server.metrics_listen",
+            });
+        }
+        if o.log_format != new.log_format {
+            out.push(NeedsRestart::Observability {
+                key: "server.log_format",
+            });
+        }
+        if o.otel != new.otel {
+            out.push(NeedsRestart::Observability {
+                key: "plugins.bitrouter-observe.otel (or OTEL_*)",
+            });
+        }
         out
     }
 }
@@ -262,6 +284,11 @@ impl Daemon {
         let began = Instant::now();
         let (via, env) = trigger.split();
         let result = self.reload_inner(env, began);
+        self.server.metrics().reload(match &result {
+            Ok(_) => dataplane::ReloadResult::Ok,
+            Err(ReloadError::Exposed(_)) => dataplane::ReloadResult::Refused,
+            Err(_) => dataplane::ReloadResult::Invalid,
+        });
         let message = match &result {
             Ok(r) => r.summary(),
             Err(e) => e.to_string(),

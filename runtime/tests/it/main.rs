@@ -8,6 +8,7 @@
 )]
 
 mod daemon;
+mod observe;
 mod reload;
 mod support;
 mod tidy;

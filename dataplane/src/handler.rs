@@ -163,13 +163,10 @@ async fn serve(
     };
     let (call, count) = call;
     hygiene::check_content_type(req.headers())?;
-    let Some(rec) = rec.as_mut() else {
-        return Err(ProxyError::internal(
-            ErrorKind::Server,
-            "a model call without its record",
-        ));
-    };
-    rec.start_trace(settings.otel.as_ref(), req.headers());
+    // A model call has its record; `count_tokens` is not a model call and has none.
+    if let Some(rec) = rec.as_mut() {
+        rec.start_trace(settings.otel.as_ref(), req.headers());
+    }
     let Some(slot) = InFlight::acquire(shared, settings.max_in_flight) else {
         return Err(ProxyError::internal(
             ErrorKind::Overloaded,
@@ -190,7 +187,9 @@ async fn serve(
         call.path_stream,
     )?;
     drop(scratch);
-    rec.asked(crate::metrics::UNKNOWN, &info.model, info.stream);
+    if let Some(rec) = rec.as_mut() {
+        rec.asked(crate::metrics::UNKNOWN, &info.model, info.stream);
+    }
     if let Some(c) = &caller {
         c.authorize_call(&info.model)
             .inspect_err(|e| count_refusal(shared, e))?;
@@ -198,14 +197,20 @@ async fn serve(
     let route = table
         .route(&info.model)
         .map_err(|e| lookup_error(table, e))?;
+    if count {
+        return auxiliary::count_tokens(table, route, &call, &info, &body, parts.headers).await;
+    }
+    let Some(rec) = rec.as_mut() else {
+        return Err(ProxyError::internal(
+            ErrorKind::Server,
+            "a model call without its record",
+        ));
+    };
     rec.asked(
         table.prepared.labels.model(route.model),
         &info.model,
         info.stream,
     );
-    if count {
-        return auxiliary::count_tokens(table, route, &call, &info, &body, parts.headers).await;
-    }
     failover::run(failover::Ctx {
         shared,
         table,

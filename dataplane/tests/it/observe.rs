@@ -1,7 +1,7 @@
 //! Observability: a scrape after known traffic (passthrough, translated, failover, refused,
 //! cancelled) has exactly the expected counts; the exposition passes `promtool check metrics`;
 //! every response carries a request id, sent upstream too; `/metrics` on the main listener
-//! needs `skip_auth` (or, later, an admin token); every metric the Grafana dashboard under
+//! needs an admin-scope key (or `skip_auth`); every metric the Grafana dashboard under
 //! `deploy/` queries exists.
 
 use std::collections::BTreeMap;
@@ -95,7 +95,8 @@ async fn known_traffic(h: &Harness) {
     let (path, body) = request(Protocol::ChatCompletions, "stall:s", false);
     let mut s = TcpStream::connect(h.addr).await.unwrap();
     let req = format!(
-        "POST {path} HTTP/1.1\r\nhost: x\r\ncontent-type: application/json\r\ncontent-length: {}\r\n\r\n{body}",
+        "POST {path} HTTP/1.1\r\nhost: {}\r\ncontent-type: application/json\r\ncontent-length: {}\r\n\r\n{body}",
+        h.addr,
         body.len()
     );
     s.write_all(req.as_bytes()).await.unwrap();
@@ -302,25 +303,64 @@ async fn every_response_carries_a_request_id_which_goes_upstream() {
 }
 
 #[tokio::test]
-async fn metrics_on_the_main_listener_need_skip_auth() {
-    let h = Harness::start(&YAML.replace("skip_auth: true", "skip_auth: false")).await;
-    for headers in [&[][..], &[("authorization", "Bearer not-an-admin")][..]] {
-        let r = h.send("GET", "/metrics", "", headers).await;
-        assert_eq!(r.status, 401, "{}", r.body);
-    }
-    let s = samples(&h.server.scrape());
-    assert_eq!(
-        total(
-            &s,
-            "bitrouter_auth_failures_total",
-            &[("reason", "missing")]
+async fn metrics_on_the_main_listener_need_an_admin_key() {
+    use auth::{AccountKey, Claims, Scope};
+    let key = AccountKey::generate().unwrap();
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs();
+    let mint = |scope, jti: &str| {
+        auth::mint(
+            &key,
+            &Claims {
+                iss: key.public().id(),
+                jti: jti.into(),
+                iat: now,
+                exp: Some(now + 3600),
+                nbf: None,
+                scope: Some(scope),
+                name: None,
+                models: None,
+                budget: None,
+                budget_window: None,
+                rpm: None,
+            },
+        )
+    };
+    let yaml = YAML.replace(
+        "skip_auth: true",
+        &format!(
+            "skip_auth: false\n  auth: {{ trusted_keys: [\"{}\"] }}",
+            key.public().encode()
         ),
-        1.0
     );
-    assert_eq!(
-        total(&s, "bitrouter_auth_failures_total", &[("reason", "scope")]),
-        1.0
+    let h = Harness::start(&yaml).await;
+    let (api, admin) = (
+        format!("Bearer {}", mint(Scope::Api, "api")),
+        format!("Bearer {}", mint(Scope::Admin, "admin")),
     );
+    for (headers, status) in [
+        (&[][..], 401),
+        (&[("authorization", "Bearer not-a-token")][..], 401),
+        (&[("authorization", api.as_str())][..], 403),
+    ] {
+        let r = h.send("GET", "/metrics", "", headers).await;
+        assert_eq!(r.status, status, "{headers:?}: {}", r.body);
+    }
+    let r = h
+        .send("GET", "/metrics", "", &[("authorization", admin.as_str())])
+        .await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    let s = samples(&r.body);
+    for reason in ["missing", "malformed", "scope"] {
+        assert_eq!(
+            total(&s, "bitrouter_auth_failures_total", &[("reason", reason)]),
+            1.0,
+            "{reason}: {}",
+            r.body
+        );
+    }
 }
 
 #[tokio::test]

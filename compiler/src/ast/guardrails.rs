@@ -21,6 +21,12 @@ pub struct GuardRule {
     pub pattern: Field<String>,
     /// A built-in detector: `email`, `phone`, `credit_card` (Luhn-checked), `iban` (checksum),
     /// `us_ssn`, `ip_address` or `secrets` (API keys, tokens, private keys).
+    // A string here, so an unknown name is a located E0080 with a suggestion; the schema still
+    // lists the names for editors (`guardrails::Detector::ALL`, checked by a test).
+    #[cfg_attr(
+        feature = "schema",
+        schemars(extend("enum" = ["email", "phone", "credit_card", "iban", "us_ssn", "ip_address", "secrets"]))
+    )]
     pub detector: Field<String>,
     /// An HTTP service that judges each request (requests only; `block` or `log`).
     pub webhook: Field<GuardWebhook>,

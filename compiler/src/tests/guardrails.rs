@@ -84,3 +84,12 @@ fn too_many_rules_are_refused_at_the_first_one_over() {
         format!("plugins.bitrouter-guardrails.rules[{MAX_RULES}].detector")
     );
 }
+
+#[cfg(feature = "schema")]
+#[test]
+fn the_schema_lists_every_detector() {
+    let schema: serde_json::Value = serde_json::from_str(&crate::schema::json_schema()).unwrap();
+    let listed = &schema["$defs"]["GuardRule"]["properties"]["detector"]["enum"];
+    let names: Vec<&str> = guardrails::Detector::ALL.iter().map(|d| d.name()).collect();
+    assert_eq!(listed, &serde_json::json!(names));
+}

@@ -5,10 +5,12 @@
 //! descriptions. Nothing in this module checks meaning; that is `resolve` and `validate`.
 
 mod field;
+mod guardrails;
 mod observe;
 mod value;
 
 pub use field::{Field, List, NameMap, Spanned};
+pub use guardrails::{GuardRule, GuardWebhook, OnError, RuleAction, RuleSource};
 pub use observe::{LogFormat, Otel, OtlpProtocol, Sampler};
 pub use value::{
     ApiProtocol, ByteSize, Duration, PatternEntry, ProtocolList, ProtocolName, SecretText,
@@ -415,4 +417,6 @@ pub struct Plugin {
     pub config: Field<serde_json::Map<String, serde_json::Value>>,
     /// `bitrouter-observe` only: OTLP export of traces and metrics.
     pub otel: Field<Otel>,
+    /// `bitrouter-guardrails` only: content rules, checked in order.
+    pub rules: Field<List<Spanned<GuardRule>>>,
 }

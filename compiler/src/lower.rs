@@ -125,6 +125,7 @@ pub fn lower(cfg: Validated<resolved::Config>) -> RoutingTable {
         plugins: names(&mut cfg.plugins.iter().map(|p| &p.name)),
     };
 
+    let guardrails = guardrails(&cfg.guardrails);
     let mut table = RoutingTable {
         server,
         providers: providers.into_boxed_slice(),
@@ -138,6 +139,7 @@ pub fn lower(cfg: Validated<resolved::Config>) -> RoutingTable {
         providers_by_name,
         presets_by_name: FxHashMap::default(),
         variants_by_name,
+        guardrails,
         declared_sections,
         hash: String::new(),
     };
@@ -445,5 +447,72 @@ fn otel(o: &resolved::Otel) -> Option<table::Otel> {
         service_name: o.service_name.value.as_str().into(),
         sampler: o.sampler.value,
         sampler_arg: o.sampler_arg.value,
+    })
+}
+
+/// The guardrails, when there are rules (`validate` compiled the guard only then).
+fn guardrails(g: &resolved::Guardrails) -> Option<table::Guardrails> {
+    let guard = g.guard.clone().filter(|_| !g.disabled)?;
+    let mut webhooks = Vec::new();
+    let mut lines = Vec::with_capacity(g.rules.len());
+    for r in &g.rules {
+        let name = r.name.as_ref().map_or("", |n| n.value.as_str());
+        let list = |l: &[Spanned<String>]| {
+            l.iter()
+                .map(|s| s.value.as_str())
+                .collect::<Vec<_>>()
+                .join(",")
+        };
+        let (on, action) = (r.on.value.as_str(), r.action.value.as_str());
+        let (models, keys) = (list(&r.models), list(&r.keys));
+        let line = if let Some(w) = &r.webhook {
+            let w = &w.value;
+            let url = w.url.as_ref().map_or("", |u| u.value.as_str());
+            webhooks.push(table::Webhook {
+                name: name.to_owned(),
+                url: url.to_owned(),
+                timeout: w.timeout.value,
+                fail_open: w.on_error == resolved::OnError::FailOpen,
+                block: r.action.value == resolved::RuleAction::Block,
+                models: r.models.iter().map(|m| m.value.clone()).collect(),
+                keys: r.keys.iter().map(|k| k.value.clone()).collect(),
+                allow_private: w.allow_private,
+            });
+            let private = if w.allow_private {
+                " allow_private=true"
+            } else {
+                ""
+            };
+            format!(
+                "guardrail {name} webhook={url} timeout={:?} on_error={}{private} on={on} action={action} models=[{models}] keys=[{keys}]",
+                w.timeout.value,
+                w.on_error.as_str(),
+            )
+        } else {
+            let source = match (&r.pattern, &r.detector) {
+                (Some(p), _) => format!("pattern={:?}", p.value),
+                (None, Some(d)) => format!("detector={}", d.value.trim()),
+                (None, None) => String::new(),
+            };
+            let replacement = if r.action.value == resolved::RuleAction::Redact {
+                let default = format!("[REDACTED:{name}]");
+                let rep = r
+                    .replacement
+                    .as_ref()
+                    .map_or(default.as_str(), |p| &p.value);
+                format!(" replacement={rep:?}")
+            } else {
+                String::new()
+            };
+            format!(
+                "guardrail {name} {source} on={on} action={action}{replacement} models=[{models}] keys=[{keys}]"
+            )
+        };
+        lines.push(line);
+    }
+    Some(table::Guardrails {
+        guard,
+        webhooks,
+        lines: lines.into_boxed_slice(),
     })
 }

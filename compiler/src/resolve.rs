@@ -12,6 +12,7 @@
 //! checks references and values; `lower` only builds the table.
 
 pub mod defaults;
+mod guardrails;
 mod observe;
 mod providers;
 mod sections;
@@ -72,6 +73,7 @@ pub fn resolve(acc: &mut Diagnostics, cx: &Context<'_>, file: ast::Config) -> re
             url: database.url.into_spanned(),
         },
         otel: observe::otel(cx, &plugins),
+        guardrails: guardrails::guardrails(&plugins),
         plugins: sections::plugins(plugins),
     }
 }

@@ -8,6 +8,7 @@
 //! its path poisoned); `validate` reports a missing one, and `lower` never sees one missing.
 //! The leaf value enums (`Strategy`, `ProtocolName`, ...) are shared with `ast` and `table`.
 
+mod guardrails;
 mod observe;
 mod sections;
 
@@ -16,11 +17,12 @@ pub use sections::{
     VirtualModel,
 };
 
+pub use guardrails::{GuardRule, GuardWebhook, Guardrails};
 pub use observe::{BadEnv, From, Otel, Sourced};
 
 pub use crate::ast::{
-    Capability, LogFormat, McpTransport, OtlpProtocol, ProtocolName, Sampler, SecretText, Spanned,
-    Strategy, TranslationMode,
+    Capability, LogFormat, McpTransport, OnError, OtlpProtocol, ProtocolName, RuleAction,
+    RuleSource, Sampler, SecretText, Spanned, Strategy, TranslationMode,
 };
 
 use std::time::Duration;
@@ -99,6 +101,8 @@ pub struct Config {
     pub plugins: Vec<Plugin>,
     /// OTLP export: the `bitrouter-observe` plugin's `otel` block and `OTEL_*`.
     pub otel: Otel,
+    /// The `bitrouter-guardrails` plugin's rules.
+    pub guardrails: Guardrails,
 }
 
 /// `server`, every default filled in.

@@ -49,6 +49,10 @@ fn read(
 ) -> Result<Node, serde_saphyr::Error> {
     let mut options = Options::default();
     options.duplicate_keys = DuplicateKeyPolicy::Error;
+    // YAML 1.2 core-schema booleans: only `true` and `false`. Under YAML 1.1 a plain `on`,
+    // `off`, `yes`, `no`, `y` or `n` is a boolean, so the key `on:` of a guardrail rule would be
+    // read as `true:`, and `country: no` as `false`.
+    options.strict_booleans = true;
     // A configuration is a few levels deep; free-form `params` a few more. The cap keeps every
     // recursive pass (ours and the parser's) far from the end of a 2 MiB thread stack.
     let mut budget = serde_saphyr::Budget::default();

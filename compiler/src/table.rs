@@ -6,6 +6,7 @@
 //! hash probes and allocates nothing.
 
 mod dump;
+mod guardrails;
 mod lookup;
 mod observe;
 pub mod protocol;
@@ -20,6 +21,7 @@ use rustc_hash::FxHashMap;
 pub use crate::ast::{Capability, Strategy, TranslationMode};
 /// The SSRF rule for resolved addresses (the data plane re-checks after DNS).
 pub use crate::upstream_url::{UrlProblem, classify as classify_upstream_ip};
+pub use guardrails::{Guardrails, Webhook};
 pub use lookup::{HopRef, LookupError, Route, RouteKind};
 pub use observe::{LogFormat, Otel, OtlpProtocol, Sampler};
 pub use protocol::{
@@ -60,6 +62,8 @@ pub struct RoutingTable {
     pub(crate) presets_by_name: FxHashMap<Box<str>, PresetId>,
     pub(crate) variants_by_name: FxHashMap<Box<str>, VariantId>,
     pub(crate) declared_sections: DeclaredSections,
+    /// `None`: no guardrail rules (or the plugin is disabled).
+    pub(crate) guardrails: Option<Guardrails>,
     pub(crate) hash: String,
 }
 

@@ -13,6 +13,7 @@
     reason = "tests read their fixtures; the compiler itself stays pure"
 )]
 
+mod guardrails;
 mod tidy;
 
 use std::collections::HashMap;

@@ -6,6 +6,7 @@ use std::net::SocketAddr;
 
 use rustc_hash::FxHashMap;
 
+mod guardrails;
 mod models;
 mod observe;
 mod sections;
@@ -30,7 +31,7 @@ impl<T> Validated<T> {
 
 pub fn validate(
     acc: &mut Diagnostics,
-    cfg: resolved::Config,
+    mut cfg: resolved::Config,
 ) -> Option<Validated<resolved::Config>> {
     server(acc, &cfg.server);
     for p in &cfg.providers {
@@ -43,6 +44,8 @@ pub fn validate(
     models::check(acc, &cx, &cfg);
     sections::check(acc, &cx, &cfg);
     observe::check(acc, &cfg);
+    // Last: it keeps the compiled guard in `cfg` for `lower`.
+    guardrails::check(acc, &mut cfg);
     (!acc.has_errors()).then_some(Validated(cfg))
 }
 

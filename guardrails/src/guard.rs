@@ -352,7 +352,25 @@ fn check_one(p: &str) -> Result<(), String> {
         .syntax(s)
         .build(p)
         .map(|_| ())
-        .map_err(|e| e.to_string())
+        .map_err(|e| describe(&e))
+}
+
+/// A build error in one line. The engine's own text names only the pattern's index ("error
+/// parsing pattern 0"); the reason is in its source, whose last line says what is wrong.
+fn describe(e: &regex_automata::meta::BuildError) -> String {
+    match std::error::Error::source(e) {
+        Some(src) => {
+            let text = src.to_string();
+            let last = text.lines().last().unwrap_or_default().trim();
+            let why = last.strip_prefix("error: ").unwrap_or(last);
+            if e.syntax_error().is_some() {
+                format!("not a valid regular expression: {why}")
+            } else {
+                format!("the pattern cannot be compiled: {why}")
+            }
+        }
+        None => e.to_string(),
+    }
 }
 
 fn build(sources: &[String]) -> Result<Regex, String> {

@@ -86,6 +86,14 @@ codes! {
     DuplicateModel = "E0060",
     /// A model reference (preset, agent) that does not resolve.
     UnknownModel = "E0070",
+    /// A guardrail rule that cannot be compiled: a bad or too large regular expression, an
+    /// unknown detector, none or more than one of `pattern`, `detector` and `webhook`, a webhook
+    /// rule on answers or with `action: redact`.
+    InvalidRule = "E0080",
+    /// Two guardrail rules with the same name.
+    DuplicateRule = "E0081",
+    /// A guardrail rule key that has no effect here (`replacement` on a rule that does not redact).
+    RuleKeyIgnored = "W0082",
     /// A reference between sections (`mcp`, `agents`, `server_tools`, ...) to something undefined.
     UnknownReference = "E0091",
     /// A setting that is valid on its own but not in combination with another.

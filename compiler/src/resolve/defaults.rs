@@ -3,7 +3,7 @@
 
 use std::time::Duration;
 
-use crate::ast::{self, Field, LogFormat, OtlpProtocol, Sampler};
+use crate::ast::{self, Field, LogFormat, OnError, OtlpProtocol, RuleAction, RuleSource, Sampler};
 use crate::resolved::{self, Setting, Strategy, TranslationMode};
 
 pub const INHERIT_DEFAULTS: bool = true;
@@ -38,6 +38,16 @@ pub const OTLP_PROTOCOL: OtlpProtocol = OtlpProtocol::Http;
 pub const OTEL_SERVICE_NAME: &str = "bitrouter";
 pub const OTEL_SAMPLER: Sampler = Sampler::ParentbasedAlwaysOn;
 pub const OTEL_SAMPLER_ARG: f64 = 1.0;
+/// The plugin whose `rules` are the guardrails.
+pub const GUARDRAILS_PLUGIN: &str = "bitrouter-guardrails";
+pub const RULE_ON: RuleSource = RuleSource::Both;
+/// A webhook judges requests only.
+pub const WEBHOOK_RULE_ON: RuleSource = RuleSource::Request;
+pub const RULE_ACTION: RuleAction = RuleAction::Block;
+pub const WEBHOOK_TIMEOUT: Duration = Duration::from_secs(2);
+/// The longest `webhook.timeout`: every request waits for the verdict.
+pub const MAX_WEBHOOK_TIMEOUT: Duration = Duration::from_secs(30);
+pub const WEBHOOK_ON_ERROR: OnError = OnError::FailClosed;
 
 /// `field` as a setting: its value and span when set, else `default`.
 pub(super) fn setting<T, U>(field: &Field<T>, default: U, f: impl FnOnce(&T) -> U) -> Setting<U> {

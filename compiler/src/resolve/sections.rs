@@ -249,6 +249,7 @@ pub(super) fn plugins(file: NameMap<ast::Plugin>) -> Vec<resolved::Plugin> {
             enabled: p.enabled.into_value().unwrap_or(defaults::PLUGIN_ENABLED),
             path: p.path.into_value(),
             otel_span: p.otel.span(),
+            rules_span: p.rules.span(),
             config: p.config.into_value().unwrap_or_default(),
         })
         .collect()

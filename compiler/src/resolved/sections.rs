@@ -112,4 +112,6 @@ pub struct Plugin {
     pub config: serde_json::Map<String, serde_json::Value>,
     /// Where an `otel` block is written (only `bitrouter-observe` takes one).
     pub otel_span: Option<crate::source::Span>,
+    /// Where a `rules` list is written (only `bitrouter-guardrails` takes one).
+    pub rules_span: Option<crate::source::Span>,
 }

@@ -174,6 +174,11 @@ impl RoutingTable {
                 v.strategy
             );
         }
+        if let Some(g) = &self.guardrails {
+            for line in g.lines.iter() {
+                let _ = writeln!(o, "{line}");
+            }
+        }
         let d = &self.declared_sections;
         let _ = writeln!(
             o,

@@ -19,12 +19,13 @@ use translate::stream::{self, Translator};
 
 use crate::body::{Body, Gather};
 use crate::breaker::{Outcome, Ticket};
-use crate::error::ProxyError;
+use crate::error::{ProxyError, error_chain};
 use crate::json::PooledScratch;
 use crate::metrics::AttemptResult as R;
 use crate::prepared::PreparedProvider;
 use crate::relay::{Owner, Pending};
 use crate::respond::{json_content_type, reset_head, with_head};
+use crate::screen::Screening;
 use crate::shared::InFlight;
 use translate::response as answer;
 
@@ -46,6 +47,12 @@ pub(crate) struct Plan<'a> {
     pub(crate) ask_usage: bool,
     /// Set when the endpoint speaks another protocol.
     pub(crate) translation: Option<Translation<'a>>,
+    /// The answer's content rules: a whole answer is checked in the caller's protocol; a
+    /// stream goes through a translator (the caller's own protocol on both sides when the
+    /// endpoint speaks it) that checks its text and arguments.
+    pub(crate) screen: Option<&'a Screening>,
+    /// `created` and the id seed for a translator (`stream::Ctx`).
+    pub(crate) stamp: (u64, u64),
 }
 
 /// A translated call: which protocols, and what the caller is told.
@@ -77,6 +84,20 @@ impl<'a> Plan<'a> {
 fn failed(ticket: Ticket, class: R, err: ProxyError) -> ProxyError {
     ticket.record(Outcome::Failure { retry_after: None }, class);
     err.with_class(class)
+}
+
+/// A content rule blocked the endpoint's answer: nothing against the endpoint.
+fn blocked(ticket: Ticket, err: ProxyError) -> ProxyError {
+    ticket.record(Outcome::Success, R::Blocked);
+    err.with_class(R::Blocked)
+}
+
+/// A whole answer in the caller's protocol, checked by the answer's rules (when any).
+fn screened(call: &Plan<'_>, body: Bytes) -> Result<Bytes, ProxyError> {
+    match call.screen {
+        None => Ok(body),
+        Some(s) => Ok(s.answer(call.caller, &body)?.unwrap_or(body)),
+    }
 }
 
 /// Sends `req` to `hop` and classifies the answer. `slot` moves into a committed stream;
@@ -167,18 +188,26 @@ pub(crate) async fn run(
     };
     *usage = reported;
     let Some(tr) = &call.translation else {
+        let body = match screened(call, body) {
+            Ok(b) => b,
+            Err(e) => return Err(blocked(ticket, e)),
+        };
         ticket.record(Outcome::Success, R::Ok);
         return Ok(with_head(head, body, None));
     };
     let tctx = call.ctx(tr);
     match answer::decode(tr.upstream, &body, &tctx) {
         Ok(mut r) => {
-            ticket.record(Outcome::Success, R::Ok);
             tr.names.restore_response(&mut r);
             head.headers
                 .insert(header::CONTENT_TYPE, json_content_type());
             let out = answer::encode(call.caller, &r, &tctx);
-            Ok(with_head(head, Bytes::from(out), None))
+            let out = match screened(call, Bytes::from(out)) {
+                Ok(b) => b,
+                Err(e) => return Err(blocked(ticket, e)),
+            };
+            ticket.record(Outcome::Success, R::Ok);
+            Ok(with_head(head, out, None))
         }
         Err(m) => {
             let e = ProxyError::upstream(
@@ -216,14 +245,30 @@ async fn stream(
         );
         return Err(failed(ticket, R::Malformed, e));
     }
-    let pending = match &call.translation {
-        Some(tr) => {
+    let pending = match (&call.translation, call.screen) {
+        (Some(tr), screen) => {
             let tctx = call.ctx(tr);
             let mut translator = Translator::new(tr.upstream, call.caller, &tctx);
             translator.restore_names(tr.names.clone());
-            Pending::translating(body, translator, tr.upstream, call.caller, idle)
+            if let Some(s) = screen {
+                translator.screen(s.stream());
+            }
+            Pending::translating(body, translator, tr.upstream, call.caller, idle, screen)
         }
-        None => Pending::passthrough(
+        // Checked on the way: the caller's protocol decoded and written again.
+        (None, Some(s)) => {
+            let tctx = stream::Ctx {
+                model: hop.upstream_model,
+                include_usage: call.include_usage,
+                json_array: call.json_array,
+                created: call.stamp.0,
+                seed: call.stamp.1,
+            };
+            let mut translator = Translator::new(call.caller, call.caller, &tctx);
+            translator.screen(s.stream());
+            Pending::translating(body, translator, call.caller, call.caller, idle, Some(s))
+        }
+        (None, None) => Pending::passthrough(
             body,
             call.caller,
             call.ask_usage && !call.include_usage,
@@ -240,9 +285,12 @@ async fn stream(
         Ok(c) => c,
         Err((e, owner)) => {
             let class = e.class.unwrap_or(R::Cut);
-            owner
-                .ticket
-                .record(Outcome::Failure { retry_after: None }, class);
+            let outcome = if class == R::Blocked {
+                Outcome::Success
+            } else {
+                Outcome::Failure { retry_after: None }
+            };
+            owner.ticket.record(outcome, class);
             *slot = owner.slot;
             return Err(e);
         }
@@ -299,16 +347,4 @@ pub(crate) async fn read_all(mut body: Incoming, deadline: Instant) -> Option<By
         .await
         .ok()
         .flatten()
-}
-
-/// An error and its sources on one line (hyper-util's top-level message is generic).
-pub(crate) fn error_chain(e: &(dyn std::error::Error + 'static)) -> String {
-    let mut s = e.to_string();
-    let mut cur = e.source();
-    while let Some(c) = cur {
-        s.push_str(": ");
-        s.push_str(&c.to_string());
-        cur = c.source();
-    }
-    s
 }

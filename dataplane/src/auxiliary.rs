@@ -15,10 +15,11 @@ use http::{HeaderMap, HeaderName, HeaderValue, Response, Uri, header};
 use translate::ir::ErrorKind;
 use translate::response as answer;
 
-use crate::attempt::{error_chain, read_all};
+use crate::attempt::read_all;
 use crate::body::Body;
 use crate::endpoint::Call;
 use crate::error::ProxyError;
+use crate::error::error_chain;
 use crate::prepared::LoadedTable;
 use crate::request::{RequestInfo, passthrough_body};
 use crate::respond::{json_content_type, json_ok, served_by, with_head};

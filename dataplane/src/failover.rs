@@ -34,6 +34,7 @@ use crate::prepared::LoadedTable;
 use crate::record::Record;
 use crate::request::{RequestInfo, passthrough_body};
 use crate::respond::{dropped, served_by};
+use crate::screen::Screening;
 use crate::shared::{InFlight, Shared};
 use crate::upstream::{self, BuildError, Forward};
 
@@ -50,6 +51,8 @@ pub(crate) struct Ctx<'a> {
     pub(crate) rec: &'a mut Record,
     /// Sent upstream on every attempt.
     pub(crate) request_id: &'a http::HeaderValue,
+    /// The answer's content rules, when any applies to this request.
+    pub(crate) screen: Option<Screening>,
 }
 
 /// The last reason the chain did not answer.
@@ -186,6 +189,8 @@ pub(crate) async fn run(mut ctx: Ctx<'_>) -> Result<Response<Body>, ProxyError> 
             include_usage: ctx.info.include_usage,
             ask_usage,
             translation,
+            screen: ctx.screen.as_ref(),
+            stamp: (created, seed),
         };
         let provider = prepared.provider(&hop);
         let started = Instant::now();

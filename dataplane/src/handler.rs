@@ -1,5 +1,6 @@
 //! The per-request pipeline: endpoint → limits → `Host` / `Origin` (`hygiene`) → auth →
-//! `Content-Type` → body (and its hygiene, `request::shape`) → model lookup → failover.
+//! `Content-Type` → body (and its hygiene, `request::shape`) → model lookup → content rules
+//! (`screen`) → failover.
 //! Every outcome is a response in the caller protocol's shape; nothing here returns an error
 //! to hyper. Every response carries the request id; a model call's record is finished here
 //! (or handed to its stream's body) once the response is known.
@@ -31,6 +32,7 @@ use crate::prepared::LoadedTable;
 use crate::record::{self, Record, X_REQUEST_ID};
 use crate::request;
 use crate::respond::{self, json_ok};
+use crate::screen;
 use crate::shared::{InFlight, Shared};
 
 /// Longest request target accepted (414 beyond).
@@ -194,11 +196,35 @@ async fn serve(
         c.authorize_call(&info.model)
             .inspect_err(|e| count_refusal(shared, e))?;
     }
-    let route = table
+    let mut route = table
         .route(&info.model)
         .map_err(|e| lookup_error(table, e))?;
+    // Content rules, before anything goes upstream; a redacted body is read again.
+    let checked = match &table.prepared.guard {
+        Some(g) => screen::request(g, call.protocol, &info.model, caller.as_deref(), &body).await?,
+        None => screen::Checked::default(),
+    };
+    let (redacted, again);
+    let (body, info) = match checked.body {
+        Some(b) => {
+            redacted = b;
+            let mut scratch = PooledScratch::take();
+            again = request::inspect(
+                scratch.get(),
+                call.protocol,
+                &redacted,
+                call.path_model.clone(),
+                call.path_stream,
+            )?;
+            route = table
+                .route(&again.model)
+                .map_err(|e| lookup_error(table, e))?;
+            (&redacted, &again)
+        }
+        None => (&body, &info),
+    };
     if count {
-        return auxiliary::count_tokens(table, route, &call, &info, &body, parts.headers).await;
+        return auxiliary::count_tokens(table, route, &call, info, body, parts.headers).await;
     }
     let Some(rec) = rec.as_mut() else {
         return Err(ProxyError::internal(
@@ -216,9 +242,10 @@ async fn serve(
         table,
         route,
         call: &call,
-        info: &info,
-        body: &body,
+        info,
+        body,
         caller: parts.headers,
+        screen: checked.answer,
         slot: Some(slot),
         rec,
         request_id,

@@ -39,6 +39,7 @@ mod record;
 mod relay;
 mod request;
 mod respond;
+mod screen;
 mod server;
 mod shared;
 mod table_handle;

@@ -10,6 +10,7 @@
 mod encode;
 mod names;
 mod process;
+mod rules;
 mod series;
 
 use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
@@ -76,10 +77,12 @@ pub(crate) enum AttemptResult {
     Cut,
     /// The caller left.
     Cancelled,
+    /// A content rule blocked the answer (says nothing against the endpoint).
+    Blocked,
 }
 
 impl AttemptResult {
-    const ALL: [AttemptResult; 11] = [
+    const ALL: [AttemptResult; 12] = [
         AttemptResult::Ok,
         AttemptResult::ClientError,
         AttemptResult::RateLimited,
@@ -91,6 +94,7 @@ impl AttemptResult {
         AttemptResult::StreamError,
         AttemptResult::Cut,
         AttemptResult::Cancelled,
+        AttemptResult::Blocked,
     ];
     pub(crate) fn as_str(self) -> &'static str {
         match self {
@@ -105,6 +109,7 @@ impl AttemptResult {
             AttemptResult::StreamError => "stream_error",
             AttemptResult::Cut => "cut",
             AttemptResult::Cancelled => "cancelled",
+            AttemptResult::Blocked => "blocked",
         }
     }
 
@@ -307,6 +312,8 @@ pub struct Metrics {
     ttft: Histograms,
     tpot: Histograms,
     overhead: Histograms,
+    /// Guardrail matches and webhook failures.
+    pub(crate) rules: rules::Rules,
     in_flight_streams: AtomicI64,
     /// Spans the OTLP exporter could not deliver (queue full, collector down).
     pub(crate) dropped_spans: AtomicU64,
@@ -347,6 +354,7 @@ impl Default for Metrics {
             ttft: Series::new(256, TTFT_BUCKETS),
             tpot: Series::new(256, TPOT_BUCKETS),
             overhead: Series::new(16, OVERHEAD_BUCKETS),
+            rules: rules::Rules::default(),
             in_flight_streams: AtomicI64::new(0),
             dropped_spans: AtomicU64::new(0),
             started: SystemTime::now(),

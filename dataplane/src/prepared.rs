@@ -1,6 +1,7 @@
 //! Per-table values the hot path would otherwise rebuild or look up on every request: header
 //! values for credentials, provider headers and the `x-bitrouter-*` answer headers, parsed
-//! upstream URIs, each provider's upstream client and each target's breaker. Built once when a
+//! upstream URIs, each provider's upstream client and each target's breaker, and the content
+//! rules with their webhooks' clients. Built once when a
 //! table is published and kept beside it ([`LoadedTable`]); cloning a prepared value is a
 //! reference-count increment.
 
@@ -16,6 +17,7 @@ use crate::breaker::{Breaker, Breakers, EndpointKey, Policy};
 use crate::client::{Client, Clients};
 use crate::gate::Gate;
 use crate::metrics::{Metrics, TableLabels};
+use crate::screen::PreparedGuard;
 
 /// A routing table and what the data plane prepared from it.
 #[derive(Debug)]
@@ -33,10 +35,11 @@ impl LoadedTable {
         clients: &Clients,
         breakers: &Breakers,
         trust: &auth::Trust,
-        metrics: &Metrics,
+        metrics: &Arc<Metrics>,
     ) -> LoadedTable {
         let mut prepared = Prepared::new(&table, clients, breakers, trust);
         prepared.labels = metrics.labels(&table);
+        prepared.guard = PreparedGuard::new(&table, clients, metrics);
         LoadedTable { table, prepared }
     }
 
@@ -63,6 +66,8 @@ pub(crate) struct Prepared {
     pub(crate) gate: Gate,
     /// Metric label ids of this table's models and providers.
     pub(crate) labels: TableLabels,
+    /// The content rules, when the table has any (`None`: nothing is checked).
+    pub(crate) guard: Option<Arc<PreparedGuard>>,
 }
 
 #[derive(Debug)]
@@ -181,6 +186,7 @@ impl Prepared {
             },
             gate: Gate::new(&settings.auth, trust),
             labels: TableLabels::default(),
+            guard: None,
         }
     }
 

@@ -45,6 +45,7 @@ use crate::error::ProxyError;
 use crate::json::PooledScratch;
 use crate::metrics::{AttemptResult as R, Outcome as End};
 use crate::record::Record;
+use crate::screen::Screening;
 use crate::shared::InFlight;
 use crate::sse::{self, Splitter};
 
@@ -84,6 +85,8 @@ struct Events {
     /// The upstream's protocol, whose events report usage.
     protocol: Protocol,
     usage: Option<Usage>,
+    /// The answer's content rules (the translator checks; their matches are counted here).
+    screen: Option<Screening>,
 }
 
 impl Events {
@@ -115,12 +118,26 @@ impl Events {
         }
     }
 
-    /// Queues the translator's output.
+    /// Queues the translator's output (and counts the content rules' matches).
     fn take_translated(&mut self) {
-        if let Mode::Translate(t) = &mut self.mode
-            && let Some(b) = t.take()
-        {
-            self.out.push(b);
+        if let Mode::Translate(t) = &mut self.mode {
+            if let Some(s) = &self.screen {
+                let hits = t.take_hits();
+                if !hits.is_empty() {
+                    s.count(&hits);
+                }
+            }
+            if let Some(b) = t.take() {
+                self.out.push(b);
+            }
+        }
+    }
+
+    /// The rule that blocked the answer, if one did.
+    fn blocked(&self) -> Option<&str> {
+        match &self.mode {
+            Mode::Translate(t) => t.blocked(),
+            Mode::Passthrough(_) => None,
         }
     }
 }
@@ -151,17 +168,19 @@ impl Pending {
             protocol,
             protocol,
             idle,
+            None,
         )
     }
 
     /// A stream translated into the caller's protocol (JSON-array framing for Gemini callers
-    /// is the encoder's job in this mode).
+    /// is the encoder's job in this mode), checked by `screen`'s rules when there are any.
     pub(crate) fn translating(
         upstream: Incoming,
         translator: Translator,
         from: Protocol,
         caller: Protocol,
         idle: Duration,
+        screen: Option<&Screening>,
     ) -> Pending {
         Pending::with_mode(
             upstream,
@@ -169,6 +188,7 @@ impl Pending {
             from,
             caller,
             idle,
+            screen.cloned(),
         )
     }
 
@@ -178,6 +198,7 @@ impl Pending {
         from: Protocol,
         caller: Protocol,
         idle: Duration,
+        screen: Option<Screening>,
     ) -> Pending {
         Pending {
             events: Events {
@@ -188,6 +209,7 @@ impl Pending {
                 upstream_done: false,
                 protocol: from,
                 usage: None,
+                screen,
             },
             idle,
             caller,
@@ -225,6 +247,10 @@ impl Pending {
                 Ok(None) if ev.upstream_done => {
                     if let Mode::Translate(t) = &mut ev.mode {
                         match t.eof() {
+                            Step::Error(_) if t.blocked().is_some() => {
+                                ev.take_translated();
+                                return Err(blocked(ev));
+                            }
                             Step::Error(e) => {
                                 let e = ProxyError::upstream(e.kind, e.message);
                                 return Err(e.with_class(R::StreamError));
@@ -288,6 +314,10 @@ fn pre_commit(ev: &mut Events, raw: Bytes) -> Result<bool, ProxyError> {
             }
         },
         Mode::Translate(t) => match t.feed(&raw, scratch.get()) {
+            Step::Error(_) if t.blocked().is_some() => {
+                ev.take_translated();
+                return Err(blocked(ev));
+            }
             Step::Error(e) => {
                 let m = format!("error event before any content: {}", e.message);
                 return Err(ProxyError::upstream(e.kind, m).with_class(R::StreamError));
@@ -303,6 +333,12 @@ fn pre_commit(ev: &mut Events, raw: Bytes) -> Result<bool, ProxyError> {
         },
     }
     Ok(false)
+}
+
+/// A content rule blocked the answer before anything reached the caller: the caller's 400,
+/// which says nothing against the endpoint (`R::Blocked` records a success on its breaker).
+fn blocked(ev: &Events) -> ProxyError {
+    crate::screen::blocked(ev.blocked().unwrap_or("?"), false).with_class(R::Blocked)
 }
 
 /// A retryable failure of the upstream's stream.
@@ -359,7 +395,7 @@ impl Committed {
         if let Some(o) = self.owner.take() {
             o.ticket.record(outcome, class);
         }
-        let failed = outcome != Outcome::Success;
+        let failed = outcome != Outcome::Success || class == R::Blocked;
         self.ended = Some(failed);
         if let Some(r) = self.record.take() {
             self.close(r, failed);
@@ -427,6 +463,10 @@ impl Committed {
             _ => None,
         };
         match done {
+            // A content rule ended it with the caller's error frame: not the endpoint's fault.
+            Some(true) if self.events.blocked().is_some() => {
+                self.finish(Outcome::Success, R::Blocked)
+            }
             Some(true) => self.finish(Outcome::Failure { retry_after: None }, class),
             Some(false) => self.finish(Outcome::Success, R::Ok),
             None => {}

@@ -60,7 +60,8 @@ mod tests {
     fn in_flight_requests_keep_the_table_they_loaded() {
         let a = "inherit_defaults: false\nproviders:\n  p: { api_base: 'https://a.example/v1', models: [{id: m}] }\n";
         let b = "inherit_defaults: false\nproviders:\n  q: { api_base: 'https://b.example/v1', models: [{id: m}] }\n";
-        let (clients, breakers, m) = (Clients::new(), Breakers::default(), Metrics::default());
+        let (clients, breakers) = (Clients::new(), Breakers::default());
+        let m = std::sync::Arc::new(Metrics::default());
         let trust = auth::Trust::default();
         let handle = TableHandle::new(LoadedTable::new(table(a), &clients, &breakers, &trust, &m));
         let in_flight = handle.load();

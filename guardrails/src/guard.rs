@@ -127,10 +127,21 @@ pub struct Finding {
 /// What checking a text found.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Outcome {
-    /// The first blocking rule that matched.
+    /// The first blocking rule that matched (its name).
     pub blocked: Option<String>,
-    /// Each rule that matched and its action, once per match.
-    pub hits: Vec<(String, Action)>,
+    /// Each rule that matched (its index, see [`Guard::rule_name`]) and its action, once per
+    /// match. Empty, and so not allocated, when nothing matched.
+    pub hits: Vec<(usize, Action)>,
+}
+
+impl Outcome {
+    /// Adds `other`'s findings: its block only when none is set yet.
+    pub fn merge(&mut self, other: Outcome) {
+        if self.blocked.is_none() {
+            self.blocked = other.blocked;
+        }
+        self.hits.extend(other.hits);
+    }
 }
 
 /// Largest compiled automaton for user patterns.
@@ -216,13 +227,24 @@ impl Guard {
         &self.rules[i].name
     }
 
+    /// How many rules there are (rule indices are `0..len()`).
+    pub fn len(&self) -> usize {
+        self.rules.len()
+    }
+
     /// The rules that apply in `phase` to a call of `model` (as the caller named it) by `key`
     /// (`None` without authentication).
     pub fn select(&self, phase: Phase, model: &str, key: Option<&str>) -> Selection {
+        self.select_for(phase, model, key.as_slice())
+    }
+
+    /// [`Guard::select`] for a caller known by several ids (a token's `jti` and its name): a
+    /// rule scoped to keys applies when any of them is listed.
+    pub fn select_for(&self, phase: Phase, model: &str, ids: &[&str]) -> Selection {
         let mut s = Selection::default();
         for (i, r) in self.rules.iter().enumerate() {
             let model_ok = r.models.is_empty() || r.models.iter().any(|p| glob(p, model));
-            let key_ok = r.keys.is_empty() || key.is_some_and(|k| r.keys.iter().any(|x| x == k));
+            let key_ok = r.keys.is_empty() || ids.iter().any(|k| r.keys.iter().any(|x| x == k));
             if r.on.covers(phase) && model_ok && key_ok {
                 s.set(i);
             }
@@ -303,7 +325,7 @@ impl Guard {
         let mut o = Outcome::default();
         for f in found {
             let r = &self.rules[f.rule];
-            o.hits.push((r.name.clone(), r.action));
+            o.hits.push((f.rule, r.action));
             if r.action == Action::Block && o.blocked.is_none() {
                 o.blocked = Some(r.name.clone());
             }
@@ -319,10 +341,32 @@ impl Guard {
             if json_safe && text[f.start..f.end].contains(['"', '\\']) {
                 continue;
             }
-            text.replace_range(f.start..f.end, &r.replacement);
+            if json_safe {
+                text.replace_range(f.start..f.end, &json_escaped(&r.replacement));
+            } else {
+                text.replace_range(f.start..f.end, &r.replacement);
+            }
         }
         o
     }
+}
+
+/// `s` as the inside of a JSON string: a replacement written into JSON text (tool arguments)
+/// keeps it valid whatever the operator wrote.
+fn json_escaped(s: &str) -> std::borrow::Cow<'_, str> {
+    if !s.chars().any(|c| c == '"' || c == '\\' || c < ' ') {
+        return s.into();
+    }
+    let mut out = String::with_capacity(s.len() + 8);
+    for c in s.chars() {
+        match c {
+            '"' => out.push_str("\\\""),
+            '\\' => out.push_str("\\\\"),
+            c if c < ' ' => out.push_str(&format!("\\u{:04x}", c as u32)),
+            c => out.push(c),
+        }
+    }
+    out.into()
 }
 
 fn next_char(text: &str, i: usize) -> usize {

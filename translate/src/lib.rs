@@ -33,6 +33,7 @@ pub mod names;
 pub mod passthrough;
 pub mod request;
 pub mod response;
+pub mod screen;
 pub mod sse;
 pub mod stream;
 pub mod tokens;

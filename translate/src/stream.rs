@@ -29,6 +29,7 @@ use compiler::table::Protocol;
 use crate::ir::{ErrorInfo, ErrorKind, Finish, Usage};
 use crate::json::Scratch;
 use crate::names::NameMap;
+use crate::screen::StreamScreen;
 use crate::sse;
 
 pub use decode::Decoder;
@@ -125,6 +126,8 @@ pub struct Translator {
     names: NameMap,
     /// The first error seen while decoding one event.
     error: Option<(ErrorKind, String)>,
+    /// Guardrails on the answer, when a rule applies to this call.
+    screen: Option<Box<StreamScreen>>,
 }
 
 impl Translator {
@@ -139,7 +142,28 @@ impl Translator {
             failed: false,
             names: NameMap::default(),
             error: None,
+            screen: None,
         }
+    }
+
+    /// Checks the answer's text and tool-call arguments against content rules on the way
+    /// through. A block before the commit point is a [`Step::Error`] (see [`Self::blocked`]);
+    /// after it, the caller's terminal error frame. Held text does not commit.
+    pub fn screen(&mut self, screen: StreamScreen) {
+        self.screen = Some(Box::new(screen));
+    }
+
+    /// The rule that blocked the answer, if one did.
+    pub fn blocked(&self) -> Option<&str> {
+        self.screen.as_ref().and_then(|s| s.blocked.as_deref())
+    }
+
+    /// The rules that matched since the last call, with their actions.
+    pub fn take_hits(&mut self) -> Vec<(usize, guardrails::Action)> {
+        self.screen
+            .as_mut()
+            .map(|s| std::mem::take(&mut s.hits))
+            .unwrap_or_default()
     }
 
     /// Tool names to restore in the caller's stream (see [`NameMap::for_request`]).
@@ -180,10 +204,11 @@ impl Translator {
                     committed,
                     error,
                     names,
+                    screen,
                     ..
                 } = self;
                 decoder.event(f.event, data, scratch, &mut |ev| {
-                    route(ev, encoder, out, committed, error, names)
+                    route(ev, encoder, out, committed, error, names, screen)
                 })
             }
         };
@@ -203,9 +228,10 @@ impl Translator {
             committed,
             error,
             names,
+            screen,
             ..
         } = self;
-        decoder.eof(&mut |ev| route(ev, encoder, out, committed, error, names));
+        decoder.eof(&mut |ev| route(ev, encoder, out, committed, error, names, screen));
         let step = self.settle(Ok(()));
         if step == Step::Continue {
             // A decoder that neither ended nor failed at end of input was cut.
@@ -263,7 +289,8 @@ impl Translator {
     }
 }
 
-/// Hands one decoded event to the encoder (errors are held for [`Translator::settle`]).
+/// Hands one decoded event to the encoder, through the screen when there is one (errors and
+/// blocks are held for [`Translator::settle`]).
 fn route(
     ev: Event<'_>,
     encoder: &mut Encoder,
@@ -271,6 +298,7 @@ fn route(
     committed: &mut bool,
     error: &mut Option<(ErrorKind, String)>,
     names: &NameMap,
+    screen: &mut Option<Box<StreamScreen>>,
 ) {
     if error.is_some() || encoder.ended() {
         return;
@@ -290,6 +318,19 @@ fn route(
         *error = Some((kind, message.to_owned()));
         return;
     }
-    *committed |= ev.commits();
-    encoder.event(&ev, out);
+    let mut emit = |ev: Event<'_>| {
+        *committed |= ev.commits();
+        encoder.event(&ev, out);
+    };
+    match screen {
+        None => emit(ev),
+        Some(s) => {
+            if let Err(rule) = s.route(ev, &mut emit) {
+                *error = Some((
+                    ErrorKind::InvalidRequest,
+                    crate::screen::blocked_message(&rule, false),
+                ));
+            }
+        }
+    }
 }

@@ -51,7 +51,7 @@ fn name(names: &[Arc<str>], id: u64) -> &str {
     names.get(id as usize).map_or("other", |n| n)
 }
 
-fn counter(e: &mut MetricEncoder<'_>, labels: &[(&str, &str)], v: u64) -> fmt::Result {
+pub(super) fn counter(e: &mut MetricEncoder<'_>, labels: &[(&str, &str)], v: u64) -> fmt::Result {
     let mut f = e.encode_family(&labels)?;
     f.encode_counter::<prometheus_client::encoding::NoLabelSet, _, u64>(&v, None)
 }
@@ -258,6 +258,8 @@ impl Collector for Scrape {
         )?;
         let mut e = e;
         counter(&mut e, &[], m.dropped_spans.load(Ordering::Relaxed))?;
+
+        m.rules.encode(&mut enc)?;
 
         let mut e = enc.encode_descriptor(
             "bitrouter_config",

@@ -10,6 +10,7 @@ mod auth;
 mod auxiliary;
 mod cancel;
 mod failover;
+mod guardrails;
 mod hygiene;
 mod layering;
 mod limits;

@@ -105,6 +105,17 @@ impl Driver {
         &self.t
     }
 
+    /// Checks the answer against content rules on the way (see `Translator::screen`).
+    pub fn screen(mut self, screen: translate::screen::StreamScreen) -> Driver {
+        self.t.screen(screen);
+        self
+    }
+
+    /// The content rules' matches so far (see `Translator::take_hits`).
+    pub fn take_hits(&mut self) -> Vec<(usize, guardrails::Action)> {
+        self.t.take_hits()
+    }
+
     /// Whether the relay would stop reading (done, or failed over).
     pub fn stopped(&self) -> bool {
         self.outcome.is_some()

@@ -15,4 +15,5 @@
 mod fixtures;
 mod golden;
 mod resplit;
+mod screen;
 mod wellformed;

@@ -250,3 +250,6 @@ impl StreamScreen {
         }
     }
 }
+
+#[cfg(test)]
+mod tests;

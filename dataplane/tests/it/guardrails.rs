@@ -141,6 +141,29 @@ async fn answer_rules_redact_a_match_split_across_deltas_in_every_pair() {
 }
 
 #[tokio::test]
+async fn a_gemini_caller_without_sse_gets_a_redacted_json_array() {
+    let h = Harness::start(&config(
+        r#"      - { name: greet, pattern: "Hello", on: response, action: redact }"#,
+    ))
+    .await;
+    let body = r#"{"contents":[{"role":"user","parts":[{"text":"Say hello."}]}]}"#;
+    for q in Protocol::ALL {
+        let path = format!("/v1beta/models/{}:streamGenerateContent", model(q, "m"));
+        let r = h.post(&path, body).await;
+        assert_eq!(r.status, 200, "{q:?}: {}", r.body);
+        let v: serde_json::Value =
+            serde_json::from_str(&r.body).unwrap_or_else(|e| panic!("{q:?}: {e}: {}", r.body));
+        let text: String = v
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter_map(|c| c["candidates"][0]["content"]["parts"][0]["text"].as_str())
+            .collect();
+        assert_eq!(text, "[REDACTED:greet]!", "{q:?}: {}", r.body);
+    }
+}
+
+#[tokio::test]
 async fn a_blocked_answer_is_a_clean_400_that_never_opens_a_breaker() {
     let h = Harness::start(&config(
         r#"      - { name: greet, pattern: "Hello", on: response, action: block }"#,

@@ -78,6 +78,56 @@ pub(crate) enum Command {
     Keygen(KeygenArgs),
     /// List, show, remove or revoke the API keys saved with `keygen --name`.
     Keys(KeysArgs),
+    /// Cost and tokens from the usage ledger by model, provider, key, day or hour (reads the
+    /// database directly; no daemon needed).
+    Spend(SpendArgs),
+    /// The latest requests in the usage ledger (reads the database directly).
+    Requests(RequestsArgs),
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct SpendArgs {
+    /// Start of the window: `24h`, `7d`, `30d` back from now, or a UTC date
+    /// (`2025-01-31`, `2025-01-31T12:00`).
+    #[arg(long, value_name = "SPAN|DATE", default_value = "30d")]
+    pub(crate) since: String,
+    /// End of the window (exclusive; default: now), as `--since`.
+    #[arg(long, value_name = "SPAN|DATE")]
+    pub(crate) until: Option<String>,
+    /// How rows are grouped.
+    #[arg(long, value_enum, default_value = "model")]
+    pub(crate) by: SpendBy,
+    /// Only the requests of this key (its name, else its token id).
+    #[arg(long, value_name = "NAME")]
+    pub(crate) key: Option<String>,
+    /// Print JSON on stdout.
+    #[arg(long)]
+    pub(crate) json: bool,
+}
+
+#[derive(Clone, Copy, Debug, ValueEnum)]
+pub(crate) enum SpendBy {
+    /// The model as callers named it.
+    Model,
+    Provider,
+    Key,
+    /// UTC days.
+    Day,
+    /// UTC hours.
+    Hour,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct RequestsArgs {
+    /// How many of the latest requests.
+    #[arg(long, value_name = "N", default_value_t = 20)]
+    pub(crate) last: u32,
+    /// Keep printing new requests as they are written (Ctrl-C stops).
+    #[arg(long)]
+    pub(crate) follow: bool,
+    /// Print JSON on stdout (one object per line with `--follow`).
+    #[arg(long)]
+    pub(crate) json: bool,
 }
 
 #[derive(Debug, Args)]

@@ -5,6 +5,7 @@ mod config;
 mod daemon;
 mod init;
 mod keys;
+mod ledger;
 mod route;
 mod serve;
 
@@ -31,6 +32,8 @@ pub(crate) fn run(cli: Cli) -> Result<ExitCode> {
         Command::Account(a) => keys::account(&cli.global, &a),
         Command::Keygen(a) => keys::keygen(&cli.global, &a),
         Command::Keys(a) => keys::keys(&cli.global, &a),
+        Command::Spend(a) => ledger::spend(&cli.global, &a),
+        Command::Requests(a) => ledger::requests(&cli.global, &a),
     }
 }
 

@@ -174,6 +174,7 @@ pub(crate) async fn run(mut ctx: Ctx<'_>) -> Result<Response<Body>, ProxyError> 
             (provider_label, &hop.provider.name),
             (labels.served(&hop), hop.upstream_model),
             upstream_proto,
+            hop.target.map(|t| t.pricing),
         );
         if let Some(tp) = ctx.rec.traceparent() {
             // Our attempt span is the upstream's parent (a header the build below reads).

@@ -193,12 +193,18 @@ async fn serve(
         rec.asked(crate::metrics::UNKNOWN, &info.model, info.stream);
     }
     if let Some(c) = &caller {
+        if let Some(rec) = rec.as_mut() {
+            rec.caller(c);
+        }
         c.authorize_call(&info.model)
             .inspect_err(|e| count_refusal(shared, e))?;
     }
     let mut route = table
         .route(&info.model)
         .map_err(|e| lookup_error(table, e))?;
+    if let Some(rec) = rec.as_mut() {
+        rec.routed(route.model);
+    }
     // Content rules, before anything goes upstream; a redacted body is read again.
     let checked = match &table.prepared.guard {
         Some(g) => screen::request(g, call.protocol, &info.model, caller.as_deref(), &body).await?,
@@ -237,6 +243,7 @@ async fn serve(
         &info.model,
         info.stream,
     );
+    rec.routed(route.model);
     failover::run(failover::Ctx {
         shared,
         table,

@@ -45,6 +45,7 @@ mod shared;
 mod table_handle;
 pub mod trace;
 mod upstream;
+pub mod usage;
 
 use translate::{json, sse};
 

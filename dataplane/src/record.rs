@@ -10,6 +10,10 @@
 //! boxed allocation): the server span and one span per attempt, handed to the exporter's sink
 //! when the request ends.
 //!
+//! When the runtime installs a ledger ([`crate::usage::UsageSink`]), the finished record is
+//! also handed over as one [`crate::usage::Entry`] (borrowed; the caller's key id, what the
+//! name routed to, the answering target's prices and so the cost).
+//!
 //! Nothing else here allocates: names for the log line are copied into fixed inline buffers, and a
 //! made-up request id is cut from a per-thread block shared by many ids.
 
@@ -20,10 +24,11 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant, SystemTime};
 
 use bytes::BytesMut;
-use compiler::table::Protocol;
+use compiler::table::{Pricing, Protocol};
 use http::{HeaderMap, HeaderName, HeaderValue};
 use translate::ir::Usage;
 
+use crate::gate::Caller;
 use crate::metrics::{AttemptResult, Finished, Id, Outcome, UNKNOWN};
 use crate::shared::Shared;
 use crate::trace::{self, Parent, RequestSummary, RequestTrace, SpanRecord, Value};
@@ -147,6 +152,12 @@ pub(crate) struct Record {
     usage: Option<Usage>,
     done: bool,
     trace: Option<Box<Trace>>,
+    /// The verified caller (an `Arc` clone of the gate's cached entry; no allocation).
+    caller: Option<Arc<Caller>>,
+    /// What the model name routed to.
+    route_name: Inline,
+    /// The prices of the target tried last (`None`: undeclared, so unknown).
+    pricing: Option<Pricing>,
 }
 
 /// A sampled request's trace, kept until it ends.
@@ -193,6 +204,9 @@ impl Record {
             usage: None,
             done: false,
             trace: None,
+            caller: None,
+            route_name: Inline::EMPTY,
+            pricing: None,
         }
     }
 
@@ -250,13 +264,30 @@ impl Record {
         self.stream = stream;
     }
 
+    /// The verified caller, for the ledger's key id.
+    pub(crate) fn caller(&mut self, caller: &Arc<Caller>) {
+        self.caller = Some(Arc::clone(caller));
+    }
+
+    /// What the model name resolved to (without `@preset` and `:variant`).
+    pub(crate) fn routed(&mut self, name: &str) {
+        self.route_name = Inline::new(name);
+    }
+
     pub(crate) fn model(&self) -> Id {
         self.model
     }
 
     /// An attempt starts on an endpoint: it is the one that answers unless another follows.
-    pub(crate) fn attempt(&mut self, provider: (Id, &str), served: (Id, &str), outbound: Protocol) {
+    pub(crate) fn attempt(
+        &mut self,
+        provider: (Id, &str),
+        served: (Id, &str),
+        outbound: Protocol,
+        pricing: Option<Pricing>,
+    ) {
         self.attempts += 1;
+        self.pricing = pricing;
         (self.provider, self.provider_name) = (provider.0, Inline::new(provider.1));
         (self.served, self.served_name) = (served.0, Inline::new(served.1));
         self.outbound = Some(outbound);
@@ -324,6 +355,41 @@ impl Record {
         if let Some(sink) = self.shared.sink.get().map(Arc::clone) {
             self.export(&*sink, &f);
         }
+        if let Some(ledger) = self.shared.usage.get() {
+            self.enter(&**ledger, &f);
+        }
+    }
+
+    /// The ledger's row.
+    fn enter(&self, ledger: &dyn crate::usage::UsageSink, f: &Finished) {
+        fn some(i: &Inline) -> Option<&str> {
+            Some(i.as_str()).filter(|s| !s.is_empty())
+        }
+        let tried = self.attempts > 0;
+        ledger.finished(&crate::usage::Entry {
+            time: SystemTime::now()
+                .checked_sub(f.duration)
+                .unwrap_or(SystemTime::UNIX_EPOCH),
+            request_id: self.id.to_str().unwrap_or("-"),
+            key_id: self.caller.as_ref().map(|c| c.token.key_id()),
+            model: self.model_name.as_str(),
+            route: some(&self.route_name),
+            provider: some(&self.provider_name).filter(|_| tried),
+            upstream_model: some(&self.served_name).filter(|_| tried),
+            inbound: self.inbound.unwrap_or(Protocol::ChatCompletions),
+            outbound: self.outbound,
+            stream: self.stream,
+            status: f.status,
+            outcome: f.outcome.as_str(),
+            attempts: self.attempts,
+            duration: f.duration,
+            time_to_first_byte: self.head,
+            usage: self.usage,
+            cost_micro_usd: match (self.pricing, self.usage) {
+                (Some(p), Some(u)) => crate::usage::cost_micro_usd(&p, &u),
+                _ => None,
+            },
+        });
     }
 
     /// The label value of a model name: the name when the table declares it.

@@ -74,6 +74,11 @@ impl Server {
         self.shared.sink.set(sink).is_ok()
     }
 
+    /// Installs the usage ledger's sink (once; a second call is ignored and returns `false`).
+    pub fn set_usage_sink(&self, sink: Arc<dyn crate::usage::UsageSink>) -> bool {
+        self.shared.usage.set(sink).is_ok()
+    }
+
     /// This server's metrics (the runtime counts reloads through it).
     pub fn metrics(&self) -> &Metrics {
         &self.shared.metrics

@@ -33,6 +33,8 @@ pub(crate) struct Shared {
     pub(crate) rate_limits: RateLimits,
     /// Where OTLP spans and observations go, once the runtime installs an exporter.
     pub(crate) sink: std::sync::OnceLock<Arc<dyn crate::trace::Sink>>,
+    /// Where ledger entries go, once the runtime installs one.
+    pub(crate) usage: std::sync::OnceLock<Arc<dyn crate::usage::UsageSink>>,
 }
 
 impl Shared {
@@ -52,6 +54,7 @@ impl Shared {
             rotation: AtomicU64::new(0),
             rate_limits: RateLimits::default(),
             sink: std::sync::OnceLock::new(),
+            usage: std::sync::OnceLock::new(),
         }
     }
 

@@ -111,6 +111,26 @@ pub fn locate(paths: &Paths, socket_flag: Option<&Path>) -> Located {
 }
 
 /// The process environment plus the `.env` file; the process environment wins.
+/// The ledger's database URL: `--db`, else `DATABASE_URL` (the process environment, then
+/// `.env`), else `database.url`, else the home's SQLite file (`<home>/bitrouter.db`).
+pub fn database_url(paths: &Paths, table: Option<&RoutingTable>) -> String {
+    if let Some(db) = paths.db.as_ref().filter(|d| !d.is_empty()) {
+        return db.clone();
+    }
+    let from_env = std::env::var("DATABASE_URL").ok().or_else(|| {
+        environment(paths)
+            .ok()
+            .and_then(|mut e| e.remove("DATABASE_URL"))
+    });
+    if let Some(url) = from_env.filter(|u| !u.is_empty()) {
+        return url;
+    }
+    if let Some(url) = table.and_then(|t| t.server().database_url.clone()) {
+        return url;
+    }
+    crate::ledger::sqlite_url(&paths.home.join("bitrouter.db"))
+}
+
 pub fn environment(paths: &Paths) -> Result<HashMap<String, String>, LoadError> {
     let mut env: HashMap<String, String> = HashMap::new();
     if paths.env_file.is_file() {

@@ -48,6 +48,8 @@ pub struct StartOptions {
     pub signals: bool,
     /// OTLP export intervals (defaults for `serve`; tests shorten them).
     pub observe: crate::observe::ObserveOptions,
+    /// The usage ledger's spool cap and timeouts.
+    pub ledger: crate::ledger::LedgerOptions,
 }
 
 /// Why the router did not start.
@@ -91,6 +93,10 @@ pub enum StartError {
     /// against) cannot be read: serving without them would refuse or admit the wrong callers.
     #[error("cannot read the accounts the router trusts")]
     Keys(#[source] crate::keys::KeysError),
+    /// The usage ledger cannot start (its spool cannot be opened, or its database was
+    /// migrated by a newer binary). An unreachable database is not an error.
+    #[error(transparent)]
+    Ledger(#[from] crate::ledger::LedgerError),
 }
 
 impl StartError {
@@ -113,6 +119,7 @@ impl StartError {
             StartError::Keys(_) => {
                 "see `<home>/.keys`; `bitrouter account --list` shows the accounts it reads"
             }
+            StartError::Ledger(e) => return e.hint(),
             StartError::Load(_) | StartError::NoListenAddr { .. } | StartError::PidFile(_) => {
                 return None;
             }
@@ -245,7 +252,15 @@ impl Prepared {
         let trust = crate::keys::Keys::at(&self.files.home)
             .trust()
             .map_err(StartError::Keys)?;
+        let url = config::database_url(&self.files, Some(&self.table));
+        let ledger = crate::ledger::Ledger::start(
+            &url,
+            &self.files.run_dir.join("ledger"),
+            self.options.ledger,
+        )
+        .await?;
         let server = dataplane::Server::trusting(self.table, &trust);
+        server.set_usage_sink(ledger.sink());
         let daemon = Arc::new(Daemon::new(server, self.paths, self.files, policy));
         Ok(Running {
             daemon,
@@ -255,6 +270,7 @@ impl Prepared {
             cleanup: self.cleanup,
             signals: self.options.signals,
             observe: self.options.observe,
+            ledger,
         })
     }
 }
@@ -277,6 +293,7 @@ pub struct Running {
     cleanup: Option<Cleanup>,
     signals: bool,
     observe: crate::observe::ObserveOptions,
+    ledger: crate::ledger::Ledger,
 }
 
 impl Running {
@@ -307,6 +324,7 @@ impl Running {
             cleanup,
             signals,
             observe,
+            ledger,
         } = self;
         let table = daemon.server.table();
         let bound = daemon.policy.listen;
@@ -316,6 +334,7 @@ impl Running {
         tracing::info!(
             models = table.routable_model_count(),
             config_hash = table.content_hash(),
+            ledger = ledger.url(),
             "serving"
         );
         let exporter = table.server().otel.as_ref().and_then(|otel| {
@@ -357,6 +376,8 @@ impl Running {
         if let Some(e) = exporter {
             e.shutdown().await;
         }
+        // Every request has finished (drained): its row is spooled; commit them.
+        ledger.shutdown().await;
         daemon.finished().await;
         tracing::info!("stopped");
         drop(cleanup);

@@ -23,7 +23,7 @@ pub struct HomeOptions {
     pub run_dir: Option<PathBuf>,
     /// `--logs-dir`.
     pub logs_dir: Option<PathBuf>,
-    /// `--db` (passed on to the daemon; the ledger is not served yet).
+    /// `--db`: the ledger's database URL, beating `DATABASE_URL` and `database.url`.
     pub db: Option<String>,
 }
 
@@ -42,6 +42,8 @@ pub struct Paths {
     pub config_explicit: bool,
     pub env_file: PathBuf,
     pub env_explicit: bool,
+    /// `--db` (see [`crate::config::database_url`]).
+    pub db: Option<String>,
 }
 
 /// Home resolution: `--home-dir`; the config file's directory when `-c` names one (its `.env`,
@@ -95,6 +97,7 @@ fn paths_in(o: &HomeOptions, home: PathBuf) -> Paths {
         config_explicit: o.config_file.is_some(),
         env_file: o.env_file.clone().unwrap_or_else(|| home.join(".env")),
         env_explicit: o.env_file.is_some(),
+        db: o.db.clone(),
         home,
     }
 }

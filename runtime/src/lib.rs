@@ -14,6 +14,8 @@
 //! - `keys` — accounts and tokens under `<home>/.keys` (`account`, `keygen`, `keys`), and the
 //!   trust a daemon builds from them.
 //! - `process` — the daemon seen from outside: detach, pid file, waiting for start and exit.
+//! - `ledger` — the usage ledger: the data plane's rows through a spool on disk into SQLite
+//!   or Postgres, and the queries `spend` and `requests` read.
 //! - `observe` — OTLP export of traces and metrics (`plugins.bitrouter-observe.otel`).
 //!
 //! Nothing here prints: results are returned, the daemon logs through `tracing`. Errors are
@@ -25,6 +27,7 @@ pub mod daemon;
 pub mod explain;
 pub mod home;
 pub mod keys;
+pub mod ledger;
 pub mod observe;
 pub mod process;
 

@@ -12,6 +12,7 @@ use std::process::{Command, Output};
 mod daemon;
 mod init;
 mod keys;
+mod ledger;
 
 fn bin() -> Command {
     let mut c = Command::new(env!("CARGO_BIN_EXE_bitrouter"));

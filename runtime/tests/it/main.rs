@@ -8,6 +8,7 @@
 )]
 
 mod daemon;
+mod ledger;
 mod observe;
 mod reload;
 mod support;

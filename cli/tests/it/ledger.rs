@@ -1,0 +1,149 @@
+//! `bitrouter spend` and `bitrouter requests` as an operator runs them: a daemon serves known
+//! traffic, is killed with SIGKILL, is started again (its spool replayed), and both commands
+//! read the ledger's SQLite file directly — exact sums, a total line, the unpriced flag, JSON.
+
+use std::io::{Read, Write};
+use std::path::Path;
+
+use serde_json::Value;
+
+use super::{bin, run, scratch};
+
+fn ctl(home: &Path, args: &[&str]) -> (i32, String, String) {
+    let mut c = bin();
+    c.args(args).arg("--home-dir").arg(home);
+    run(&mut c)
+}
+
+fn chat(listen: &str, model: &str) -> String {
+    let body =
+        format!(r#"{{"model":"{model}","messages":[{{"role":"user","content":"Say hello."}}]}}"#);
+    let mut s = std::net::TcpStream::connect(listen).unwrap();
+    write!(
+        s,
+        "POST /v1/chat/completions HTTP/1.1\r\nhost: localhost\r\ncontent-type: application/json\r\n\
+         content-length: {}\r\nconnection: close\r\n\r\n{body}",
+        body.len()
+    )
+    .unwrap();
+    let mut reply = String::new();
+    s.read_to_string(&mut reply).unwrap();
+    reply.lines().next().unwrap_or("").to_owned()
+}
+
+fn start(home: &Path) -> (u64, String) {
+    let (code, out, err) = ctl(home, &["start"]);
+    assert_eq!(code, 0, "{out}{err}");
+    let (code, out, err) = ctl(home, &["status", "--json"]);
+    assert_eq!(code, 0, "{err}");
+    let st: Value = serde_json::from_str(&out).unwrap();
+    (
+        st["pid"].as_u64().unwrap(),
+        st["listen"].as_str().unwrap().to_owned(),
+    )
+}
+
+#[test]
+fn spend_and_requests_read_the_ledger_after_a_sigkill_and_restart() {
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(1)
+        .enable_all()
+        .build()
+        .unwrap();
+    let mock = rt.block_on(testkit::MockUpstream::start()).unwrap();
+    let base = mock.base_url();
+    let home = scratch("ledger-spend");
+    std::fs::write(
+        home.join("bitrouter.yaml"),
+        format!(
+            "server: {{ skip_auth: true, listen: \"127.0.0.1:0\" }}\n\
+             inherit_defaults: false\n\
+             providers:\n\
+             \x20 a: {{ api_base: \"{base}/v1\", api_key: k, api_protocol: chat_completions, allow_private: true, models: [{{id: up, pricing: {{input: 2.0, output: 8.0}}}}, {{id: free}}] }}\n\
+             models:\n\
+             \x20 m: {{ endpoints: [{{provider: a, service_id: up}}] }}\n"
+        ),
+    )
+    .unwrap();
+    let (code, _, err) = ctl(&home, &["spend"]);
+    assert_eq!(code, 2);
+    assert!(err.contains("there is no ledger at"), "{err}");
+
+    let (pid, listen) = start(&home);
+    for _ in 0..3 {
+        assert_eq!(chat(&listen, "m"), "HTTP/1.1 200 OK");
+    }
+    assert_eq!(chat(&listen, "a:free"), "HTTP/1.1 200 OK");
+    assert!(chat(&listen, "nope").starts_with("HTTP/1.1 404"));
+    // No drain, no flush: whatever was not committed is in the spool.
+    let status = std::process::Command::new("kill")
+        .args(["-9", &pid.to_string()])
+        .status()
+        .unwrap();
+    assert!(status.success());
+    std::thread::sleep(std::time::Duration::from_millis(200));
+    let (pid, _) = start(&home);
+    let guard = scopeguard(pid);
+
+    // The restarted daemon replays the spool; wait until all five rows are there.
+    let began = std::time::Instant::now();
+    let rows = loop {
+        let (code, out, err) = ctl(&home, &["requests", "--json", "--last", "100"]);
+        if code == 0 {
+            let v: Value = serde_json::from_str(&out).unwrap();
+            if v.as_array().unwrap().len() >= 5 || began.elapsed().as_secs() > 10 {
+                break v;
+            }
+        } else {
+            assert!(began.elapsed().as_secs() < 10, "{err}");
+        }
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    };
+    let rows = rows.as_array().unwrap();
+    assert_eq!(rows.len(), 5, "{rows:#?}");
+    let models: Vec<&str> = rows.iter().map(|r| r["model"].as_str().unwrap()).collect();
+    assert_eq!(models, ["m", "m", "m", "a:free", "nope"]);
+
+    let (code, out, err) = ctl(&home, &["spend", "--since", "1h"]);
+    assert_eq!(code, 0, "{err}");
+    let body: Vec<&str> = out.lines().skip(1).collect();
+    // 19 in at $2/M and 3 out at $8/M per call: 62 micro-USD, three times.
+    assert_eq!(
+        body,
+        [
+            "model   requests  errors  input  output  cache_read  cache_write  reasoning                    cost",
+            "m              3       0     57       9           0            0          0               $0.000186",
+            "a:free         1       0     19       3           0            0          0  $0.000000 + 1 unpriced",
+            "nope           1       1      0       0           0            0          0               $0.000000",
+            "total          5       1     76      12           0            0          0  $0.000186 + 1 unpriced",
+            "1 request(s) had usage but no price; their cost is not in the sums (set `pricing` on the model)",
+        ],
+        "{out}"
+    );
+    let (code, out, err) = ctl(&home, &["spend", "--by", "provider", "--json"]);
+    assert_eq!(code, 0, "{err}");
+    let v: Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(v["by"], "provider");
+    assert_eq!(v["lines"][0]["group"], "a");
+    assert_eq!(v["lines"][0]["requests"], 4);
+    assert_eq!(v["lines"][1]["group"], "-");
+    assert_eq!(v["total"]["cost_micro_usd"], 186.0);
+    assert_eq!(v["total"]["unpriced"], 1);
+
+    let (code, _, err) = ctl(&home, &["stop"]);
+    assert_eq!(code, 0, "{err}");
+    std::mem::forget(guard);
+}
+
+/// Kills `pid` if the test fails before `stop`.
+fn scopeguard(pid: u64) -> impl Drop {
+    struct G(u64);
+    impl Drop for G {
+        fn drop(&mut self) {
+            let _ = std::process::Command::new("kill")
+                .args(["-9", &self.0.to_string()])
+                .status();
+        }
+    }
+    G(pid)
+}

@@ -1,0 +1,340 @@
+//! The usage ledger end to end on a real SQLite file: a router started in-process with a
+//! minted key in front of `testkit::MockUpstream`, known traffic (passthrough, translated,
+//! streamed, refused, unpriced), each row checked column by column, `spend` against it; and
+//! the spool: rows finished while the database is unreachable or locked are in the ledger
+//! exactly once after it comes back or after a restart, and a segment replayed after its rows
+//! were committed adds nothing.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use runtime::ledger::{self, By, Row, SpendFilter, Store};
+use runtime::{Daemon, StartOptions};
+use testkit::MockUpstream;
+
+use crate::support;
+
+fn config(mock: &str) -> String {
+    format!(
+        r#"inherit_defaults: false
+providers:
+  oa:
+    api_base: "{mock}/v1"
+    api_key: k
+    api_protocol: chat_completions
+    allow_private: true
+    models: [{{ id: m, pricing: {{ input: 2.0, output: 8.0, cache_read: 0.5 }} }}]
+  an:
+    api_base: "{mock}"
+    api_key: k
+    api_protocol: messages
+    allow_private: true
+    models: [{{ id: c }}]
+models:
+  fast: {{ endpoints: [ {{ provider: oa, model_id: m }} ] }}
+"#
+    )
+}
+
+struct Router {
+    daemon: Arc<Daemon>,
+    addr: std::net::SocketAddr,
+    task: tokio::task::JoinHandle<std::io::Result<()>>,
+}
+
+async fn start(home: &Path, db: Option<&str>) -> Router {
+    let mut o = support::options(home);
+    o.db = db.map(str::to_owned);
+    let (paths, problem) = runtime::home::resolve(&o);
+    assert!(problem.is_none(), "{problem:?}");
+    let start = StartOptions {
+        listen: Some("127.0.0.1:0".into()),
+        ledger: ledger::LedgerOptions {
+            connect_timeout: Duration::from_secs(1),
+            flush_timeout: Duration::from_secs(2),
+            ..ledger::LedgerOptions::default()
+        },
+        ..StartOptions::default()
+    };
+    let running = match runtime::daemon::prepare(paths, start) {
+        Ok(p) => p.bind().await.unwrap(),
+        Err(e) => panic!("{e}"),
+    };
+    let addr = running.local_addr();
+    let daemon = Arc::clone(running.daemon());
+    let task = tokio::spawn(running.serve());
+    Router { daemon, addr, task }
+}
+
+impl Router {
+    async fn stop(self) {
+        self.daemon.stop();
+        self.task.await.unwrap().unwrap();
+    }
+}
+
+fn token(home: &Path) -> String {
+    let keys = runtime::keys::Keys::at(home);
+    keys.generate(Some("test")).unwrap();
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs();
+    let spec = runtime::keys::TokenSpec {
+        scope: auth::Scope::Api,
+        exp: now + 3600,
+        models: None,
+        budget: None,
+        budget_window: None,
+        rpm: None,
+        name: Some("ci".into()),
+    };
+    keys.mint(&spec, 86_400 * 365, now).unwrap().token
+}
+
+async fn call(r: &Router, token: &str, path: &str, id: &str, body: &str) -> u16 {
+    let auth = format!("Bearer {token}");
+    let headers = [
+        ("authorization", auth.as_str()),
+        ("x-request-id", id),
+        ("anthropic-version", "2023-06-01"),
+    ];
+    testkit::load::send_with(r.addr, "POST", path, body, &headers)
+        .await
+        .unwrap()
+        .status
+}
+
+const CHAT: &str = r#"{"model":"fast","messages":[{"role":"user","content":"Say hello."}]}"#;
+
+/// Every row, by request id, once `n` are there (panics after 10 s).
+async fn rows(url: &str, n: usize) -> Vec<Row> {
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        if let Ok(store) = Store::connect(url, false, Duration::from_secs(1)).await {
+            store.migrate().await.unwrap();
+            let mut got = ledger::recent(&store, 1000, None).await.unwrap();
+            if got.len() >= n || Instant::now() > deadline {
+                got.sort_by(|a, b| a.request_id.cmp(&b.request_id));
+                assert_eq!(got.len(), n, "{got:#?}");
+                return got;
+            }
+        } else if Instant::now() > deadline {
+            panic!("no ledger at {url}");
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+fn db_url(home: &Path) -> String {
+    ledger::sqlite_url(&home.join("bitrouter.db"))
+}
+
+#[tokio::test]
+async fn every_finished_request_is_one_exact_row_and_spend_sums_them() {
+    let mock = MockUpstream::start().await.unwrap();
+    let home = support::home("ledger-rows", &config(&mock.base_url()), "");
+    let token = token(&home);
+    let r = start(&home, None).await;
+    let chat = "/v1/chat/completions";
+    assert_eq!(call(&r, &token, chat, "a-pass", CHAT).await, 200);
+    let messages =
+        r#"{"model":"fast","max_tokens":64,"messages":[{"role":"user","content":"Say hello."}]}"#;
+    assert_eq!(
+        call(&r, &token, "/v1/messages", "b-trans", messages).await,
+        200
+    );
+    let stream =
+        r#"{"model":"fast","stream":true,"messages":[{"role":"user","content":"Say hello."}]}"#;
+    assert_eq!(call(&r, &token, chat, "c-stream", stream).await, 200);
+    let unknown = r#"{"model":"nope","messages":[{"role":"user","content":"x"}]}"#;
+    assert_eq!(call(&r, &token, chat, "d-refused", unknown).await, 404);
+    let unpriced = r#"{"model":"an:c","messages":[{"role":"user","content":"Say hello."}]}"#;
+    assert_eq!(call(&r, &token, chat, "e-unpriced", unpriced).await, 200);
+
+    let url = db_url(&home);
+    let got = rows(&url, 5).await;
+    let show = |r: &Row| {
+        format!(
+            "{} key={:?} model={} route={:?} provider={:?} upstream={:?} {}->{:?} stream={} \
+             status={} {} attempts={} ttfb={} tokens={:?}/{:?}/{:?}/{:?}/{:?} cost={:?}",
+            r.request_id,
+            r.key_id,
+            r.model,
+            r.route,
+            r.provider,
+            r.upstream_model,
+            r.inbound,
+            r.outbound,
+            r.stream,
+            r.status,
+            r.outcome,
+            r.attempts,
+            r.ttfb_ms.is_some(),
+            r.input_tokens,
+            r.output_tokens,
+            r.cache_read_tokens,
+            r.cache_write_tokens,
+            r.reasoning_tokens,
+            r.cost_micro_usd,
+        )
+    };
+    let text: Vec<String> = got.iter().map(show).collect();
+    let row = |id: &str, inbound: &str, out: &str, stream: bool, tokens: &str, cost: &str| {
+        format!(
+            r#"{id} key=Some("ci") model=fast route=Some("fast") provider=Some("oa") upstream=Some("m") {inbound}->Some("{out}") stream={stream} status=200 completed attempts=1 ttfb=true tokens={tokens} cost={cost}"#
+        )
+    };
+    // 19 in at $2/M, 3 out at $8/M: 62 micro-USD.
+    let priced = "Some(19)/Some(3)/Some(0)/Some(0)/Some(0)";
+    let expected = [
+        row("a-pass", "chat_completions", "chat_completions", false, priced, "Some(62.0)"),
+        row("b-trans", "messages", "chat_completions", false, priced, "Some(62.0)"),
+        row("c-stream", "chat_completions", "chat_completions", true, priced, "Some(62.0)"),
+        "d-refused key=Some(\"ci\") model=nope route=None provider=None upstream=None chat_completions->None stream=false status=404 refused attempts=0 ttfb=true tokens=None/None/None/None/None cost=None".to_owned(),
+        "e-unpriced key=Some(\"ci\") model=an:c route=Some(\"c\") provider=Some(\"an\") upstream=Some(\"c\") chat_completions->Some(\"messages\") stream=false status=200 completed attempts=1 ttfb=true tokens=Some(12)/Some(5)/Some(0)/Some(0)/Some(0) cost=None".to_owned(),
+    ];
+    assert_eq!(text, expected);
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_millis() as i64;
+    for r in &got {
+        assert!((now - r.time_ms).abs() < 60_000, "{r:?}");
+        assert!(r.duration_ms >= 0.0);
+    }
+    let store = Store::connect(&url, false, Duration::from_secs(1))
+        .await
+        .unwrap();
+    let report = ledger::spend(
+        &store,
+        &SpendFilter {
+            since_ms: now - 3_600_000,
+            until_ms: now + 60_000,
+            by: By::Model,
+            key: Some("ci".into()),
+        },
+    )
+    .await
+    .unwrap();
+    let line = |group: &str, requests, errors, input, output, cost, unpriced| ledger::SpendLine {
+        group: group.to_owned(),
+        requests,
+        errors,
+        input_tokens: input,
+        output_tokens: output,
+        cost_micro_usd: cost,
+        unpriced,
+        ..ledger::SpendLine::default()
+    };
+    assert_eq!(
+        report.lines,
+        [
+            line("fast", 3, 0, 57, 9, 186.0, 0),
+            line("an:c", 1, 0, 12, 5, 0.0, 1),
+            line("nope", 1, 1, 0, 0, 0.0, 0),
+        ]
+    );
+    assert_eq!(report.total, line("total", 5, 1, 69, 14, 186.0, 1));
+    let other = ledger::spend(
+        &store,
+        &SpendFilter {
+            since_ms: now - 3_600_000,
+            until_ms: now + 60_000,
+            by: By::Provider,
+            key: Some("someone-else".into()),
+        },
+    )
+    .await
+    .unwrap();
+    assert!(other.lines.is_empty(), "{other:?}");
+    r.stop().await;
+}
+
+/// The spool's segment files.
+fn segments(home: &Path) -> Vec<PathBuf> {
+    std::fs::read_dir(home.join("run/ledger"))
+        .map(|d| d.filter_map(|e| Some(e.ok()?.path())).collect())
+        .unwrap_or_default()
+}
+
+fn spooled_lines(home: &Path) -> usize {
+    segments(home)
+        .iter()
+        .map(|p| std::fs::read_to_string(p).unwrap().lines().count())
+        .sum()
+}
+
+#[tokio::test]
+async fn rows_finished_while_the_database_is_unreachable_are_in_it_after_a_restart() {
+    let mock = MockUpstream::start().await.unwrap();
+    let home = support::home("ledger-down", &config(&mock.base_url()), "");
+    let token = token(&home);
+    // Nothing listens on port 1: every connect is refused.
+    let r = start(
+        &home,
+        Some("postgres://bitrouter:secret@127.0.0.1:1/ledger"),
+    )
+    .await;
+    for id in ["a", "b", "c"] {
+        assert_eq!(
+            call(&r, &token, "/v1/chat/completions", id, CHAT).await,
+            200
+        );
+    }
+    r.stop().await;
+    assert_eq!(spooled_lines(&home), 3, "{:?}", segments(&home));
+    assert!(!home.join("bitrouter.db").exists());
+
+    let r = start(&home, None).await;
+    let got = rows(&db_url(&home), 3).await;
+    let ids: Vec<&str> = got.iter().map(|r| r.request_id.as_str()).collect();
+    assert_eq!(ids, ["a", "b", "c"]);
+    r.stop().await;
+    assert_eq!(spooled_lines(&home), 0, "{:?}", segments(&home));
+}
+
+#[tokio::test]
+async fn rows_wait_out_a_locked_database_and_a_replayed_segment_adds_nothing() {
+    use sqlx::Connection as _;
+    let mock = MockUpstream::start().await.unwrap();
+    let home = support::home("ledger-locked", &config(&mock.base_url()), "");
+    let token = token(&home);
+    let url = db_url(&home);
+    let r = start(&home, None).await;
+    let chat = "/v1/chat/completions";
+    assert_eq!(call(&r, &token, chat, "a", CHAT).await, 200);
+    rows(&url, 1).await;
+
+    sqlx::any::install_default_drivers();
+    let mut lock = sqlx::AnyConnection::connect(&url).await.unwrap();
+    sqlx::query("BEGIN EXCLUSIVE")
+        .execute(&mut lock)
+        .await
+        .unwrap();
+    for id in ["b", "c"] {
+        assert_eq!(call(&r, &token, chat, id, CHAT).await, 200);
+    }
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert_eq!(spooled_lines(&home), 2);
+    sqlx::query("COMMIT").execute(&mut lock).await.unwrap();
+    let got = rows(&url, 3).await;
+    r.stop().await;
+
+    // A crash between a commit and the segment's deletion: the same rows again, and a line
+    // the process never finished writing.
+    let mut replay = String::new();
+    for row in &got {
+        replay.push_str(&serde_json::to_string(row).unwrap());
+        replay.push('\n');
+    }
+    replay.push_str(r#"{"id":"torn"#);
+    std::fs::write(home.join("run/ledger/spool-0000000000.jsonl"), replay).unwrap();
+    let r = start(&home, None).await;
+    assert_eq!(call(&r, &token, chat, "d", CHAT).await, 200);
+    let again = rows(&url, 4).await;
+    assert_eq!(&again[..3], &got[..]);
+    r.stop().await;
+    assert_eq!(spooled_lines(&home), 0, "{:?}", segments(&home));
+}

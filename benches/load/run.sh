@@ -20,6 +20,9 @@
 #                       Chat Completions, bitrouter calls the mock's Messages; "" measures none
 #   AUTH=1              also measure a second bitrouter with caller authentication on
 #                       (`skip_auth: false`, a key minted by `bitrouter keygen`); 0 skips it
+#   GUARDRAILS=0        1: also measure a second bitrouter, the passthrough config plus a typical
+#                       guardrail rule set (every built-in detector redacting, three patterns:
+#                       block, redact, log; on both phases), on its own port: rules on vs off
 #   SKIP_BUILD=1        use the release binaries already built
 #   OUT=DIR             where logs, configs and oha's JSON go (default target/load/<time>)
 #
@@ -43,6 +46,7 @@ SKIP_BUILD=${SKIP_BUILD:-0}
 OUT=${OUT:-$TARGET_DIR/load/$(date +%Y%m%d-%H%M%S)}
 TRANSLATED=${TRANSLATED-"mc gc cm"}
 AUTH=${AUTH:-1}
+GUARDRAILS=${GUARDRAILS:-0}
 
 log() { printf '%s\n' "$*" >&2; }
 die() { log "error: $*"; exit 1; }
@@ -62,6 +66,10 @@ done
 if [[ $AUTH == 1 ]]; then
     TARGETS+=(auth)
     LABEL[auth]="bitrouter, auth on"
+fi
+if [[ $GUARDRAILS == 1 ]]; then
+    TARGETS+=(guard)
+    LABEL[guard]="bitrouter, rules on"
 fi
 
 # --- tools -------------------------------------------------------------------------------
@@ -177,6 +185,35 @@ if [[ $AUTH == 1 ]]; then
     start bitrouter-auth "$OUT/bitrouter-auth.log" "$BIN/bitrouter" --home-dir "$OUT/home-auth" serve \
         -c "$OUT/home-auth/bitrouter.yaml" --listen 127.0.0.1:0
     URL[auth]="http://$START_ADDR" PID[auth]=$START_PID
+fi
+# The same router with a typical guardrail rule set (the one of benches/benches/guardrails.rs):
+# every request and every answer (whole or streamed, through a screening translator) is checked.
+if [[ $GUARDRAILS == 1 ]]; then
+    mkdir -p "$OUT/home-guard"
+    {
+        cat "$CONFIG"
+        cat <<'EOF'
+plugins:
+  bitrouter-guardrails:
+    rules:
+      - { name: email, detector: email, on: both, action: redact }
+      - { name: phone, detector: phone, on: both, action: redact }
+      - { name: credit_card, detector: credit_card, on: both, action: redact }
+      - { name: iban, detector: iban, on: both, action: redact }
+      - { name: us_ssn, detector: us_ssn, on: both, action: redact }
+      - { name: ip_address, detector: ip_address, on: both, action: redact }
+      - { name: secrets, detector: secrets, on: both, action: redact }
+      - { name: codeword, pattern: '\bbluebird-omega\b', on: both, action: block }
+      - { name: internal_id, pattern: 'ACME-[0-9]{6}', on: both, action: redact }
+      - { name: confidential, pattern: '(?i)\bconfidential\b', on: both, action: log }
+EOF
+    } >"$OUT/home-guard/bitrouter.yaml"
+    "$BIN/bitrouter" --home-dir "$OUT/home-guard" config validate -c "$OUT/home-guard/bitrouter.yaml" \
+        >"$OUT/validate-guard.log" 2>&1 ||
+        { cat "$OUT/validate-guard.log" >&2; die "the guardrails config does not validate"; }
+    start bitrouter-guard "$OUT/bitrouter-guard.log" "$BIN/bitrouter" --home-dir "$OUT/home-guard" serve \
+        -c "$OUT/home-guard/bitrouter.yaml" --listen 127.0.0.1:0
+    URL[guard]="http://$START_ADDR" PID[guard]=$START_PID
 fi
 for t in "${TARGETS[@]}"; do
     if [[ $t == tr-* ]]; then
@@ -412,6 +449,16 @@ sort -t$'\t' -k1,1 -k2,2 -k3,3n "$RESULTS" | awk -F'\t' -v OFS='\t' '
                   split(wk, w, FS)
                   printf "- auth on req/s >= 0.97x auth off in every cell: %s (lowest %.2fx, %s c=%s)\n", (worst >= 0.97 ? "met" : "MISSED"), worst, w[1], w[2]
                   printf "  auth on ÷ auth off:%s\n", substr(line, 1, length(line) - 1) }' "$SUMMARY"
+    fi
+    if [[ $GUARDRAILS == 1 ]]; then
+        # Rules on against the plain passthrough router of the same cell: req/s ratio, p50/p99.
+        awk -F'\t' '
+            $1 == "bitrouter" { p[$2 FS $3] = $4; p50[$2 FS $3] = $5; p99[$2 FS $3] = $6 }
+            $1 == "guard" { r[$2 FS $3] = $4; r50[$2 FS $3] = $5; r99[$2 FS $3] = $6; order[++n] = $2 FS $3 }
+            END { for (i = 1; i <= n; i++) { k = order[i]; split(k, f, FS)
+                      x = p[k] > 0 ? r[k] / p[k] : 0
+                      printf("- rules on ÷ rules off, %s c=%s: req/s %.2fx, p50 %.0f → %.0f µs (%+.0f), p99 %.0f → %.0f µs (%+.0f)\n",
+                          f[1], f[2], x, p50[k], r50[k], r50[k] - p50[k], p99[k], r99[k], r99[k] - p99[k]) } }' "$SUMMARY"
     fi
     awk -v k="${IDLE[bitrouter]}" 'BEGIN { printf "- idle RSS <= 16 MiB: %s (%.1f MiB)\n", (k <= 16 * 1024 ? "met" : "MISSED"), k / 1024 }'
     if ((STREAMS > 0)); then

@@ -23,6 +23,8 @@
 #   GUARDRAILS=0        1: also measure a second bitrouter, the passthrough config plus a typical
 #                       guardrail rule set (every built-in detector redacting, three patterns:
 #                       block, redact, log; on both phases), on its own port: rules on vs off
+#   BASELINE_BIN=PATH   also measure another `bitrouter` binary (e.g. built from an earlier commit)
+#                       with the same passthrough config, reported as this build ÷ baseline
 #   SKIP_BUILD=1        use the release binaries already built
 #   OUT=DIR             where logs, configs and oha's JSON go (default target/load/<time>)
 #
@@ -47,6 +49,7 @@ OUT=${OUT:-$TARGET_DIR/load/$(date +%Y%m%d-%H%M%S)}
 TRANSLATED=${TRANSLATED-"mc gc cm"}
 AUTH=${AUTH:-1}
 GUARDRAILS=${GUARDRAILS:-0}
+BASELINE_BIN=${BASELINE_BIN:-}
 
 log() { printf '%s\n' "$*" >&2; }
 die() { log "error: $*"; exit 1; }
@@ -66,6 +69,11 @@ done
 if [[ $AUTH == 1 ]]; then
     TARGETS+=(auth)
     LABEL[auth]="bitrouter, auth on"
+fi
+if [[ -n $BASELINE_BIN ]]; then
+    [[ -x $BASELINE_BIN ]] || die "BASELINE_BIN: '$BASELINE_BIN' is not an executable"
+    TARGETS+=(baseline)
+    LABEL[baseline]="baseline bitrouter ($(basename "$BASELINE_BIN"))"
 fi
 if [[ $GUARDRAILS == 1 ]]; then
     TARGETS+=(guard)
@@ -174,6 +182,15 @@ ROUTER_PID=$START_PID ROUTER=$START_ADDR
 
 declare -A URL=([direct]="http://$MOCK" [bare]="http://$BARE" [bitrouter]="http://$ROUTER")
 declare -A PID=([direct]="" [bare]=$BARE_PID [bitrouter]=$ROUTER_PID)
+# Another build of bitrouter (an earlier commit) with the same passthrough config, so a change
+# is measured against what came before it in the same run.
+if [[ -n $BASELINE_BIN ]]; then
+    mkdir -p "$OUT/home-baseline"
+    cp "$CONFIG" "$OUT/home-baseline/bitrouter.yaml"
+    start bitrouter-baseline "$OUT/bitrouter-baseline.log" "$BASELINE_BIN" --home-dir "$OUT/home-baseline" \
+        serve -c "$OUT/home-baseline/bitrouter.yaml" --listen 127.0.0.1:0
+    URL[baseline]="http://$START_ADDR" PID[baseline]=$START_PID
+fi
 # The same router with authentication on: its own home, an account, a minted key.
 if [[ $AUTH == 1 ]]; then
     mkdir -p "$OUT/home-auth"
@@ -449,6 +466,16 @@ sort -t$'\t' -k1,1 -k2,2 -k3,3n "$RESULTS" | awk -F'\t' -v OFS='\t' '
                   split(wk, w, FS)
                   printf "- auth on req/s >= 0.97x auth off in every cell: %s (lowest %.2fx, %s c=%s)\n", (worst >= 0.97 ? "met" : "MISSED"), worst, w[1], w[2]
                   printf "  auth on ÷ auth off:%s\n", substr(line, 1, length(line) - 1) }' "$SUMMARY"
+    fi
+    if [[ -n $BASELINE_BIN ]]; then
+        # This build against the baseline build of the same cell: req/s ratio, p50/p99.
+        awk -F'\t' '
+            $1 == "bitrouter" { p[$2 FS $3] = $4; p50[$2 FS $3] = $5; p99[$2 FS $3] = $6; order[++n] = $2 FS $3 }
+            $1 == "baseline" { r[$2 FS $3] = $4; r50[$2 FS $3] = $5; r99[$2 FS $3] = $6 }
+            END { for (i = 1; i <= n; i++) { k = order[i]; split(k, f, FS)
+                      x = r[k] > 0 ? p[k] / r[k] : 0
+                      printf("- this build ÷ baseline, %s c=%s: req/s %.2fx, p50 %.0f → %.0f µs (%+.0f), p99 %.0f → %.0f µs (%+.0f)\n",
+                          f[1], f[2], x, r50[k], p50[k], p50[k] - r50[k], r99[k], p99[k], p99[k] - r99[k]) } }' "$SUMMARY"
     fi
     if [[ $GUARDRAILS == 1 ]]; then
         # Rules on against the plain passthrough router of the same cell: req/s ratio, p50/p99.

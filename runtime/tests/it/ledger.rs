@@ -1,9 +1,11 @@
-//! The usage ledger end to end on a real SQLite file: a router started in-process with a
-//! minted key in front of `testkit::MockUpstream`, known traffic (passthrough, translated,
-//! streamed, refused, unpriced), each row checked column by column, `spend` against it; and
-//! the spool: rows finished while the database is unreachable or locked are in the ledger
-//! exactly once after it comes back or after a restart, and a segment replayed after its rows
-//! were committed adds nothing.
+//! The usage ledger end to end, each test on a real SQLite file and on a real Postgres (a
+//! fresh database per test on the server `scripts/test` starts; see
+//! `runtime::ledger::testing`): a router started in-process with a minted key in front of
+//! `testkit::MockUpstream`, known traffic (passthrough, translated, streamed, refused,
+//! unpriced), each row checked column by column, `spend` against it; and the spool: rows
+//! finished while the database is unreachable or locked are in the ledger exactly once after
+//! it comes back or after a restart, and a segment replayed after its rows were committed adds
+//! nothing.
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -131,12 +133,73 @@ fn db_url(home: &Path) -> String {
     ledger::sqlite_url(&home.join("bitrouter.db"))
 }
 
-#[tokio::test]
-async fn every_finished_request_is_one_exact_row_and_spend_sums_them() {
+/// The database a test's ledger lives in.
+#[derive(Clone, Copy, Debug)]
+enum Backend {
+    /// The default: `<home>/bitrouter.db`.
+    Sqlite,
+    /// A fresh database on the test Postgres, named with `--db`.
+    Postgres,
+}
+
+/// A test's ledger database.
+struct Db {
+    url: String,
+    /// What `--db` says (`None`: the home's default SQLite file).
+    flag: Option<String>,
+    backend: Backend,
+}
+
+impl Db {
+    /// `None`: no test Postgres here (the test skips; `testing::postgres` said why).
+    async fn new(backend: Backend, home: &Path, name: &str) -> Option<Db> {
+        Some(match backend {
+            Backend::Sqlite => Db {
+                url: db_url(home),
+                flag: None,
+                backend,
+            },
+            Backend::Postgres => {
+                let url = ledger::testing::postgres(&format!("rt_{name}")).await?;
+                Db {
+                    flag: Some(url.clone()),
+                    url,
+                    backend,
+                }
+            }
+        })
+    }
+
+    fn flag(&self) -> Option<&str> {
+        self.flag.as_deref()
+    }
+}
+
+/// A test run once on SQLite and once on Postgres: `mod name { sqlite, postgres }`.
+macro_rules! on_both {
+    ($name:ident) => {
+        mod $name {
+            #[tokio::test]
+            async fn sqlite() {
+                super::$name(super::Backend::Sqlite).await;
+            }
+            #[tokio::test]
+            async fn postgres() {
+                super::$name(super::Backend::Postgres).await;
+            }
+        }
+    };
+}
+
+on_both!(every_finished_request_is_one_exact_row_and_spend_sums_them);
+async fn every_finished_request_is_one_exact_row_and_spend_sums_them(b: Backend) {
     let mock = MockUpstream::start().await.unwrap();
-    let home = support::home("ledger-rows", &config(&mock.base_url()), "");
+    let home = support::home(&format!("ledger-rows-{b:?}"), &config(&mock.base_url()), "");
+    let Some(db) = Db::new(b, &home, "rows").await else {
+        return;
+    };
     let token = token(&home);
-    let r = start(&home, None).await;
+    let r = start(&home, db.flag()).await;
     let chat = "/v1/chat/completions";
     assert_eq!(call(&r, &token, chat, "a-pass", CHAT).await, 200);
     let messages =
@@ -153,7 +216,7 @@ async fn every_finished_request_is_one_exact_row_and_spend_sums_them() {
     let unpriced = r#"{"model":"an:c","messages":[{"role":"user","content":"Say hello."}]}"#;
     assert_eq!(call(&r, &token, chat, "e-unpriced", unpriced).await, 200);
 
-    let url = db_url(&home);
+    let url = db.url.clone();
     let got = rows(&url, 5).await;
     let show = |r: &Row| {
         format!(
@@ -266,10 +329,13 @@ fn spooled_lines(home: &Path) -> usize {
         .sum()
 }
 
-#[tokio::test]
-async fn rows_finished_while_the_database_is_unreachable_are_in_it_after_a_restart() {
+on_both!(rows_finished_while_the_database_is_unreachable_are_in_it_after_a_restart);
+async fn rows_finished_while_the_database_is_unreachable_are_in_it_after_a_restart(b: Backend) {
     let mock = MockUpstream::start().await.unwrap();
-    let home = support::home("ledger-down", &config(&mock.base_url()), "");
+    let home = support::home(&format!("ledger-down-{b:?}"), &config(&mock.base_url()), "");
+    let Some(db) = Db::new(b, &home, "down").await else {
+        return;
+    };
     let token = token(&home);
     // Nothing listens on port 1: every connect is refused.
     let r = start(
@@ -287,32 +353,42 @@ async fn rows_finished_while_the_database_is_unreachable_are_in_it_after_a_resta
     assert_eq!(spooled_lines(&home), 3, "{:?}", segments(&home));
     assert!(!home.join("bitrouter.db").exists());
 
-    let r = start(&home, None).await;
-    let got = rows(&db_url(&home), 3).await;
+    let r = start(&home, db.flag()).await;
+    let got = rows(&db.url, 3).await;
     let ids: Vec<&str> = got.iter().map(|r| r.request_id.as_str()).collect();
     assert_eq!(ids, ["a", "b", "c"]);
     r.stop().await;
     assert_eq!(spooled_lines(&home), 0, "{:?}", segments(&home));
 }
 
-#[tokio::test]
-async fn rows_wait_out_a_locked_database_and_a_replayed_segment_adds_nothing() {
+on_both!(rows_wait_out_a_locked_database_and_a_replayed_segment_adds_nothing);
+async fn rows_wait_out_a_locked_database_and_a_replayed_segment_adds_nothing(b: Backend) {
     use sqlx::Connection as _;
     let mock = MockUpstream::start().await.unwrap();
-    let home = support::home("ledger-locked", &config(&mock.base_url()), "");
+    let home = support::home(
+        &format!("ledger-locked-{b:?}"),
+        &config(&mock.base_url()),
+        "",
+    );
+    let Some(db) = Db::new(b, &home, "locked").await else {
+        return;
+    };
     let token = token(&home);
-    let url = db_url(&home);
-    let r = start(&home, None).await;
+    let url = db.url.clone();
+    let r = start(&home, db.flag()).await;
     let chat = "/v1/chat/completions";
     assert_eq!(call(&r, &token, chat, "a", CHAT).await, 200);
     rows(&url, 1).await;
 
     sqlx::any::install_default_drivers();
     let mut lock = sqlx::AnyConnection::connect(&url).await.unwrap();
-    sqlx::query("BEGIN EXCLUSIVE")
-        .execute(&mut lock)
-        .await
-        .unwrap();
+    let begin: &[&str] = match db.backend {
+        Backend::Sqlite => &["BEGIN EXCLUSIVE"],
+        Backend::Postgres => &["BEGIN", "LOCK TABLE requests IN ACCESS EXCLUSIVE MODE"],
+    };
+    for sql in begin {
+        sqlx::query(sql).execute(&mut lock).await.unwrap();
+    }
     for id in ["b", "c"] {
         assert_eq!(call(&r, &token, chat, id, CHAT).await, 200);
     }
@@ -331,10 +407,180 @@ async fn rows_wait_out_a_locked_database_and_a_replayed_segment_adds_nothing() {
     }
     replay.push_str(r#"{"id":"torn"#);
     std::fs::write(home.join("run/ledger/spool-0000000000.jsonl"), replay).unwrap();
-    let r = start(&home, None).await;
+    let r = start(&home, db.flag()).await;
     assert_eq!(call(&r, &token, chat, "d", CHAT).await, 200);
     let again = rows(&url, 4).await;
     assert_eq!(&again[..3], &got[..]);
     r.stop().await;
     assert_eq!(spooled_lines(&home), 0, "{:?}", segments(&home));
+}
+
+/// A row as a router would have spooled it.
+fn spooled(
+    id: &str,
+    time_ms: i64,
+    key: Option<&str>,
+    outcome: &str,
+    tokens: Option<(i64, i64)>,
+    cost: Option<f64>,
+) -> Row {
+    Row {
+        id: id.to_owned(),
+        time_ms,
+        request_id: format!("req-{id}"),
+        key_id: key.map(str::to_owned),
+        model: "fast".to_owned(),
+        route: Some("fast".to_owned()),
+        provider: Some("oa".to_owned()),
+        upstream_model: Some("m".to_owned()),
+        inbound: "messages".to_owned(),
+        outbound: Some("chat_completions".to_owned()),
+        stream: id.ends_with('s'),
+        status: if outcome == "failed" { 502 } else { 200 },
+        outcome: outcome.to_owned(),
+        attempts: 1,
+        duration_ms: 12.5,
+        ttfb_ms: tokens.map(|_| 3.25),
+        input_tokens: tokens.map(|t| t.0),
+        output_tokens: tokens.map(|t| t.1),
+        cache_read_tokens: tokens.map(|_| 0),
+        cache_write_tokens: tokens.map(|_| 0),
+        reasoning_tokens: tokens.map(|_| 0),
+        cost_micro_usd: cost,
+    }
+}
+
+on_both!(spend_groups_by_key_day_and_hour_and_requests_reads_every_column_back);
+async fn spend_groups_by_key_day_and_hour_and_requests_reads_every_column_back(b: Backend) {
+    let mock = MockUpstream::start().await.unwrap();
+    let home = support::home(
+        &format!("ledger-query-{b:?}"),
+        &config(&mock.base_url()),
+        "",
+    );
+    let Some(db) = Db::new(b, &home, "query").await else {
+        return;
+    };
+    // 2023-11-14 00:00 UTC; rows reach the database through a spool left by "an earlier run".
+    let day = 1_699_920_000_000;
+    let min = 60_000;
+    let written = [
+        spooled(
+            "r1",
+            day + 30 * min,
+            Some("a"),
+            "completed",
+            Some((100, 10)),
+            Some(10.0),
+        ),
+        spooled("r2s", day + 70 * min, Some("a"), "failed", None, None),
+        spooled(
+            "r3",
+            day + 80 * min,
+            Some("b"),
+            "completed",
+            Some((50, 5)),
+            None,
+        ),
+        spooled(
+            "r4s",
+            day + 1440 * min + 300 * min,
+            None,
+            "completed",
+            Some((1, 1)),
+            Some(2.5),
+        ),
+    ];
+    let mut spool = String::new();
+    for r in &written {
+        spool.push_str(&serde_json::to_string(r).unwrap());
+        spool.push('\n');
+    }
+    std::fs::create_dir_all(home.join("run/ledger")).unwrap();
+    std::fs::write(home.join("run/ledger/spool-0000000000.jsonl"), spool).unwrap();
+    let r = start(&home, db.flag()).await;
+    rows(&db.url, 4).await;
+    r.stop().await;
+
+    let store = Store::connect(&db.url, false, Duration::from_secs(1))
+        .await
+        .unwrap();
+    let recent = ledger::recent(&store, 10, None).await.unwrap();
+    assert_eq!(recent, written);
+    let last = ledger::recent(&store, 2, None).await.unwrap();
+    assert_eq!(last, written[2..]);
+    let after = ledger::recent(&store, 10, Some((written[1].time_ms, "r2s")))
+        .await
+        .unwrap();
+    assert_eq!(after, written[2..]);
+
+    let spend = |by, until_ms, key: Option<&str>| {
+        let store = store.clone();
+        let f = SpendFilter {
+            since_ms: day,
+            until_ms,
+            by,
+            key: key.map(str::to_owned),
+        };
+        async move { ledger::spend(&store, &f).await.unwrap() }
+    };
+    type Sums = (&'static str, i64, i64, i64, i64, f64, i64);
+    let sums = |report: ledger::SpendReport| -> Vec<(String, i64, i64, i64, i64, f64, i64)> {
+        report
+            .lines
+            .iter()
+            .chain([&report.total])
+            .map(|l| {
+                (
+                    l.group.clone(),
+                    l.requests,
+                    l.errors,
+                    l.input_tokens,
+                    l.output_tokens,
+                    l.cost_micro_usd,
+                    l.unpriced,
+                )
+            })
+            .collect()
+    };
+    let owned = |want: &[Sums]| -> Vec<(String, i64, i64, i64, i64, f64, i64)> {
+        want.iter()
+            .map(|w| (w.0.to_owned(), w.1, w.2, w.3, w.4, w.5, w.6))
+            .collect()
+    };
+    let end = day + 2 * 1440 * min;
+    assert_eq!(
+        sums(spend(By::Day, end, None).await),
+        owned(&[
+            ("2023-11-14", 3, 1, 150, 15, 10.0, 1),
+            ("2023-11-15", 1, 0, 1, 1, 2.5, 0),
+            ("total", 4, 1, 151, 16, 12.5, 1),
+        ])
+    );
+    assert_eq!(
+        sums(spend(By::Hour, end, None).await),
+        owned(&[
+            ("2023-11-14 00:00", 1, 0, 100, 10, 10.0, 0),
+            ("2023-11-14 01:00", 2, 1, 50, 5, 0.0, 1),
+            ("2023-11-15 05:00", 1, 0, 1, 1, 2.5, 0),
+            ("total", 4, 1, 151, 16, 12.5, 1),
+        ])
+    );
+    assert_eq!(
+        sums(spend(By::Key, end, None).await),
+        owned(&[
+            ("a", 2, 1, 100, 10, 10.0, 0),
+            ("-", 1, 0, 1, 1, 2.5, 0),
+            ("b", 1, 0, 50, 5, 0.0, 1),
+            ("total", 4, 1, 151, 16, 12.5, 1),
+        ])
+    );
+    // The window's end is exclusive, and --key narrows.
+    assert_eq!(
+        sums(spend(By::Provider, day + 1440 * min, Some("a")).await),
+        owned(&[
+            ("oa", 2, 1, 100, 10, 10.0, 0),
+            ("total", 2, 1, 100, 10, 10.0, 0)
+        ])
+    );
 }

@@ -584,3 +584,167 @@ async fn spend_groups_by_key_day_and_hour_and_requests_reads_every_column_back(b
         ])
     );
 }
+
+/// A failing endpoint in front of a working one, and two upstreams that drip their streams.
+fn chains(mock: &str) -> String {
+    format!(
+        r#"inherit_defaults: false
+providers:
+  oa:
+    api_base: "{mock}/v1"
+    api_key: k
+    api_protocol: chat_completions
+    allow_private: true
+    models: [{{ id: m, pricing: {{ input: 2.0, output: 8.0 }} }}]
+  bad:
+    api_base: "{mock}/v1"
+    api_key: k
+    api_protocol: chat_completions
+    allow_private: true
+    headers: {{ x-mock-fault: "status=500" }}
+    models: [{{ id: m, pricing: {{ input: 100.0, output: 100.0 }} }}]
+  slowoa:
+    api_base: "{mock}/v1"
+    api_key: k
+    api_protocol: chat_completions
+    allow_private: true
+    headers: {{ x-mock-fault: "drip=300" }}
+    models: [{{ id: m, pricing: {{ input: 2.0, output: 8.0 }} }}]
+  slowan:
+    api_base: "{mock}"
+    api_key: k
+    api_protocol: messages
+    allow_private: true
+    headers: {{ x-mock-fault: "drip=300" }}
+    models: [{{ id: c, pricing: {{ input: 3.0, output: 15.0 }} }}]
+models:
+  chain: {{ endpoints: [ {{ provider: bad, model_id: m }}, {{ provider: oa, model_id: m }} ] }}
+"#
+    )
+}
+
+on_both!(a_failover_row_names_the_provider_that_served_and_counts_both_attempts);
+async fn a_failover_row_names_the_provider_that_served_and_counts_both_attempts(b: Backend) {
+    let mock = MockUpstream::start().await.unwrap();
+    let home = support::home(
+        &format!("ledger-failover-{b:?}"),
+        &chains(&mock.base_url()),
+        "",
+    );
+    let Some(db) = Db::new(b, &home, "failover").await else {
+        return;
+    };
+    let token = token(&home);
+    let r = start(&home, db.flag()).await;
+    let body = r#"{"model":"chain","messages":[{"role":"user","content":"Say hello."}]}"#;
+    assert_eq!(
+        call(&r, &token, "/v1/chat/completions", "f", body).await,
+        200
+    );
+    assert_eq!(mock.request_count(), 2);
+    let got = rows(&db.url, 1).await;
+    let row = &got[0];
+    assert_eq!(
+        (
+            row.route.as_deref(),
+            row.provider.as_deref(),
+            row.upstream_model.as_deref()
+        ),
+        (Some("chain"), Some("oa"), Some("m"))
+    );
+    assert_eq!(
+        (row.status, row.outcome.as_str(), row.attempts),
+        (200, "completed", 2)
+    );
+    // Priced at the server's prices (19 in at $2/M, 3 out at $8/M), not the failed one's.
+    assert_eq!((row.input_tokens, row.output_tokens), (Some(19), Some(3)));
+    assert_eq!(row.cost_micro_usd, Some(62.0));
+    r.stop().await;
+}
+
+/// Starts a streamed chat call for `model` and reads until `until` has arrived, then leaves
+/// (drops the connection).
+async fn leave_mid_stream(r: &Router, token: &str, id: &str, model: &str, until: &str) {
+    use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
+    let body = format!(
+        r#"{{"model":"{model}","stream":true,"messages":[{{"role":"user","content":"Say hello."}}]}}"#
+    );
+    let mut s = tokio::net::TcpStream::connect(r.addr).await.unwrap();
+    let head = format!(
+        "POST /v1/chat/completions HTTP/1.1\r\nhost: localhost\r\nauthorization: Bearer {token}\r\n\
+         x-request-id: {id}\r\ncontent-type: application/json\r\ncontent-length: {}\r\n\r\n{body}",
+        body.len()
+    );
+    s.write_all(head.as_bytes()).await.unwrap();
+    let mut seen = Vec::new();
+    let mut buf = [0u8; 4096];
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while !String::from_utf8_lossy(&seen).contains(until) {
+        assert!(
+            Instant::now() < deadline,
+            "{}",
+            String::from_utf8_lossy(&seen)
+        );
+        let n = tokio::time::timeout(Duration::from_secs(10), s.read(&mut buf))
+            .await
+            .unwrap()
+            .unwrap();
+        assert!(
+            n > 0,
+            "the stream ended early: {}",
+            String::from_utf8_lossy(&seen)
+        );
+        seen.extend_from_slice(&buf[..n]);
+    }
+    assert!(!String::from_utf8_lossy(&seen).contains("[DONE]"));
+}
+
+on_both!(a_stream_the_caller_leaves_is_a_cancelled_row_with_the_usage_reported_so_far);
+async fn a_stream_the_caller_leaves_is_a_cancelled_row_with_the_usage_reported_so_far(b: Backend) {
+    let mock = MockUpstream::start().await.unwrap();
+    let home = support::home(
+        &format!("ledger-cancel-{b:?}"),
+        &chains(&mock.base_url()),
+        "",
+    );
+    let Some(db) = Db::new(b, &home, "cancel").await else {
+        return;
+    };
+    let token = token(&home);
+    let r = start(&home, db.flag()).await;
+    // A Messages upstream reports its input (12) and a first output token in `message_start`,
+    // before any content; a Chat upstream reports usage only in its last chunk.
+    leave_mid_stream(&r, &token, "a-messages", "slowan:c", "Hel").await;
+    leave_mid_stream(&r, &token, "b-chat", "slowoa:m", "Hel").await;
+    let got = rows(&db.url, 2).await;
+    let (an, oa) = (&got[0], &got[1]);
+    for row in &got {
+        assert_eq!(
+            (row.status, row.outcome.as_str()),
+            (499, "cancelled"),
+            "{row:?}"
+        );
+        assert!(row.stream && row.ttfb_ms.is_some(), "{row:?}");
+        assert_eq!(row.attempts, 1);
+    }
+    assert_eq!(
+        (an.provider.as_deref(), an.outbound.as_deref()),
+        (Some("slowan"), Some("messages"))
+    );
+    assert_eq!(
+        (
+            an.input_tokens,
+            an.output_tokens,
+            an.cache_read_tokens,
+            an.cache_write_tokens,
+            an.reasoning_tokens
+        ),
+        (Some(12), Some(1), Some(0), Some(0), Some(0))
+    );
+    // 12 in at $3/M and 1 out at $15/M.
+    assert_eq!(an.cost_micro_usd, Some(51.0));
+    assert_eq!(oa.provider.as_deref(), Some("slowoa"));
+    assert_eq!((oa.input_tokens, oa.output_tokens), (None, None));
+    assert_eq!(oa.cost_micro_usd, None);
+    r.stop().await;
+}

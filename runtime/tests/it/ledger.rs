@@ -46,6 +46,10 @@ struct Router {
 }
 
 async fn start(home: &Path, db: Option<&str>) -> Router {
+    start_with(home, db, ledger::LedgerOptions::default().spool_cap).await
+}
+
+async fn start_with(home: &Path, db: Option<&str>, spool_cap: u64) -> Router {
     let mut o = support::options(home);
     o.db = db.map(str::to_owned);
     let (paths, problem) = runtime::home::resolve(&o);
@@ -55,7 +59,7 @@ async fn start(home: &Path, db: Option<&str>) -> Router {
         ledger: ledger::LedgerOptions {
             connect_timeout: Duration::from_secs(1),
             flush_timeout: Duration::from_secs(2),
-            ..ledger::LedgerOptions::default()
+            spool_cap,
         },
         ..StartOptions::default()
     };
@@ -746,5 +750,47 @@ async fn a_stream_the_caller_leaves_is_a_cancelled_row_with_the_usage_reported_s
     assert_eq!(oa.provider.as_deref(), Some("slowoa"));
     assert_eq!((oa.input_tokens, oa.output_tokens), (None, None));
     assert_eq!(oa.cost_micro_usd, None);
+    r.stop().await;
+}
+
+#[tokio::test]
+async fn rows_past_the_spools_cap_are_dropped_and_counted_in_metrics() {
+    let mock = MockUpstream::start().await.unwrap();
+    let home = support::home("ledger-dropped", &config(&mock.base_url()), "");
+    let token = token(&home);
+    // The database never answers and the spool holds one row (a row is some 450 bytes).
+    let r = start_with(&home, Some("postgres://bitrouter@127.0.0.1:1/ledger"), 700).await;
+    for id in ["a", "b", "c"] {
+        assert_eq!(
+            call(&r, &token, "/v1/chat/completions", id, CHAT).await,
+            200
+        );
+    }
+    let bytes: u64 = segments(&home)
+        .iter()
+        .map(|p| std::fs::metadata(p).unwrap().len())
+        .sum();
+    assert_eq!(spooled_lines(&home), 1);
+    // What `GET /metrics` renders (an admin token away).
+    let metrics = r.daemon.server().scrape();
+    let line = |name: &str| {
+        metrics
+            .lines()
+            .find(|l| l.starts_with(name))
+            .unwrap_or_else(|| panic!("no {name} in {metrics}"))
+            .to_owned()
+    };
+    assert_eq!(
+        line("bitrouter_ledger_dropped_total"),
+        "bitrouter_ledger_dropped_total 2"
+    );
+    assert_eq!(
+        line("bitrouter_ledger_spool_bytes"),
+        format!("bitrouter_ledger_spool_bytes {bytes}")
+    );
+    assert!(
+        metrics.contains("# TYPE bitrouter_ledger_spool_bytes gauge"),
+        "{metrics}"
+    );
     r.stop().await;
 }

@@ -17,7 +17,10 @@
 //! The committed stream also owns the request's [`Record`] (attached by the handler as the
 //! response leaves): when the stream ends, the record is finished there, with the usage the
 //! upstream's events reported (read from the few events that carry it), so a stream is
-//! counted and logged once, at its real end; dropped, the record counts a cancelled request.
+//! counted and logged once, at its real end; dropped (the caller left), the record counts a
+//! cancelled request and carries the usage the upstream had reported by then (a Messages
+//! upstream's `message_start` input tokens, say; none from a Chat upstream, whose usage chunk
+//! comes last), so the ledger's `cancelled` row bills what was consumed as far as it is known.
 //!
 //! Two modes: passthrough (the caller speaks the upstream's protocol;
 //! `translate::passthrough::Inspector` classifies the upstream's own frames) or translation
@@ -593,6 +596,16 @@ impl Committed {
                     return Poll::Pending;
                 }
             }
+        }
+    }
+}
+
+impl Drop for Committed {
+    /// The caller left before the stream ended: its record (finished as `cancelled` by its
+    /// own drop) keeps the usage seen so far.
+    fn drop(&mut self) {
+        if let Some(mut r) = self.record.take() {
+            r.usage(self.events.usage);
         }
     }
 }

@@ -86,12 +86,18 @@ impl Shared {
                 (provider, t.upstream.to_string(), b.is_open(now))
             })
             .collect();
+        let (ledger_dropped, ledger_spool_bytes) = self
+            .usage
+            .get()
+            .map_or((0, 0), |s| (s.dropped(), s.queued_bytes()));
         crate::metrics::render(
             &self.metrics,
             crate::metrics::Live {
                 in_flight: self.in_flight.load(Ordering::Acquire) as u64,
                 config_hash: table.content_hash().to_owned(),
                 breakers,
+                ledger_dropped,
+                ledger_spool_bytes,
             },
         )
     }

@@ -53,6 +53,18 @@ pub struct Entry<'a> {
 pub trait UsageSink: Send + Sync + fmt::Debug {
     /// Every finished model call, exactly once. Must not block.
     fn finished(&self, entry: &Entry<'_>);
+
+    /// Entries the sink could not keep since it started (`bitrouter_ledger_dropped_total`;
+    /// read at scrape).
+    fn dropped(&self) -> u64 {
+        0
+    }
+
+    /// Bytes of entries waiting to be written (`bitrouter_ledger_spool_bytes`; read at
+    /// scrape).
+    fn queued_bytes(&self) -> u64 {
+        0
+    }
 }
 
 /// The cost of `usage` at `pricing` (USD per million tokens) in micro-USD: uncached input at

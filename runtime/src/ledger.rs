@@ -8,6 +8,7 @@
 //!   committed; retries while the database is away; replays the spool at start.
 //! - `store` — sqlx (`Any`: SQLite and Postgres), the embedded migrations, the insert.
 //! - `query` — what `bitrouter spend` and `bitrouter requests` read; `time` — their dates.
+//! - `testing` — for tests only: a fresh database per test on the test Postgres.
 //!
 //! A row is in the ledger exactly once: each has its own id, and the insert skips an id
 //! already there, so a segment replayed after a crash between commit and delete adds nothing.
@@ -16,6 +17,8 @@ mod query;
 mod row;
 mod spool;
 mod store;
+#[doc(hidden)]
+pub mod testing;
 pub mod time;
 mod writer;
 

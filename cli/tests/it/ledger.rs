@@ -1,6 +1,8 @@
 //! `bitrouter spend` and `bitrouter requests` as an operator runs them: a daemon serves known
 //! traffic, is killed with SIGKILL, is started again (its spool replayed), and both commands
 //! read the ledger's SQLite file directly — exact sums, a total line, the unpriced flag, JSON.
+//! And once on Postgres: a daemon started with `--db <postgres url>`, read by `spend --db` and
+//! `requests --db` (skipped without the test server; see `runtime::ledger::testing`).
 
 use std::io::{Read, Write};
 use std::path::Path;
@@ -130,6 +132,80 @@ fn spend_and_requests_read_the_ledger_after_a_sigkill_and_restart() {
     assert_eq!(v["total"]["cost_micro_usd"], 186.0);
     assert_eq!(v["total"]["unpriced"], 1);
 
+    let (code, _, err) = ctl(&home, &["stop"]);
+    assert_eq!(code, 0, "{err}");
+    std::mem::forget(guard);
+}
+
+#[test]
+fn spend_and_requests_read_a_postgres_ledger_with_db() {
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(1)
+        .enable_all()
+        .build()
+        .unwrap();
+    let Some(db) = rt.block_on(runtime::ledger::testing::postgres("cli_spend")) else {
+        return;
+    };
+    let mock = rt.block_on(testkit::MockUpstream::start()).unwrap();
+    let base = mock.base_url();
+    let home = scratch("ledger-spend-pg");
+    std::fs::write(
+        home.join("bitrouter.yaml"),
+        format!(
+            "server: {{ skip_auth: true, listen: \"127.0.0.1:0\" }}\n\
+             inherit_defaults: false\n\
+             providers:\n\
+             \x20 a: {{ api_base: \"{base}/v1\", api_key: k, api_protocol: chat_completions, allow_private: true, models: [{{id: up, pricing: {{input: 2.0, output: 8.0}}}}] }}\n\
+             models:\n\
+             \x20 m: {{ endpoints: [{{provider: a, service_id: up}}] }}\n"
+        ),
+    )
+    .unwrap();
+    let (code, out, err) = ctl(&home, &["start", "--db", &db]);
+    assert_eq!(code, 0, "{out}{err}");
+    let (code, out, err) = ctl(&home, &["status", "--json"]);
+    assert_eq!(code, 0, "{err}");
+    let st: Value = serde_json::from_str(&out).unwrap();
+    let guard = scopeguard(st["pid"].as_u64().unwrap());
+    let listen = st["listen"].as_str().unwrap().to_owned();
+    for _ in 0..2 {
+        assert_eq!(chat(&listen, "m"), "HTTP/1.1 200 OK");
+    }
+    assert!(chat(&listen, "nope").starts_with("HTTP/1.1 404"));
+
+    let began = std::time::Instant::now();
+    loop {
+        let (code, out, err) = ctl(&home, &["requests", "--json", "--db", &db]);
+        assert_eq!(code, 0, "{err}");
+        let v: Value = serde_json::from_str(&out).unwrap();
+        let models: Vec<&str> = v
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|r| r["model"].as_str().unwrap())
+            .collect();
+        if models.len() >= 3 || began.elapsed().as_secs() > 10 {
+            assert_eq!(models, ["m", "m", "nope"]);
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    let (code, out, err) = ctl(&home, &["spend", "--since", "1h", "--db", &db]);
+    assert_eq!(code, 0, "{err}");
+    let body: Vec<&str> = out.lines().skip(1).collect();
+    assert_eq!(
+        body,
+        [
+            "model  requests  errors  input  output  cache_read  cache_write  reasoning       cost",
+            "m             2       0     38       6           0            0          0  $0.000124",
+            "nope          1       1      0       0           0            0          0  $0.000000",
+            "total         3       1     38       6           0            0          0  $0.000124",
+        ],
+        "{out}"
+    );
+    // The home's default SQLite file was never made: everything went to Postgres.
+    assert!(!home.join("bitrouter.db").exists());
     let (code, _, err) = ctl(&home, &["stop"]);
     assert_eq!(code, 0, "{err}");
     std::mem::forget(guard);

@@ -26,6 +26,9 @@ pub(crate) struct Live {
     pub(crate) config_hash: String,
     /// Provider, upstream model, open.
     pub(crate) breakers: Vec<(String, String, bool)>,
+    /// The usage ledger's dropped rows and spooled bytes (0 without a ledger).
+    pub(crate) ledger_dropped: u64,
+    pub(crate) ledger_spool_bytes: u64,
 }
 
 /// The whole exposition.
@@ -258,6 +261,24 @@ impl Collector for Scrape {
         )?;
         let mut e = e;
         counter(&mut e, &[], m.dropped_spans.load(Ordering::Relaxed))?;
+        let mut e = enc.encode_descriptor(
+            "bitrouter_ledger_dropped",
+            "Usage ledger rows dropped because its spool was full (the database down or slow for long) or could not be written",
+            None,
+            MetricType::Counter,
+        )?;
+        counter(&mut e, &[], self.live.ledger_dropped)?;
+        let mut e = enc.encode_descriptor(
+            "bitrouter_ledger_spool_bytes",
+            "Bytes of usage ledger rows spooled and not yet committed to its database",
+            None,
+            MetricType::Gauge,
+        )?;
+        gauge(
+            &mut e,
+            &[],
+            i64::try_from(self.live.ledger_spool_bytes).unwrap_or(i64::MAX),
+        )?;
 
         m.rules.encode(&mut enc)?;
 

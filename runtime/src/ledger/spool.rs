@@ -183,6 +183,14 @@ fn dataplane_nonce() -> u64 {
 pub(crate) struct Sink(pub(crate) Arc<Spool>);
 
 impl UsageSink for Sink {
+    fn dropped(&self) -> u64 {
+        self.0.dropped()
+    }
+
+    fn queued_bytes(&self) -> u64 {
+        self.0.size()
+    }
+
     fn finished(&self, entry: &Entry<'_>) {
         thread_local! {
             /// The line is built here (grown once to the longest row, then reused).

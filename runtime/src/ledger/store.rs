@@ -26,6 +26,8 @@ pub const SCHEMA_VERSION: i64 = MIGRATIONS[MIGRATIONS.len() - 1].0;
 /// Rows per `INSERT` statement on Postgres (22 columns: 880 variables), so a batch is a few
 /// round trips.
 const ROWS_PER_STATEMENT: usize = 40;
+/// Rows per `INSERT` on SQLite (see [`Store::rows_per_statement`]).
+const SQLITE_ROWS_PER_STATEMENT: usize = 8;
 
 const COLUMNS: &str = "id, time_ms, request_id, key_id, model, route, provider, upstream_model, \
      inbound, outbound, stream, status, outcome, attempts, duration_ms, ttfb_ms, input_tokens, \
@@ -67,10 +69,11 @@ pub struct Store {
     pub(crate) pool: AnyPool,
     /// The URL without its password (for messages).
     pub(crate) shown: String,
-    /// Rows per `INSERT`: one on SQLite, where a prepared single-row insert repeated inside the
-    /// batch's transaction is fastest (binding a statement with hundreds of variables spent
-    /// most of the writer's time in `sqlite3_bind_parameter_name`, measured with perf under
-    /// `benches/load/run.sh`); [`ROWS_PER_STATEMENT`] elsewhere.
+    /// Rows per `INSERT`: [`SQLITE_ROWS_PER_STATEMENT`] on SQLite, where binding costs grow with
+    /// the square of a statement's variables (880-variable statements spent 27% of the
+    /// router's CPU in `sqlite3_bind_parameter_name`, measured with perf under
+    /// `benches/load/run.sh`) while each statement is a round trip to sqlx's SQLite worker
+    /// thread; [`ROWS_PER_STATEMENT`] elsewhere.
     rows_per_statement: usize,
 }
 
@@ -145,7 +148,11 @@ impl Store {
         Ok(Store {
             pool,
             shown,
-            rows_per_statement: if sqlite { 1 } else { ROWS_PER_STATEMENT },
+            rows_per_statement: if sqlite {
+                SQLITE_ROWS_PER_STATEMENT
+            } else {
+                ROWS_PER_STATEMENT
+            },
         })
     }
 

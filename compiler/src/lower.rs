@@ -418,6 +418,7 @@ fn server_settings(cfg: &resolved::Config) -> ServerSettings {
                 .collect(),
             revoked_jti: s.auth.revoked_jti.iter().map(|j| j.value.clone()).collect(),
             max_token_lifetime: s.auth.max_token_lifetime.value,
+            budgets: Box::new([]),
         },
         translation: s.translation,
         cors_allowed_origins: s

@@ -162,7 +162,8 @@ impl Caller {
             let mut out = Vec::new();
             if let Some(usd) = self.token.budget {
                 let window = self.token.budget_window.unwrap_or(BudgetWindow::Total);
-                let limit = spend::micro(usd * 1e6);
+                // To the nearest micro-USD (the claim is a float of USD).
+                let limit = (usd * 1e6).round() as u64;
                 out.push(Budget::new(spend, spend::Source::Token, key, window, limit));
             }
             // The same key and window is one counter: the stricter limit holds it.

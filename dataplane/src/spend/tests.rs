@@ -1,3 +1,5 @@
+//! Budgets in one process: bursts, settling, windows, leases, seeds and the worst case.
+
 use super::*;
 
 /// 2025-03-15 12:00:00 UTC.

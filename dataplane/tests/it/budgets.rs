@@ -298,3 +298,48 @@ async fn over_budget_is_a_429_in_every_callers_shape() {
     assert!(r.header("retry-after").is_none());
     assert!(r.body.contains("does not reset"), "{}", r.body);
 }
+
+#[tokio::test]
+async fn a_configured_budget_holds_beside_the_tokens_own() {
+    let key = AccountKey::generate().unwrap();
+    let (body, worst) = chat("fast", 100, false);
+    // `ci`: room for two worst cases a day in the file, ten in total in its claim; `plain`:
+    // one micro-USD short of one.
+    let extra = format!(
+        ", budgets: {{ ci: {{ usd: {}, window: day }}, plain: {{ usd: {}, window: month }} }}",
+        2.0 * worst as f64 / 1e6,
+        (worst - 1) as f64 / 1e6
+    );
+    let h = Harness::start(&config(&key, &extra)).await;
+    let ci = token(&key, "ci", Some(10.0 * worst as f64 / 1e6), None);
+    // Two requests in flight at once hold both budgets; the third is refused by the file's.
+    let slow = chat("slow", 100, false).0;
+    let (a, b, c) = tokio::join!(post(&h, &slow, &ci), post(&h, &slow, &ci), async {
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        post(&h, &slow, &ci).await
+    });
+    assert_eq!((a.status.as_u16(), b.status.as_u16()), (200, 200));
+    assert_eq!(c.status, 429, "{}", c.body);
+    assert!(c.body.contains("`server.auth.budgets.ci`"), "{}", c.body);
+    settled(&h).await;
+    for w in [BudgetWindow::Day, BudgetWindow::Total] {
+        let c = h.server.spend_counters("ci", w).unwrap();
+        assert_eq!((c.spent, c.reserved), (2 * ANSWER_COST, 0), "{w:?}");
+    }
+    // A key with no claim is held to its configured budget alone.
+    let plain = token(&key, "plain", None, None);
+    assert_eq!(post(&h, &body, &plain).await.status, 429);
+    let c = h
+        .server
+        .spend_counters("plain", BudgetWindow::Month)
+        .unwrap();
+    assert_eq!((c.spent, c.reserved), (0, 0));
+    // And a key with neither is not counted at all.
+    let free = token(&key, "free", None, None);
+    assert_eq!(post(&h, &body, &free).await.status, 200);
+    assert!(
+        h.server
+            .spend_counters("free", BudgetWindow::Total)
+            .is_none()
+    );
+}

@@ -133,6 +133,34 @@ pub struct Auth {
     pub revoked_jti: Field<List<Spanned<String>>>,
     /// Longest lifetime a token may have (default `365d`), at minting and when verified.
     pub max_token_lifetime: Field<Duration>,
+    /// Spend budgets by key id (the name a token was minted under, else its `jti`), e.g.
+    /// `{ ci: { usd: 20, window: month } }`. Enforced besides a token's own `budget` claim:
+    /// when both apply, both hold. Over budget, a request is refused with 429.
+    pub budgets: NameMap<KeyBudget>,
+}
+
+/// One key's spend budget.
+#[derive(Clone, Debug, Default, Deserialize)]
+#[cfg_attr(feature = "schema", derive(JsonSchema))]
+#[serde(default, deny_unknown_fields)]
+pub struct KeyBudget {
+    /// USD the key may spend per `window` (required; priced at the models' `pricing`).
+    pub usd: Field<f64>,
+    /// `day` or `month` (UTC), or `total` (never resets; the default, as for a token's claim).
+    pub window: Field<BudgetWindow>,
+}
+
+/// The period a budget covers.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize)]
+#[cfg_attr(feature = "schema", derive(JsonSchema))]
+#[serde(rename_all = "snake_case")]
+pub enum BudgetWindow {
+    /// A UTC day.
+    Day,
+    /// A UTC calendar month.
+    Month,
+    /// For ever.
+    Total,
 }
 
 /// Limits on inbound requests.

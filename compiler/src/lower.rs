@@ -9,9 +9,9 @@ use rustc_hash::FxHashMap;
 
 use crate::resolved::{self, Credential, Spanned};
 use crate::table::{
-    self, AuthSettings, DeclaredId, DeclaredModel, DeclaredSections, Hop, ModelId, NameRef,
-    PresetRoute, Protocol, ProtocolRules, ProtocolSet, ProtocolSource, ProviderId, RouteKind,
-    RoutingTable, ServerSettings, Target, TargetId, Timeouts, VirtualModel,
+    self, AuthSettings, DeclaredId, DeclaredModel, DeclaredSections, Hop, KeyBudget, ModelId,
+    NameRef, PresetRoute, Protocol, ProtocolRules, ProtocolSet, ProtocolSource, ProviderId,
+    RouteKind, RoutingTable, ServerSettings, Target, TargetId, Timeouts, VirtualModel,
 };
 use crate::upstream_url;
 use crate::validate::Validated;
@@ -418,6 +418,24 @@ fn server_settings(cfg: &resolved::Config) -> ServerSettings {
                 .collect(),
             revoked_jti: s.auth.revoked_jti.iter().map(|j| j.value.clone()).collect(),
             max_token_lifetime: s.auth.max_token_lifetime.value,
+            budgets: s
+                .auth
+                .budgets
+                .iter()
+                .filter_map(|b| {
+                    let usd = b
+                        .usd
+                        .get()
+                        .copied()
+                        .filter(|u| u.is_finite() && *u >= 0.0)?;
+                    Some(KeyBudget {
+                        key: b.key.value.as_str().into(),
+                        // To the nearest micro-USD, as a token's claim is.
+                        micro_usd: (usd * 1e6).round() as u64,
+                        window: b.window.value,
+                    })
+                })
+                .collect(),
         },
         translation: s.translation,
         cors_allowed_origins: s

@@ -130,6 +130,15 @@ pub struct Auth {
     pub trusted_keys: Vec<Spanned<String>>,
     pub revoked_jti: Vec<Spanned<String>>,
     pub max_token_lifetime: Setting<Duration>,
+    pub budgets: Vec<KeyBudget>,
+}
+
+/// `server.auth.budgets.<key>`: `usd` as written (checked in validate), the window defaulted.
+#[derive(Clone, Debug)]
+pub struct KeyBudget {
+    pub key: Spanned<String>,
+    pub usd: crate::ast::Field<f64>,
+    pub window: Setting<auth::BudgetWindow>,
 }
 
 #[derive(Clone, Debug)]

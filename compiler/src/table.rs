@@ -107,13 +107,33 @@ pub struct ServerSettings {
     pub auth: AuthSettings,
 }
 
-/// `server.auth`: token issuers trusted besides the home's accounts, revoked token ids, and
-/// the longest token lifetime. The keys have been checked (`auth::PublicKey::parse`).
+/// `server.auth`: token issuers trusted besides the home's accounts, revoked token ids, the
+/// longest token lifetime and per-key budgets. The keys have been checked
+/// (`auth::PublicKey::parse`).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct AuthSettings {
     pub trusted_keys: Box<[String]>,
     pub revoked_jti: Box<[String]>,
     pub max_token_lifetime: Duration,
+    /// `server.auth.budgets`, in file order.
+    pub budgets: Box<[KeyBudget]>,
+}
+
+/// A spend budget for one key id (a token's name, else its `jti`), enforced besides any
+/// `budget` claim the token carries.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct KeyBudget {
+    pub key: Box<str>,
+    /// Micro-USD per window.
+    pub micro_usd: u64,
+    pub window: auth::BudgetWindow,
+}
+
+impl AuthSettings {
+    /// The configured budget of `key`, if any.
+    pub fn budget(&self, key: &str) -> Option<&KeyBudget> {
+        self.budgets.iter().find(|b| &*b.key == key)
+    }
 }
 
 /// Upstream timeouts for one provider, defaults filled in.

@@ -432,7 +432,7 @@ fn patterns(acc: &mut Diagnostics, path: &str, rules: &[resolved::PatternRule]) 
 }
 
 /// `server.auth`: every trusted key an Ed25519 public key, once; token ids plausible; a
-/// lifetime that admits a token at all.
+/// lifetime that admits a token at all; budgets with a plausible key id and a `usd` of 0 or more.
 fn auth(acc: &mut Diagnostics, a: &resolved::Auth) {
     let mut seen: Vec<String> = Vec::new();
     for (i, k) in a.trusted_keys.iter().enumerate() {
@@ -469,6 +469,37 @@ fn auth(acc: &mut Diagnostics, a: &resolved::Auth) {
                 .at(j.span)
                 .help("a `jti` is 1 to 128 printable characters, as `bitrouter keys --show` prints it"),
             );
+        }
+    }
+    for b in &a.budgets {
+        let path = format!("server.auth.budgets.{}", b.key.value);
+        let k = &b.key.value;
+        if k.is_empty() || k.len() > 128 || !k.bytes().all(|c| c.is_ascii_graphic()) {
+            acc.push(
+                Diagnostic::error(Code::InvalidValue, path.clone(), "not a key id")
+                    .at(b.key.span)
+                    .help("a key id is the name a key was minted under (`bitrouter keygen --name`), else its `jti`: 1 to 128 printable characters"),
+            );
+        }
+        match &b.usd {
+            crate::ast::Field::Set(u) if !u.value.is_finite() || u.value < 0.0 => acc.push(
+                Diagnostic::error(
+                    Code::InvalidValue,
+                    format!("{path}.usd"),
+                    "a budget must be a non-negative number of USD",
+                )
+                .at(u.span),
+            ),
+            crate::ast::Field::Absent => acc.push(
+                Diagnostic::error(
+                    Code::MissingKey,
+                    format!("{path}.usd"),
+                    format!("the budget of `{k}` has no `usd`"),
+                )
+                .at(b.key.span)
+                .help("write the USD it may spend per window, as in `{ usd: 20, window: month }`"),
+            ),
+            _ => {}
         }
     }
     if let Some((d, span)) = a.max_token_lifetime.written()

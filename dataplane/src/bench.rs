@@ -58,6 +58,7 @@ impl Gate {
             trusted_keys: Box::new([]),
             revoked_jti: Box::new([]),
             max_token_lifetime: Duration::from_secs(365 * 86_400),
+            budgets: Box::new([]),
         };
         Gate {
             gate: gate::Gate::new(&settings, trust),

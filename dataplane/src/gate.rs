@@ -12,7 +12,7 @@
 
 use std::hash::{BuildHasher, Hasher};
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex, PoisonError, RwLock};
+use std::sync::{Arc, Mutex, OnceLock, PoisonError, RwLock};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use auth::{Reject, Scope, Trust, Verified};
@@ -22,6 +22,7 @@ use rustc_hash::{FxBuildHasher, FxHashMap};
 use translate::ir::ErrorKind;
 
 use crate::error::ProxyError;
+use crate::spend::{self, Budget, BudgetWindow, Spend};
 
 /// Cached tokens: shards × entries per shard.
 const SHARDS: usize = 16;
@@ -34,6 +35,8 @@ const MAX_LIMITERS: usize = 16_384;
 pub(crate) struct Caller {
     pub(crate) token: Verified,
     limiter: Option<Arc<Limiter>>,
+    /// The budgets it is held to, found on its first model call under this table.
+    budgets: OnceLock<Box<[Budget]>>,
 }
 
 /// The per-table gate: who is trusted, and the tokens verified so far.
@@ -106,6 +109,7 @@ impl Gate {
         let caller = Arc::new(Caller {
             token: verified,
             limiter,
+            budgets: OnceLock::new(),
         });
         let mut map = shard.write().unwrap_or_else(PoisonError::into_inner);
         if map.len() >= PER_SHARD
@@ -145,6 +149,42 @@ impl Caller {
             .with_retry_after(wait));
         }
         Ok(())
+    }
+}
+
+impl Caller {
+    /// The budgets this caller's requests reserve against: its token's `budget` claim (per
+    /// `budget_window`, `total` when absent) and `server.auth.budgets.<key id>`, both when
+    /// both are set (in the same window, the stricter of the two). Looked up once per caller and table; a request then touches only atomics.
+    pub(crate) fn budgets(&self, spend: &Spend, settings: &AuthSettings) -> &[Budget] {
+        self.budgets.get_or_init(|| {
+            let key = self.token.key_id();
+            let mut out = Vec::new();
+            if let Some(usd) = self.token.budget {
+                let window = self.token.budget_window.unwrap_or(BudgetWindow::Total);
+                // To the nearest micro-USD (the claim is a float of USD).
+                let limit = (usd * 1e6).round() as u64;
+                out.push(Budget::new(spend, spend::Source::Token, key, window, limit));
+            }
+            // The same key and window is one counter: the stricter limit holds it.
+            if let Some(b) = settings.budget(key) {
+                if let Some(t) = out.iter_mut().find(|t| t.window == b.window) {
+                    if b.micro_usd < t.limit {
+                        t.limit = b.micro_usd;
+                        t.source = spend::Source::Config;
+                    }
+                    return out.into_boxed_slice();
+                }
+                out.push(Budget::new(
+                    spend,
+                    spend::Source::Config,
+                    key,
+                    b.window,
+                    b.micro_usd,
+                ));
+            }
+            out.into_boxed_slice()
+        })
     }
 }
 

@@ -1,6 +1,6 @@
 //! The per-request pipeline: endpoint → limits → `Host` / `Origin` (`hygiene`) → auth →
 //! `Content-Type` → body (and its hygiene, `request::shape`) → model lookup → content rules
-//! (`screen`) → failover.
+//! (`screen`) → budgets (`spend`: reserve the worst case) → failover.
 //! Every outcome is a response in the caller protocol's shape; nothing here returns an error
 //! to hyper. Every response carries the request id; a model call's record is finished here
 //! (or handed to its stream's body) once the response is known.
@@ -34,6 +34,7 @@ use crate::request;
 use crate::respond::{self, json_ok};
 use crate::screen;
 use crate::shared::{InFlight, Shared};
+use crate::spend;
 
 /// Longest request target accepted (414 beyond).
 const MAX_URI: usize = 8 * 1024;
@@ -244,6 +245,9 @@ async fn serve(
         info.stream,
     );
     rec.routed(route.model);
+    if let Some(c) = &caller {
+        reserve(shared, table, c, &route, info, body.len(), rec)?;
+    }
     failover::run(failover::Ctx {
         shared,
         table,
@@ -258,6 +262,37 @@ async fn serve(
         request_id,
     })
     .await
+}
+
+/// Budgets: the request's worst-case cost reserved on every budget its caller is held to
+/// (`spend`), or the caller's 429 naming the budget and when it resets. The reservation goes
+/// into the record, which settles it. The worst case is the caller's maximum output tokens
+/// (else `spend::DEFAULT_OUTPUT_CAP`) at the route's highest output price plus a quarter of
+/// the body's bytes at its highest input price. A route none of whose endpoints has an input
+/// and an output price cannot be costed: it is admitted without a reservation, and since
+/// the ledger records its cost as unknown, it never counts against the budget.
+fn reserve(
+    shared: &Shared,
+    table: &LoadedTable,
+    caller: &Caller,
+    route: &compiler::table::Route<'_>,
+    info: &request::RequestInfo<'_>,
+    body_len: usize,
+    rec: &mut Record,
+) -> Result<(), ProxyError> {
+    let budgets = caller.budgets(&shared.spend, &table.server().auth);
+    if budgets.is_empty() {
+        return Ok(());
+    }
+    let output = info.max_output.unwrap_or(spend::DEFAULT_OUTPUT_CAP);
+    let prices = route.hops().filter_map(|h| h.target.map(|t| &t.pricing));
+    let Some(amount) = spend::worst_case(prices, spend::input_estimate(body_len), output) else {
+        return Ok(());
+    };
+    let now = spend::now();
+    let r = spend::Reservation::take(budgets, amount, now).map_err(|o| o.error(now))?;
+    rec.reserve(r);
+    Ok(())
 }
 
 /// Which protocol's shape the caller reads: the endpoint's, else guessed from the path and

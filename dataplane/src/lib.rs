@@ -42,6 +42,7 @@ mod respond;
 mod screen;
 mod server;
 mod shared;
+pub mod spend;
 mod table_handle;
 pub mod trace;
 mod upstream;

@@ -10,6 +10,9 @@
 //! boxed allocation): the server span and one span per attempt, handed to the exporter's sink
 //! when the request ends.
 //!
+//! A request held to a spend budget carries its reservation here; finishing settles it to
+//! the same cost the ledger gets (`crate::spend`).
+//!
 //! When the runtime installs a ledger ([`crate::usage::UsageSink`]), the finished record is
 //! also handed over as one [`crate::usage::Entry`] (borrowed; the caller's key id, what the
 //! name routed to, the answering target's prices and so the cost).
@@ -158,6 +161,8 @@ pub(crate) struct Record {
     route_name: Inline,
     /// The prices of the target tried last (`None`: undeclared, so unknown).
     pricing: Option<Pricing>,
+    /// The request's hold on its budgets, settled to its cost when it finishes.
+    reservation: Option<crate::spend::Reservation>,
 }
 
 /// A sampled request's trace, kept until it ends.
@@ -207,6 +212,21 @@ impl Record {
             caller: None,
             route_name: Inline::EMPTY,
             pricing: None,
+            reservation: None,
+        }
+    }
+
+    /// The request's budget reservation: it moves with the record and is settled where the
+    /// record is finished (dropped unsettled, it releases itself).
+    pub(crate) fn reserve(&mut self, r: crate::spend::Reservation) {
+        self.reservation = Some(r);
+    }
+
+    /// The cost the ledger records and a budget is charged (`None`: unknown).
+    fn cost(&self) -> Option<f64> {
+        match (self.pricing, self.usage) {
+            (Some(p), Some(u)) => crate::usage::cost_micro_usd(&p, &u),
+            _ => None,
         }
     }
 
@@ -351,6 +371,9 @@ impl Record {
             overhead: head.saturating_sub(self.upstream_wait),
         };
         self.shared.metrics.request(&f);
+        if let Some(mut r) = self.reservation.take() {
+            r.settle(self.cost());
+        }
         self.log(&f);
         if let Some(sink) = self.shared.sink.get().map(Arc::clone) {
             self.export(&*sink, &f);
@@ -385,10 +408,7 @@ impl Record {
             duration: f.duration,
             time_to_first_byte: self.head,
             usage: self.usage,
-            cost_micro_usd: match (self.pricing, self.usage) {
-                (Some(p), Some(u)) => crate::usage::cost_micro_usd(&p, &u),
-                _ => None,
-            },
+            cost_micro_usd: self.cost(),
         });
     }
 

@@ -26,6 +26,10 @@ pub(crate) struct RequestInfo<'b> {
     pub(crate) stream: bool,
     /// Chat only: the caller asked for the usage chunk.
     pub(crate) include_usage: bool,
+    /// The most output tokens the caller allows (`max_tokens`, `max_output_tokens`,
+    /// `max_completion_tokens`, Gemini's `generationConfig.maxOutputTokens`; the largest when
+    /// several are given; a value that is not a whole number is left to the upstream).
+    pub(crate) max_output: Option<u64>,
     model_spans: SmallVec<[Range<usize>; 1]>,
     stream_options: Option<Range<usize>>,
     open: usize,
@@ -72,7 +76,22 @@ pub(crate) fn inspect<'b>(
                         .ok_or_else(|| bad("`stream_options.include_usage` must be a boolean"))?;
                 }
             }
-            Ok((stream, include_usage))
+            let mut max_output: Option<u64> = None;
+            let mut cap = |x: Option<&simd_json::tape::Value<'_, '_>>| {
+                if let Some(n) = x.and_then(|n| n.as_u64()) {
+                    max_output = Some(max_output.map_or(n, |m| m.max(n)));
+                }
+            };
+            for k in ["max_tokens", "max_output_tokens", "max_completion_tokens"] {
+                cap(v.get(k).as_ref());
+            }
+            for g in ["generationConfig", "generation_config"] {
+                if let Some(g) = v.get(g) {
+                    cap(g.get("maxOutputTokens").as_ref());
+                    cap(g.get("max_output_tokens").as_ref());
+                }
+            }
+            Ok((stream, include_usage, max_output))
         })
         .map_err(|e| bad(format!("the request body is not valid JSON: {e}")))??;
 
@@ -105,6 +124,7 @@ pub(crate) fn inspect<'b>(
         model,
         stream,
         include_usage: protocol == Protocol::ChatCompletions && typed.1,
+        max_output: typed.2,
         model_spans,
         stream_options,
         open,

@@ -79,6 +79,27 @@ impl Server {
         self.shared.usage.set(sink).is_ok()
     }
 
+    /// Spent-so-far per key and window from the ledger: raises each counter to the ledger's
+    /// figure (never lowers it: the ledger lags the counters by its writer's delay) and
+    /// expires stale reservations. The runtime calls it at start and every minute.
+    pub fn seed_spend(&self, seeds: &[crate::spend::Seed]) {
+        for s in seeds {
+            self.shared.spend.seed(s);
+        }
+        self.shared.spend.sweep(crate::spend::now());
+    }
+
+    /// A key's budget counters in `window` now (`None`: no request or seed has touched it).
+    pub fn spend_counters(
+        &self,
+        key_id: &str,
+        window: crate::spend::BudgetWindow,
+    ) -> Option<crate::spend::Counters> {
+        self.shared
+            .spend
+            .counters(key_id, window, crate::spend::now())
+    }
+
     /// This server's metrics (the runtime counts reloads through it).
     pub fn metrics(&self) -> &Metrics {
         &self.shared.metrics

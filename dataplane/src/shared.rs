@@ -1,5 +1,5 @@
 //! What every request of one server shares: the current table, the upstream clients,
-//! breakers and rate-limit logs (which outlive tables), the retry budget, and the in-flight
+//! breakers, rate-limit logs and spend counters (which outlive tables), the retry budget, and the in-flight
 //! count with its per-request slot ([`InFlight`]).
 
 use std::sync::Arc;
@@ -15,6 +15,7 @@ use crate::client::Clients;
 use crate::gate::RateLimits;
 use crate::metrics::Metrics;
 use crate::prepared::LoadedTable;
+use crate::spend::Spend;
 use crate::table_handle::TableHandle;
 
 /// State shared by every request.
@@ -31,6 +32,8 @@ pub(crate) struct Shared {
     /// Start offset for round-robin and weighted chains.
     pub(crate) rotation: AtomicU64,
     pub(crate) rate_limits: RateLimits,
+    /// Spend budgets' counters (they outlive tables, like the rate-limit logs).
+    pub(crate) spend: Spend,
     /// Where OTLP spans and observations go, once the runtime installs an exporter.
     pub(crate) sink: std::sync::OnceLock<Arc<dyn crate::trace::Sink>>,
     /// Where ledger entries go, once the runtime installs one.
@@ -53,6 +56,7 @@ impl Shared {
             draining: AtomicBool::new(false),
             rotation: AtomicU64::new(0),
             rate_limits: RateLimits::default(),
+            spend: Spend::default(),
             sink: std::sync::OnceLock::new(),
             usage: std::sync::OnceLock::new(),
         }

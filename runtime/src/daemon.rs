@@ -261,6 +261,10 @@ impl Prepared {
         .await?;
         let server = dataplane::Server::trusting(self.table, &trust);
         server.set_usage_sink(ledger.sink());
+        // Budgets start from what the ledger says was spent, and are re-seeded every minute.
+        ledger
+            .reconcile(Arc::clone(&server), crate::ledger::RECONCILE_EVERY)
+            .await;
         let daemon = Arc::new(Daemon::new(server, self.paths, self.files, policy));
         Ok(Running {
             daemon,

@@ -27,9 +27,12 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
-pub use query::{By, RequestRow, SpendFilter, SpendLine, SpendReport, recent, spend};
+pub use query::{By, RequestRow, SpendFilter, SpendLine, SpendReport, recent, spend, spent_by_key};
 pub use row::Row;
 pub use store::{SCHEMA_VERSION, Store};
+
+/// How often the budget counters are re-seeded from the ledger.
+pub const RECONCILE_EVERY: Duration = Duration::from_secs(60);
 
 /// The spool's default cap.
 pub const DEFAULT_SPOOL_CAP: u64 = 256 << 20;
@@ -115,6 +118,32 @@ pub struct Ledger {
     stop: Arc<AtomicBool>,
     task: tokio::task::JoinHandle<()>,
     url: String,
+    seeder: Seeder,
+    reconcile: std::sync::Mutex<Option<tokio::task::JoinHandle<()>>>,
+}
+
+/// What reads the budget seeds: the database as reached at start (`None`: not reachable
+/// then, so each seed tries to connect), the URL as given and the connect timeout.
+#[derive(Clone, Debug)]
+struct Seeder {
+    store: Option<Store>,
+    url: String,
+    timeout: Duration,
+}
+
+impl Seeder {
+    async fn seed(&self, server: &dataplane::Server) -> Result<usize, LedgerError> {
+        let store = match &self.store {
+            Some(s) => s.clone(),
+            None => Store::connect(&self.url, false, self.timeout).await?,
+        };
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_secs() as i64);
+        let seeds = query::spent_by_key(&store, now).await?;
+        server.seed_spend(&seeds);
+        Ok(seeds.len())
+    }
 }
 
 impl Ledger {
@@ -155,6 +184,7 @@ impl Ledger {
             );
         }
         let stop = Arc::new(AtomicBool::new(false));
+        let seed_store = store.clone();
         let writer = writer::Writer::new(
             Arc::clone(&spool),
             store,
@@ -171,7 +201,51 @@ impl Ledger {
             stop,
             task,
             url: store::redact(url),
+            seeder: Seeder {
+                store: seed_store,
+                url: url.to_owned(),
+                timeout: options.connect_timeout,
+            },
+            reconcile: std::sync::Mutex::new(None),
         })
+    }
+
+    /// Seeds `server`'s budget counters with what the ledger says each key has spent in each
+    /// window so far (a counter is only ever raised; see `dataplane::spend`). Returns how many
+    /// (key, window) figures were applied.
+    pub async fn seed(&self, server: &dataplane::Server) -> Result<usize, LedgerError> {
+        self.seeder.seed(server).await
+    }
+
+    /// Seeds `server` now, then every `every` until shutdown, so the in-process budget
+    /// counters never fall behind what the ledger recorded (a failed seed is logged and
+    /// tried again at the next tick).
+    pub async fn reconcile(&self, server: Arc<dataplane::Server>, every: Duration) {
+        // A database that was not reachable at start has had its wait; the ticks retry.
+        if self.seeder.store.is_none() {
+            tracing::warn!("the budgets start unseeded: the ledger's database is not reachable");
+        } else if let Err(e) = self.seed(&server).await {
+            tracing::warn!(error = %error_chain(&e), "cannot seed the budgets from the ledger; retrying every minute");
+        }
+        let (seeder, stop) = (self.seeder.clone(), Arc::clone(&self.stop));
+        let task = tokio::spawn(async move {
+            let mut tick = tokio::time::interval(every);
+            tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+            tick.tick().await;
+            loop {
+                tick.tick().await;
+                if stop.load(Ordering::Acquire) {
+                    return;
+                }
+                if let Err(e) = seeder.seed(&server).await {
+                    tracing::warn!(error = %error_chain(&e), "cannot re-seed the budgets from the ledger");
+                }
+            }
+        });
+        *self
+            .reconcile
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner) = Some(task);
     }
 
     /// The sink the data plane hands each finished request to.
@@ -197,6 +271,14 @@ impl Ledger {
     /// Commits what is spooled (up to the flush timeout), then stops the writer.
     pub async fn shutdown(self) {
         self.stop.store(true, Ordering::Release);
+        if let Some(t) = self
+            .reconcile
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .take()
+        {
+            t.abort();
+        }
         self.spool.wake.notify_one();
         let _ = self.task.await;
     }

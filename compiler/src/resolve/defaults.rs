@@ -26,6 +26,8 @@ pub const MAX_ATTEMPTS: u32 = 3;
 pub const BREAKER_FAILURES: u32 = 5;
 pub const BREAKER_COOLDOWN: Duration = Duration::from_secs(30);
 pub const MAX_TOKEN_LIFETIME: Duration = Duration::from_secs(365 * 86_400);
+/// `server.auth.budgets.*.window`: as for a token's `budget` claim without `budget_window`.
+pub const BUDGET_WINDOW: auth::BudgetWindow = auth::BudgetWindow::Total;
 pub const ALLOW_PRIVATE: bool = false;
 pub const STRATEGY: Strategy = Strategy::Priority;
 pub const WEIGHT: u32 = 1;
@@ -103,6 +105,20 @@ pub(super) fn server(s: &ast::Server) -> resolved::Server {
                 .map(|l| l.0.clone())
                 .unwrap_or_default(),
             max_token_lifetime: setting(&s.auth.max_token_lifetime, MAX_TOKEN_LIFETIME, |d| d.0),
+            budgets: s
+                .auth
+                .budgets
+                .iter()
+                .map(|(key, b)| resolved::KeyBudget {
+                    key: key.clone(),
+                    usd: b.usd.clone(),
+                    window: setting(&b.window, BUDGET_WINDOW, |w| match w {
+                        ast::BudgetWindow::Day => auth::BudgetWindow::Day,
+                        ast::BudgetWindow::Month => auth::BudgetWindow::Month,
+                        ast::BudgetWindow::Total => auth::BudgetWindow::Total,
+                    }),
+                })
+                .collect(),
         },
         translation: s.translation.get().copied().unwrap_or(TRANSLATION),
         // Neither list has a default entry: no origin and no extra host is allowed.

@@ -40,6 +40,15 @@ impl RoutingTable {
                 a.max_token_lifetime
             );
         }
+        for b in &a.budgets {
+            let _ = writeln!(
+                o,
+                "budget key={} micro_usd={} window={}",
+                b.key,
+                b.micro_usd,
+                b.window.as_str()
+            );
+        }
         // Written only when set, so tables that leave them alone dump (and hash) as before.
         if s.translation != super::TranslationMode::Lenient
             || !s.cors_allowed_origins.is_empty()

@@ -9,6 +9,7 @@ fn settings() -> AuthSettings {
         trusted_keys: Box::new([]),
         revoked_jti: Box::new(["gone".to_owned()]),
         max_token_lifetime: Duration::from_secs(365 * 86_400),
+        budgets: Box::new([]),
     }
 }
 

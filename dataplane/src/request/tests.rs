@@ -137,3 +137,74 @@ fn gemini_takes_model_and_stream_from_the_path() {
     assert_eq!(i.model, "gemini-2.5-flash");
     assert!(i.stream);
 }
+
+#[test]
+fn reads_the_most_output_tokens_each_protocol_allows() {
+    let max = |p, body| info(p, body).unwrap().max_output;
+    assert_eq!(
+        max(
+            Protocol::ChatCompletions,
+            r#"{"model":"m","max_tokens":100,"messages":[]}"#
+        ),
+        Some(100)
+    );
+    assert_eq!(
+        max(
+            Protocol::ChatCompletions,
+            r#"{"model":"m","max_completion_tokens":300,"max_tokens":100,"messages":[]}"#
+        ),
+        Some(300)
+    );
+    assert_eq!(
+        max(
+            Protocol::Responses,
+            r#"{"model":"m","max_output_tokens":42,"input":"x"}"#
+        ),
+        Some(42)
+    );
+    assert_eq!(
+        max(
+            Protocol::Messages,
+            r#"{"model":"m","max_tokens":64,"messages":[]}"#
+        ),
+        Some(64)
+    );
+    let mut s = PooledScratch::take();
+    let gemini = |body: &'static str, s: &mut PooledScratch| {
+        inspect(
+            s.get(),
+            Protocol::GenerateContent,
+            body.as_bytes(),
+            Some("m".into()),
+            false,
+        )
+        .unwrap()
+        .max_output
+    };
+    assert_eq!(
+        gemini(
+            r#"{"contents":[],"generationConfig":{"maxOutputTokens":7}}"#,
+            &mut s
+        ),
+        Some(7)
+    );
+    assert_eq!(
+        gemini(
+            r#"{"contents":[],"generation_config":{"max_output_tokens":9}}"#,
+            &mut s
+        ),
+        Some(9)
+    );
+    // Absent, or not a whole number: none (the default cap applies).
+    assert_eq!(
+        max(Protocol::ChatCompletions, r#"{"model":"m","messages":[]}"#),
+        None
+    );
+    assert_eq!(
+        max(
+            Protocol::ChatCompletions,
+            r#"{"model":"m","max_tokens":1.5,"messages":[]}"#
+        ),
+        None
+    );
+}

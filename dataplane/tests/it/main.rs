@@ -8,6 +8,7 @@
 
 mod auth;
 mod auxiliary;
+mod budgets;
 mod cancel;
 mod failover;
 mod guardrails;

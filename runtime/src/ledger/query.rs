@@ -241,3 +241,39 @@ fn decode(r: &sqlx::any::AnyRow) -> Result<Row, sqlx::Error> {
         cost_micro_usd: r.try_get("cost_micro_usd")?,
     })
 }
+
+/// Spent so far by each key in the budget windows that hold `now` (Unix seconds): cost summed
+/// since the UTC day's start, the UTC month's, and ever — what the data plane's budget
+/// counters start from and are re-seeded with (`dataplane::Server::seed_spend`). Keys with
+/// nothing priced spent are left out; sums are rounded up to whole micro-USD.
+pub async fn spent_by_key(
+    store: &Store,
+    now: i64,
+) -> Result<Vec<dataplane::spend::Seed>, LedgerError> {
+    use dataplane::spend::BudgetWindow;
+    let mut out = Vec::new();
+    for window in [BudgetWindow::Day, BudgetWindow::Month, BudgetWindow::Total] {
+        let start = window.start(now);
+        let rows = sqlx::query(
+            "SELECT key_id, CAST(COALESCE(SUM(cost_micro_usd), 0) AS DOUBLE PRECISION) AS cost \
+             FROM requests WHERE key_id IS NOT NULL AND time_ms >= $1 GROUP BY key_id",
+        )
+        .bind(start.saturating_mul(1000))
+        .fetch_all(&store.pool)
+        .await
+        .map_err(LedgerError::Query)?;
+        for r in &rows {
+            let key_id: String = r.try_get("key_id").map_err(LedgerError::Query)?;
+            let cost: f64 = r.try_get("cost").map_err(LedgerError::Query)?;
+            if cost > 0.0 && cost.is_finite() {
+                out.push(dataplane::spend::Seed {
+                    key_id,
+                    window,
+                    window_start: start,
+                    micro_usd: cost.ceil() as u64,
+                });
+            }
+        }
+    }
+    Ok(out)
+}

@@ -7,6 +7,7 @@
     reason = "test helpers fail the test by panicking"
 )]
 
+mod budgets;
 mod daemon;
 mod ledger;
 mod observe;

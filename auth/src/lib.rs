@@ -15,6 +15,6 @@ pub mod key;
 pub mod pattern;
 pub mod token;
 
-pub use claims::{BudgetWindow, Claims, Scope, utc_label};
+pub use claims::{BudgetWindow, Claims, Scope, civil_from_days, days_from_civil, utc_label};
 pub use key::{AccountKey, PublicKey};
 pub use token::{Reject, Trust, Verified, mint, new_jti, peek, verify};

@@ -119,6 +119,11 @@ fn spend_and_requests_read_the_ledger_after_a_sigkill_and_restart() {
             "nope           1       1      0       0           0            0          0               $0.000000",
             "total          5       1     76      12           0            0          0  $0.000186 + 1 unpriced",
             "1 request(s) had usage but no price; their cost is not in the sums (set `pricing` on the model)",
+            format!(
+                "prices: a model's `pricing` in the configuration, else the built-in list prices of {}",
+                compiler::registry::PRICES_AS_OF
+            )
+            .as_str(),
         ],
         "{out}"
     );
@@ -131,6 +136,7 @@ fn spend_and_requests_read_the_ledger_after_a_sigkill_and_restart() {
     assert_eq!(v["lines"][1]["group"], "-");
     assert_eq!(v["total"]["cost_micro_usd"], 186.0);
     assert_eq!(v["total"]["unpriced"], 1);
+    assert_eq!(v["builtin_prices_as_of"], compiler::registry::PRICES_AS_OF);
 
     let (code, _, err) = ctl(&home, &["stop"]);
     assert_eq!(code, 0, "{err}");

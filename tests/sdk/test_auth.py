@@ -14,7 +14,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import anthropic
-import httpx
+import httpx2
 import openai
 import pytest
 from google import genai
@@ -181,7 +181,7 @@ class Counter:
     def __init__(self) -> None:
         self.sent = 0
 
-    def __call__(self, request: httpx.Request) -> None:
+    def __call__(self, request: httpx2.Request) -> None:
         self.sent += 1
 
 
@@ -189,7 +189,7 @@ class Counter:
 def test_a_spent_budget_is_final_for_the_sdks_that_would_retry_a_429(auth_url, keys, mock, kind):
     # max_retries=3: a plain 429 would be sent four times; `x-should-retry: false` stops it.
     count = Counter()
-    http = httpx.Client(event_hooks={"request": [count]}, timeout=TIMEOUT_S)
+    http = httpx2.Client(event_hooks={"request": [count]}, timeout=TIMEOUT_S)
     if kind == "msg":
         c = anthropic.Anthropic(
             api_key=keys["broke"], base_url=auth_url, max_retries=3, http_client=http

@@ -27,6 +27,7 @@ mod budget;
 mod client;
 mod endpoint;
 mod error;
+pub mod events;
 mod failover;
 #[doc(hidden)]
 pub mod fuzzing;
@@ -60,4 +61,5 @@ pub mod buckets {
 }
 pub use prepared::LoadedTable;
 pub use respond::Dropped;
-pub use server::{DRAIN_TIMEOUT, Server};
+pub use breaker::BreakerState;
+pub use server::{DRAIN_TIMEOUT, Endpoint, Server};

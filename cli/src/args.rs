@@ -13,6 +13,9 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 pub(crate) struct Cli {
     #[command(flatten)]
     pub(crate) global: Global,
+    /// With no command: the listen address, overriding `server.listen` (e.g. `127.0.0.1:0`).
+    #[arg(long, value_name = "ADDR")]
+    pub(crate) listen: Option<String>,
     /// With no command: the terminal UI (first run: the setup wizard), beside the router.
     #[command(subcommand)]
     pub(crate) command: Option<Command>,

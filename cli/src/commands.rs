@@ -22,7 +22,7 @@ use crate::output;
 
 pub(crate) fn run(cli: Cli) -> Result<ExitCode> {
     let Some(command) = cli.command else {
-        return tui::bare(&cli.global);
+        return tui::bare(&cli.global, cli.listen);
     };
     match command {
         Command::Config(ConfigCommand::Validate(a)) => config::validate(&cli.global, &a),

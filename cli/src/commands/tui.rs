@@ -23,7 +23,7 @@ use crate::tui::{self, state::Mode};
 
 const NO_TERMINAL: &str = "`bitrouter` with no command opens the terminal UI and needs a terminal: run `bitrouter serve` (foreground) or `bitrouter start` (daemon) instead";
 
-pub(crate) fn bare(g: &Global) -> Result<ExitCode> {
+pub(crate) fn bare(g: &Global, listen: Option<String>) -> Result<ExitCode> {
     if !tui::on_terminal() {
         output::fail(NO_TERMINAL, None);
         return Ok(ExitCode::from(2));
@@ -59,7 +59,7 @@ pub(crate) fn bare(g: &Global) -> Result<ExitCode> {
             ));
         }
     }
-    own(g, paths, hint)
+    own(g, paths, listen, hint)
 }
 
 pub(crate) fn attach(g: &Global, a: &TuiArgs) -> Result<ExitCode> {
@@ -111,9 +111,9 @@ fn needs_setup(paths: &Paths) -> bool {
 }
 
 /// Serves in this process, with the TUI on the terminal; `q` drains.
-fn own(g: &Global, paths: Paths, hint: Option<String>) -> Result<ExitCode> {
+fn own(g: &Global, paths: Paths, listen: Option<String>, hint: Option<String>) -> Result<ExitCode> {
     let options = StartOptions {
-        listen: None,
+        listen,
         allow_insecure_public: false,
         socket: None,
         signals: true,

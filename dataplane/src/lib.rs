@@ -59,7 +59,7 @@ pub mod buckets {
         DURATION_BUCKETS, OVERHEAD_BUCKETS, TOKEN_BUCKETS, TPOT_BUCKETS, TTFT_BUCKETS,
     };
 }
+pub use breaker::BreakerState;
 pub use prepared::LoadedTable;
 pub use respond::Dropped;
-pub use breaker::BreakerState;
 pub use server::{DRAIN_TIMEOUT, Endpoint, Server};

@@ -28,9 +28,7 @@ pub use paths::{DaemonPaths, PidFileError};
 pub use reload::{Exposed, NeedsRestart, ReloadError, Reloaded, Trigger, check_exposure};
 
 use crate::config::{self, LoadError, LoadOptions};
-use crate::control::proto::{
-    CredentialState, EndpointStatus, LastReload, ProviderStatus, Status,
-};
+use crate::control::proto::{CredentialState, EndpointStatus, LastReload, ProviderStatus, Status};
 use crate::control::server::{self as control_server, BindError, ControlError};
 use crate::explain::{self, NoRoute, RouteReport};
 use crate::home::Paths;

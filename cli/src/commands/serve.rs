@@ -32,7 +32,11 @@ pub(crate) fn run(g: &Global, a: &ServeArgs) -> Result<ExitCode> {
     let (file, warnings) = prepared.warnings();
     output::diagnostics(file, warnings);
     // Held to the end: dropping it flushes the log lines still queued.
-    let _log = init_logging(prepared.log_level(), prepared.log_format(), std::io::stdout());
+    let _log = init_logging(
+        prepared.log_level(),
+        prepared.log_format(),
+        std::io::stdout(),
+    );
     if let Some(e) = detach_error {
         tracing::warn!(error = %e, "setsid failed; the daemon stays in the terminal's session");
     }

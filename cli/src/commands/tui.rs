@@ -141,9 +141,7 @@ fn own(g: &Global, paths: Paths, listen: Option<String>, hint: Option<String>) -
         .enable_all()
         .build()
         .context("could not start the async runtime")?;
-    let running = rt
-        .block_on(prepared.bind())
-        .map_err(super::serve::hinted)?;
+    let running = rt.block_on(prepared.bind()).map_err(super::serve::hinted)?;
     let daemon = std::sync::Arc::clone(running.daemon());
     let socket = daemon.paths().socket.clone();
     let served = rt.spawn(running.serve());

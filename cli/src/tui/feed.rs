@@ -112,9 +112,7 @@ fn worker(
             Some(Action::Reload) => Some(reload(socket, config.as_deref())),
             Some(Action::Route(model)) => Some(Update::Route(
                 client::route(socket, &model, None)
-                    .map_err(|e| {
-                        runtime::control::proto::Failure::new(describe(&e), None)
-                    })
+                    .map_err(|e| runtime::control::proto::Failure::new(describe(&e), None))
                     .and_then(|r| r.map(|a| a.output)),
             )),
             Some(Action::Spend) => {
@@ -158,7 +156,9 @@ fn unix_now() -> u64 {
 
 /// `reload`, forwarding this process's keys as `bitrouter reload` does.
 fn reload(socket: &std::path::Path, config: Option<&std::path::Path>) -> Update {
-    let env = config.map(runtime::config::forwarded_env).unwrap_or_default();
+    let env = config
+        .map(runtime::config::forwarded_env)
+        .unwrap_or_default();
     let view = match client::reload(socket, Forwarded(env)) {
         Ok(Ok(r)) => ReloadView {
             at: unix_now(),

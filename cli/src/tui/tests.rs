@@ -169,9 +169,16 @@ fn provider_rows_carry_breakers_credentials_and_last_minute_figures() {
     app.update(Update::Event(Box::new(old)));
     let rows = app.provider_rows(NOW);
     let names: Vec<&str> = rows.iter().map(|r| r.name.as_str()).collect();
-    assert_eq!(names, ["mock", "spare"], "unused built-ins without keys are left out");
+    assert_eq!(
+        names,
+        ["mock", "spare"],
+        "unused built-ins without keys are left out"
+    );
     let mock = &rows[0];
-    assert_eq!(mock.requests, 4, "the event two minutes old is outside the window");
+    assert_eq!(
+        mock.requests, 4,
+        "the event two minutes old is outside the window"
+    );
     assert_eq!(mock.error_rate, Some(0.25));
     assert_eq!(mock.p50_ms, Some(200.0));
     assert_eq!(mock.p99_ms, Some(400.0));
@@ -256,7 +263,10 @@ fn every_screen_renders_at_80x24() {
         diagnostics: Some("error[E0003]: unknown key `bogus`\n --> bitrouter.yaml:3:1".into()),
     }));
     let c = screen(&app);
-    assert!(c.contains("FAILED (the previous table keeps serving)"), "{c}");
+    assert!(
+        c.contains("FAILED (the previous table keeps serving)"),
+        "{c}"
+    );
     assert!(c.contains("error[E0003]: unknown key `bogus`"), "{c}");
     assert!(c.contains("hash:  abc123"), "{c}");
 

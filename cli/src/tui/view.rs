@@ -271,7 +271,14 @@ fn live(f: &mut Frame<'_>, area: Rect, app: &App, t: &Theme) {
         Constraint::Length(7),
     ];
     let header = Row::new([
-        "time", "key", "model → provider/model", "protocol", "st", "ttft", "dur", "tokens",
+        "time",
+        "key",
+        "model → provider/model",
+        "protocol",
+        "st",
+        "ttft",
+        "dur",
+        "tokens",
         "cost",
     ])
     .style(t.bold());
@@ -348,7 +355,9 @@ fn routes(f: &mut Frame<'_>, area: Rect, app: &App, t: &Theme) {
         t.bold(),
     ));
     let text: Text<'_> = match &app.route {
-        None => Text::from("Type a model name (`smart`, `openai:gpt-4o`, `@preset`) and press enter."),
+        None => {
+            Text::from("Type a model name (`smart`, `openai:gpt-4o`, `@preset`) and press enter.")
+        }
         Some(Ok(out)) => Text::from(out.as_str()),
         Some(Err(fail)) => {
             let mut lines = vec![Line::styled(
@@ -368,10 +377,9 @@ fn routes(f: &mut Frame<'_>, area: Rect, app: &App, t: &Theme) {
 }
 
 fn spend(f: &mut Frame<'_>, area: Rect, app: &App, t: &Theme) {
-    let block = Block::new().borders(Borders::TOP).title(Span::styled(
-        " spend from the ledger (UTC) ",
-        t.bold(),
-    ));
+    let block = Block::new()
+        .borders(Borders::TOP)
+        .title(Span::styled(" spend from the ledger (UTC) ", t.bold()));
     let view = match &app.spend {
         None => {
             f.render_widget(Paragraph::new("Reading the ledger…").block(block), area);

@@ -26,7 +26,16 @@ impl Pane {
             .collect::<Vec<_>>()
             .join(" ");
         let status = Command::new("tmux")
-            .args(["-L", &name, "-f", "/dev/null", "new-session", "-d", "-s", "t"])
+            .args([
+                "-L",
+                &name,
+                "-f",
+                "/dev/null",
+                "new-session",
+                "-d",
+                "-s",
+                "t",
+            ])
             .args(["-x", &width.to_string(), "-y", &height.to_string()])
             .arg(line)
             .status()
@@ -86,7 +95,15 @@ impl Pane {
     /// Whether the program in the pane has exited.
     fn dead(&self) -> bool {
         let out = Command::new("tmux")
-            .args(["-L", &self.name, "display-message", "-p", "-t", "t", "#{pane_dead}"])
+            .args([
+                "-L",
+                &self.name,
+                "display-message",
+                "-p",
+                "-t",
+                "t",
+                "#{pane_dead}",
+            ])
             .output()
             .unwrap();
         String::from_utf8_lossy(&out.stdout).trim() == "1"
@@ -223,7 +240,7 @@ fn first_run_wizard_then_live_requests_then_a_broken_reload_keeps_serving() {
         pane.wait_until("the mock provider with its key set", |s| s
             .lines()
             .any(|l| l.contains("mock") && l.contains("set")))
-        .contains("closed"),
+            .contains("closed"),
         "{providers}"
     );
     // Requests appear on the live screen with their model, provider and status.
@@ -241,7 +258,10 @@ fn first_run_wizard_then_live_requests_then_a_broken_reload_keeps_serving() {
     let row = live.lines().find(|l| l.contains("no-such-model")).unwrap();
     assert!(row.contains(" 404 "), "{live}");
     // Newest first.
-    assert!(live.find("no-such-model") < live.find("mock:up-model →"), "{live}");
+    assert!(
+        live.find("no-such-model") < live.find("mock:up-model →"),
+        "{live}"
+    );
 
     // Break the configuration: `r` shows every diagnostic, the old table keeps serving.
     let config = home.join("bitrouter.yaml");
@@ -269,7 +289,10 @@ fn first_run_wizard_then_live_requests_then_a_broken_reload_keeps_serving() {
         assert!(began.elapsed() < WAIT, "still running:\n{}", pane.screen());
         std::thread::sleep(Duration::from_millis(100));
     }
-    assert!(std::net::TcpStream::connect(&listen).is_err(), "still listening");
+    assert!(
+        std::net::TcpStream::connect(&listen).is_err(),
+        "still listening"
+    );
 }
 
 #[test]

@@ -172,9 +172,7 @@ pub fn subscribe(socket: &Path) -> Result<Events, ClientError> {
         .map_err(ClientError::Send)?;
     let mut reader = BufReader::new(stream);
     let mut reply = String::new();
-    let n = reader
-        .read_line(&mut reply)
-        .map_err(ClientError::NoReply)?;
+    let n = reader.read_line(&mut reply).map_err(ClientError::NoReply)?;
     if n == 0 {
         return Err(ClientError::Closed);
     }

@@ -29,7 +29,7 @@ fn block_on<F: std::future::Future>(f: F) -> Result<F::Output> {
 
 /// The ledger's database, opened for reading (the configuration is read leniently only for
 /// `database.url`; a file that does not compile does not stop a reader).
-async fn open(g: &Global) -> Result<Store> {
+pub(crate) async fn open(g: &Global) -> Result<Store> {
     let paths = super::paths(g);
     let loaded = runtime::config::load(&paths, LoadOptions::new(EnvMode::Lenient)).ok();
     let url = runtime::config::database_url(&paths, loaded.as_ref().and_then(|l| l.table()));

@@ -13,6 +13,7 @@ mod daemon;
 mod init;
 mod keys;
 mod ledger;
+mod tui;
 
 fn bin() -> Command {
     let mut c = Command::new(env!("CARGO_BIN_EXE_bitrouter"));

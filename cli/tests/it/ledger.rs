@@ -4,7 +4,6 @@
 //! And once on Postgres: a daemon started with `--db <postgres url>`, read by `spend --db` and
 //! `requests --db` (skipped without the test server; see `runtime::ledger::testing`).
 
-use std::io::{Read, Write};
 use std::path::Path;
 
 use serde_json::Value;
@@ -18,19 +17,7 @@ fn ctl(home: &Path, args: &[&str]) -> (i32, String, String) {
 }
 
 fn chat(listen: &str, model: &str) -> String {
-    let body =
-        format!(r#"{{"model":"{model}","messages":[{{"role":"user","content":"Say hello."}}]}}"#);
-    let mut s = std::net::TcpStream::connect(listen).unwrap();
-    write!(
-        s,
-        "POST /v1/chat/completions HTTP/1.1\r\nhost: localhost\r\ncontent-type: application/json\r\n\
-         content-length: {}\r\nconnection: close\r\n\r\n{body}",
-        body.len()
-    )
-    .unwrap();
-    let mut reply = String::new();
-    s.read_to_string(&mut reply).unwrap();
-    reply.lines().next().unwrap_or("").to_owned()
+    super::post_chat(listen, model, "Say hello.", None)
 }
 
 fn start(home: &Path) -> (u64, String) {

@@ -2,7 +2,6 @@
 //! capture the screen), requests through the router to the mock upstream. Every wait polls the
 //! captured screen with a generous bound, so a loaded machine is slow, not flaky.
 
-use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::{Duration, Instant};
@@ -153,19 +152,7 @@ fn listen_on(screen: &str) -> String {
 }
 
 fn chat(listen: &str, model: &str) -> String {
-    let body = format!(r#"{{"model":"{model}","messages":[{{"role":"user","content":"hi"}}]}}"#);
-    let mut s = std::net::TcpStream::connect(listen).unwrap();
-    s.set_read_timeout(Some(Duration::from_secs(30))).unwrap();
-    write!(
-        s,
-        "POST /v1/chat/completions HTTP/1.1\r\nhost: localhost\r\ncontent-type: application/json\r\n\
-         content-length: {}\r\nconnection: close\r\n\r\n{body}",
-        body.len()
-    )
-    .unwrap();
-    let mut reply = String::new();
-    s.read_to_string(&mut reply).unwrap();
-    reply.lines().next().unwrap_or("").to_owned()
+    super::post_chat(listen, model, "hi", None)
 }
 
 #[test]

@@ -194,6 +194,11 @@ fn spend_and_requests_read_a_postgres_ledger_with_db() {
             "m             2       0     38       6           0            0          0  $0.000124",
             "nope          1       1      0       0           0            0          0  $0.000000",
             "total         3       1     38       6           0            0          0  $0.000124",
+            format!(
+                "prices: a model's `pricing` in the configuration, else the built-in list prices of {}",
+                compiler::registry::PRICES_AS_OF
+            )
+            .as_str(),
         ],
         "{out}"
     );

@@ -13,12 +13,16 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 pub(crate) struct Cli {
     #[command(flatten)]
     pub(crate) global: Global,
+    /// With no command: the listen address, overriding `server.listen` (e.g. `127.0.0.1:0`).
+    #[arg(long, value_name = "ADDR")]
+    pub(crate) listen: Option<String>,
+    /// With no command: the terminal UI (first run: the setup wizard), beside the router.
     #[command(subcommand)]
-    pub(crate) command: Command,
+    pub(crate) command: Option<Command>,
 }
 
 /// Options every command accepts.
-#[derive(Debug, Args)]
+#[derive(Clone, Debug, Args)]
 pub(crate) struct Global {
     /// The BitRouter home (default: `.` if it has bitrouter.yaml, else $BITROUTER_HOME, else ~/.bitrouter).
     #[arg(long, global = true, value_name = "PATH")]
@@ -83,6 +87,16 @@ pub(crate) enum Command {
     Spend(SpendArgs),
     /// The latest requests in the usage ledger (reads the database directly).
     Requests(RequestsArgs),
+    /// The terminal UI, attached to the running daemon (`bitrouter` alone also runs the
+    /// router when none is running).
+    Tui(TuiArgs),
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct TuiArgs {
+    /// The control socket (default: `server.control_socket`, else <run-dir>/bitrouter.sock).
+    #[arg(long, value_name = "PATH")]
+    pub(crate) socket: Option<PathBuf>,
 }
 
 #[derive(Debug, Args)]

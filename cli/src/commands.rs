@@ -8,6 +8,9 @@ mod keys;
 mod ledger;
 mod route;
 mod serve;
+mod tui;
+
+pub(crate) use ledger::open as ledger_store;
 
 use std::process::ExitCode;
 
@@ -18,7 +21,10 @@ use crate::args::{Cli, Command, ConfigCommand, Global};
 use crate::output;
 
 pub(crate) fn run(cli: Cli) -> Result<ExitCode> {
-    match cli.command {
+    let Some(command) = cli.command else {
+        return tui::bare(&cli.global, cli.listen);
+    };
+    match command {
         Command::Config(ConfigCommand::Validate(a)) => config::validate(&cli.global, &a),
         Command::Config(ConfigCommand::Schema) => config::schema(),
         Command::Route(a) => route::run(&cli.global, &a),
@@ -34,6 +40,7 @@ pub(crate) fn run(cli: Cli) -> Result<ExitCode> {
         Command::Keys(a) => keys::keys(&cli.global, &a),
         Command::Spend(a) => ledger::spend(&cli.global, &a),
         Command::Requests(a) => ledger::requests(&cli.global, &a),
+        Command::Tui(a) => tui::attach(&cli.global, &a),
     }
 }
 

@@ -11,6 +11,11 @@ use crate::syntax;
 /// The registry text, as shipped.
 pub const TEXT: &str = include_str!("registry/providers.yaml");
 
+/// The day the registry's prices were recorded from the providers' public list prices (the
+/// header of `registry/providers.yaml` says the same; a test holds them together). Costs
+/// of models without `pricing` in the user's file are only as current as this.
+pub const PRICES_AS_OF: &str = "2026-11-21";
+
 /// The name diagnostics would use for a value written in the registry.
 pub const NAME: &str = "<built-in registry>";
 
@@ -121,6 +126,28 @@ mod tests {
             assert!(p.api_protocol.get().is_some(), "{id} has no api_protocol");
         }
         assert_eq!(get().providers.len(), cfg.providers.len());
+    }
+
+    #[test]
+    fn the_price_snapshot_is_dated_where_it_is_written() {
+        assert!(
+            TEXT.contains(&format!("list prices as of {PRICES_AS_OF}")),
+            "registry/providers.yaml's header and PRICES_AS_OF disagree"
+        );
+        // Every remote model of the snapshot is priced: a cost is unknown only by choice.
+        for (id, p) in get().providers.iter() {
+            let local = p.allow_private.get().copied().unwrap_or(false);
+            for m in p.models.get().map_or(&[][..], |l| &l[..]) {
+                let priced =
+                    m.value.pricing.input.get().is_some() && m.value.pricing.output.get().is_some();
+                assert!(
+                    local || priced,
+                    "{}: {:?} has no price",
+                    id.value,
+                    m.value.id.get()
+                );
+            }
+        }
     }
 
     #[test]

@@ -155,7 +155,7 @@ pub(crate) async fn run(
             Some(ra) => err.with_retry_after(ra),
             None => err,
         };
-        // A refused request says nothing against the endpoint; 408, 429 and 5xx do.
+        // A refused request says nothing against the endpoint; 402, 408, 429 and 5xx do.
         let class = R::of_status(status);
         let outcome = if err.retryable {
             Outcome::Failure { retry_after }

@@ -153,6 +153,34 @@ impl Breaker {
         let until = self.open_until.load(Ordering::Acquire);
         until != 0 && self.at(now) < until
     }
+
+    /// Closed, open, or past its cool-down and admitting one probe.
+    pub(crate) fn state(&self, now: Instant) -> BreakerState {
+        match self.open_until.load(Ordering::Acquire) {
+            0 => BreakerState::Closed,
+            until if self.at(now) < until => BreakerState::Open,
+            _ => BreakerState::HalfOpen,
+        }
+    }
+}
+
+/// A breaker's state, as operators see it (`Server::endpoints`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum BreakerState {
+    Closed,
+    Open,
+    /// The cool-down is over; the next attempt is the probe.
+    HalfOpen,
+}
+
+impl BreakerState {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            BreakerState::Closed => "closed",
+            BreakerState::Open => "open",
+            BreakerState::HalfOpen => "half-open",
+        }
+    }
 }
 
 /// Most breakers kept for models a provider does not declare (`provider:anything` routes);

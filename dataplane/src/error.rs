@@ -52,6 +52,10 @@ pub(crate) struct ProxyError {
     pub(crate) reason: Option<&'static str>,
     /// How the attempt that failed ended (for the failover counter's `reason`).
     pub(crate) class: Option<AttemptResult>,
+    /// Sent as `x-should-retry: false`: the official OpenAI and Anthropic SDKs read it before
+    /// the status (docs/protocols.md §1.1, §1.3), so a refusal that will not change for hours
+    /// (a spent budget) is not retried by every client.
+    pub(crate) final_answer: bool,
 }
 
 impl ProxyError {
@@ -67,6 +71,7 @@ impl ProxyError {
             answer: None,
             reason: None,
             class: None,
+            final_answer: false,
         }
     }
 
@@ -87,11 +92,13 @@ impl ProxyError {
         Self::new(kind, Source::Internal, false, message.into())
     }
 
-    /// An upstream's error answer: retryable for 408, 429 and 5xx (docs/reliability.md,
-    /// failover), otherwise the answer the caller gets.
+    /// An upstream's error answer: retryable for 402 (that account's credit or quota is
+    /// spent), 408, 429 and 5xx (docs/reliability.md, error taxonomy), otherwise the answer
+    /// the caller gets.
     pub(crate) fn answered(head: response::Parts, body: Bytes, kind: ErrorKind) -> Self {
         let status = head.status;
-        let retryable = status == StatusCode::REQUEST_TIMEOUT
+        let retryable = status == StatusCode::PAYMENT_REQUIRED
+            || status == StatusCode::REQUEST_TIMEOUT
             || status == StatusCode::TOO_MANY_REQUESTS
             || status.is_server_error();
         let mut e = Self::new(kind, Source::Upstream, retryable, Cow::Borrowed(""));
@@ -117,6 +124,12 @@ impl ProxyError {
 
     pub(crate) fn with_reason(mut self, reason: &'static str) -> Self {
         self.reason = Some(reason);
+        self
+    }
+
+    /// Clients are told not to retry (`x-should-retry: false`).
+    pub(crate) fn final_answer(mut self) -> Self {
+        self.final_answer = true;
         self
     }
 
@@ -168,10 +181,12 @@ mod tests {
     }
 
     #[test]
-    fn upstream_answers_are_retryable_exactly_for_408_429_and_5xx() {
+    fn upstream_answers_are_retryable_exactly_for_402_408_429_and_5xx() {
         for (s, retry) in [
             (400, false),
             (401, false),
+            (402, true),
+            (403, false),
             (404, false),
             (408, true),
             (422, false),

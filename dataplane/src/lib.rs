@@ -27,6 +27,7 @@ mod budget;
 mod client;
 mod endpoint;
 mod error;
+pub mod events;
 mod failover;
 #[doc(hidden)]
 pub mod fuzzing;
@@ -58,6 +59,7 @@ pub mod buckets {
         DURATION_BUCKETS, OVERHEAD_BUCKETS, TOKEN_BUCKETS, TPOT_BUCKETS, TTFT_BUCKETS,
     };
 }
+pub use breaker::BreakerState;
 pub use prepared::LoadedTable;
 pub use respond::Dropped;
-pub use server::{DRAIN_TIMEOUT, Server};
+pub use server::{DRAIN_TIMEOUT, Endpoint, Server};

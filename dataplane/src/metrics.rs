@@ -60,9 +60,13 @@ impl Outcome {
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) enum AttemptResult {
     Ok,
-    /// The upstream refused the request (4xx other than 408 and 429): the caller's answer.
+    /// The upstream refused the request (4xx other than 402, 408 and 429): the caller's answer.
     ClientError,
     RateLimited,
+    /// 402: the account behind this endpoint is out of credit or quota (OpenRouter and
+    /// others say so with 402; docs/reliability.md, error taxonomy): the next endpoint may
+    /// serve.
+    QuotaExceeded,
     /// No answer in time: first byte, total, idle, or a 408.
     Timeout,
     ConnectError,
@@ -82,10 +86,11 @@ pub(crate) enum AttemptResult {
 }
 
 impl AttemptResult {
-    const ALL: [AttemptResult; 12] = [
+    const ALL: [AttemptResult; 13] = [
         AttemptResult::Ok,
         AttemptResult::ClientError,
         AttemptResult::RateLimited,
+        AttemptResult::QuotaExceeded,
         AttemptResult::Timeout,
         AttemptResult::ConnectError,
         AttemptResult::TransportError,
@@ -101,6 +106,7 @@ impl AttemptResult {
             AttemptResult::Ok => "ok",
             AttemptResult::ClientError => "client_error",
             AttemptResult::RateLimited => "rate_limited",
+            AttemptResult::QuotaExceeded => "quota_exceeded",
             AttemptResult::Timeout => "timeout",
             AttemptResult::ConnectError => "connect_error",
             AttemptResult::TransportError => "transport_error",
@@ -116,6 +122,7 @@ impl AttemptResult {
     /// The class of an upstream's error answer.
     pub(crate) fn of_status(status: u16) -> AttemptResult {
         match status {
+            402 => AttemptResult::QuotaExceeded,
             408 => AttemptResult::Timeout,
             429 => AttemptResult::RateLimited,
             500.. => AttemptResult::ServerError,

@@ -15,7 +15,8 @@
 //!
 //! When the runtime installs a ledger ([`crate::usage::UsageSink`]), the finished record is
 //! also handed over as one [`crate::usage::Entry`] (borrowed; the caller's key id, what the
-//! name routed to, the answering target's prices and so the cost).
+//! name routed to, the answering target's prices and so the cost). The same entry is
+//! published as a live event when anyone subscribes (`crate::events`).
 //!
 //! Nothing else here allocates: names for the log line are copied into fixed inline buffers, and a
 //! made-up request id is cut from a per-thread block shared by many ids.
@@ -378,18 +379,23 @@ impl Record {
         if let Some(sink) = self.shared.sink.get().map(Arc::clone) {
             self.export(&*sink, &f);
         }
-        if let Some(ledger) = self.shared.usage.get() {
-            self.enter(&**ledger, &f);
+        let ledger = self.shared.usage.get();
+        if ledger.is_some() || self.shared.events.wanted() {
+            let entry = self.entry(&f);
+            if let Some(ledger) = ledger {
+                ledger.finished(&entry);
+            }
+            self.shared.events.publish(&entry);
         }
     }
 
-    /// The ledger's row.
-    fn enter(&self, ledger: &dyn crate::usage::UsageSink, f: &Finished) {
+    /// The ledger's row, which is also the live event's source.
+    fn entry(&self, f: &Finished) -> crate::usage::Entry<'_> {
         fn some(i: &Inline) -> Option<&str> {
             Some(i.as_str()).filter(|s| !s.is_empty())
         }
         let tried = self.attempts > 0;
-        ledger.finished(&crate::usage::Entry {
+        crate::usage::Entry {
             time: SystemTime::now()
                 .checked_sub(f.duration)
                 .unwrap_or(SystemTime::UNIX_EPOCH),
@@ -409,7 +415,7 @@ impl Record {
             time_to_first_byte: self.head,
             usage: self.usage,
             cost_micro_usd: self.cost(),
-        });
+        }
     }
 
     /// The label value of a model name: the name when the table declares it.

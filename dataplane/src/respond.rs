@@ -31,6 +31,12 @@ pub(crate) fn error(err: ProxyError, caller: Protocol) -> Response<Body> {
     if let Some(wait) = retry_after {
         h.insert(header::RETRY_AFTER, retry_after_value(wait));
     }
+    if err.final_answer {
+        h.insert(
+            HeaderName::from_static("x-should-retry"),
+            HeaderValue::from_static("false"),
+        );
+    }
     if err.kind == ErrorKind::MethodNotAllowed {
         h.insert(header::ALLOW, HeaderValue::from_static("POST"));
     }

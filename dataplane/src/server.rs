@@ -28,6 +28,14 @@ use crate::shared::Shared;
 /// How long open connections get to finish after shutdown begins.
 pub const DRAIN_TIMEOUT: Duration = Duration::from_secs(30);
 
+/// One target of the table and its breaker (`Server::endpoints`).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Endpoint {
+    pub provider: String,
+    pub upstream_model: String,
+    pub breaker: crate::breaker::BreakerState,
+}
+
 /// The data plane: serves requests against the current table.
 #[derive(Debug)]
 pub struct Server {
@@ -98,6 +106,28 @@ impl Server {
         self.shared
             .spend
             .counters(key_id, window, crate::spend::now())
+    }
+
+    /// Subscribes to live request events (see `dataplane::events`); the subscription ends
+    /// when dropped.
+    pub fn subscribe(&self) -> crate::events::Subscription {
+        crate::events::Subscription::new(&self.shared.events)
+    }
+
+    /// Every target of the current table with its breaker's state now.
+    pub fn endpoints(&self) -> Vec<Endpoint> {
+        let table = self.shared.tables.load();
+        let now = std::time::Instant::now();
+        table
+            .targets()
+            .iter()
+            .zip(table.prepared.breakers())
+            .map(|(t, b)| Endpoint {
+                provider: table.provider(t.provider).name.to_string(),
+                upstream_model: t.upstream.to_string(),
+                breaker: b.state(now),
+            })
+            .collect()
     }
 
     /// This server's metrics (the runtime counts reloads through it).

@@ -1,6 +1,6 @@
 //! What every request of one server shares: the current table, the upstream clients,
 //! breakers, rate-limit logs and spend counters (which outlive tables), the retry budget, and the in-flight
-//! count with its per-request slot ([`InFlight`]).
+//! count with its per-request slot ([`InFlight`]), and the live request events.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
@@ -38,6 +38,8 @@ pub(crate) struct Shared {
     pub(crate) sink: std::sync::OnceLock<Arc<dyn crate::trace::Sink>>,
     /// Where ledger entries go, once the runtime installs one.
     pub(crate) usage: std::sync::OnceLock<Arc<dyn crate::usage::UsageSink>>,
+    /// Live request events for subscribers (the TUI); free when nobody subscribes.
+    pub(crate) events: Arc<crate::events::Events>,
 }
 
 impl Shared {
@@ -59,6 +61,7 @@ impl Shared {
             spend: Spend::default(),
             sink: std::sync::OnceLock::new(),
             usage: std::sync::OnceLock::new(),
+            events: Arc::default(),
         }
     }
 
@@ -102,6 +105,7 @@ impl Shared {
                 breakers,
                 ledger_dropped,
                 ledger_spool_bytes,
+                events_dropped: self.events.dropped(),
             },
         )
     }

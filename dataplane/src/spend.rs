@@ -354,7 +354,11 @@ pub(crate) struct Over {
 impl Over {
     /// The caller's 429 (in its protocol's rate-limit shape): which budget, how much of it is
     /// spent or reserved, and when it resets — `Retry-After` is the seconds to the window's
-    /// end (none for `total`, which never resets).
+    /// end (none for `total`, which never resets). OpenAI callers get OpenAI's own spelling
+    /// of a spent quota (`insufficient_quota` as type and code, which Codex and the SDKs
+    /// treat as final); every caller gets `x-should-retry: false`. 429, not 402: it is the
+    /// status all four protocols' services use for an exhausted quota, and what their
+    /// official clients map to their rate-limit error.
     pub(crate) fn error(&self, now: i64) -> ProxyError {
         let usd = |m: u64| m as f64 / 1e6;
         let which = match self.source {
@@ -381,8 +385,9 @@ impl Over {
                 usd(self.amount),
             ),
         )
-        .with_code("budget_exceeded")
-        .with_reason("budget");
+        .with_code("insufficient_quota")
+        .with_reason("budget")
+        .final_answer();
         match self.resets_at {
             Some(t) => e.with_retry_after(until(t, now)),
             None => e,

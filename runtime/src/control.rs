@@ -1,6 +1,6 @@
 //! The daemon's control plane: a Unix socket speaking versioned JSON lines (`proto`), served
 //! inside every running router (`server`) and used by `bitrouter start/stop/status/reload/
-//! restart/route` (`client`).
+//! restart/route` and the TUI (`client`; `subscribe` streams request events).
 
 pub mod client;
 mod human;

@@ -28,7 +28,7 @@ pub use paths::{DaemonPaths, PidFileError};
 pub use reload::{Exposed, NeedsRestart, ReloadError, Reloaded, Trigger, check_exposure};
 
 use crate::config::{self, LoadError, LoadOptions};
-use crate::control::proto::{CredentialState, LastReload, ProviderStatus, Status};
+use crate::control::proto::{CredentialState, EndpointStatus, LastReload, ProviderStatus, Status};
 use crate::control::server::{self as control_server, BindError, ControlError};
 use crate::explain::{self, NoRoute, RouteReport};
 use crate::home::Paths;
@@ -513,11 +513,21 @@ impl Daemon {
             streams: totals.streams,
             draining: self.draining(),
             last_reload: lock(&self.last_reload).clone(),
+            endpoints: self
+                .server
+                .endpoints()
+                .into_iter()
+                .map(|e| EndpointStatus {
+                    provider: e.provider,
+                    upstream_model: e.upstream_model,
+                    breaker: e.breaker.as_str().to_owned(),
+                })
+                .collect(),
         }
     }
 
     /// Completes when a stop or drain is requested.
-    fn stop_requested(&self) -> impl Future<Output = ()> + Send + 'static {
+    pub(crate) fn stop_requested(&self) -> impl Future<Output = ()> + Send + 'static {
         let mut rx = self.stop.subscribe();
         async move {
             let _ = rx.wait_for(|s| *s).await;

@@ -14,6 +14,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import anthropic
+import httpx2
 import openai
 import pytest
 from google import genai
@@ -31,6 +32,10 @@ def auth_home(mock, tmp_path_factory) -> Path:
     home = tmp_path_factory.mktemp("auth-home")
     config = support.router_config(mock.url, {p: 1 for p in PROTOCOLS})
     config["server"] = {"skip_auth": False}
+    # Priced, so that a budget can be spent (an unpriced route is never held to one).
+    for p in PROTOCOLS:
+        for m in config["providers"][p]["models"]:
+            m["pricing"] = {"input": 1.0, "output": 1.0}
     (home / "bitrouter.yaml").write_text(json.dumps(config, indent=2) + "\n")
     cli(home, "account", "--generate", "--name", "sdk-tests")
     return home
@@ -56,6 +61,7 @@ def keys(auth_home) -> dict[str, str]:
         "gem-only": cli(auth_home, "keygen", "--exp", "1h", "--models", "gem-*"),
         "admin": cli(auth_home, "keygen", "--exp", "1h", "--scope", "admin"),
         "slow": cli(auth_home, "keygen", "--exp", "1h", "--rpm", "1"),
+        "broke": cli(auth_home, "keygen", "--exp", "1h", "--budget", "0", "--budget-window", "day"),
     }
 
 
@@ -167,3 +173,53 @@ def test_a_key_over_its_rate_raises_rate_limit_error(auth_url, keys):
     with pytest.raises(openai.RateLimitError) as e:
         chat(auth_url, keys["slow"])
     assert 1 <= int(e.value.response.headers["retry-after"]) <= 60
+
+
+class Counter:
+    """An httpx event hook: how many HTTP requests the SDK sent (its retries included)."""
+
+    def __init__(self) -> None:
+        self.sent = 0
+
+    def __call__(self, request: httpx2.Request) -> None:
+        self.sent += 1
+
+
+@pytest.mark.parametrize("kind", ["chat", "resp", "msg"])
+def test_a_spent_budget_is_final_for_the_sdks_that_would_retry_a_429(auth_url, keys, mock, kind):
+    # max_retries=3: a plain 429 would be sent four times; `x-should-retry: false` stops it.
+    count = Counter()
+    http = httpx2.Client(event_hooks={"request": [count]}, timeout=TIMEOUT_S)
+    if kind == "msg":
+        c = anthropic.Anthropic(
+            api_key=keys["broke"], base_url=auth_url, max_retries=3, http_client=http
+        )
+        with pytest.raises(anthropic.RateLimitError) as e:
+            c.messages.create(
+                model="msg-text", max_tokens=64, messages=[{"role": "user", "content": "hi"}]
+            )
+    else:
+        c = openai.OpenAI(
+            api_key=keys["broke"], base_url=f"{auth_url}/v1", max_retries=3, http_client=http
+        )
+        with pytest.raises(openai.RateLimitError) as e:
+            if kind == "chat":
+                c.chat.completions.create(
+                    model="chat-text", messages=[{"role": "user", "content": "hi"}]
+                )
+            else:
+                c.responses.create(model="resp-text", input="hi")
+        # OpenAI's own spelling of a spent quota, which its clients treat as final.
+        assert e.value.code == "insufficient_quota"
+        assert e.value.type == "insufficient_quota"
+    assert count.sent == 1, f"the SDK sent {count.sent} requests"
+    assert "used up" in str(e.value) and "resets at" in str(e.value)
+    assert e.value.response.headers["x-should-retry"] == "false"
+    assert mock.requests() == []
+
+
+def test_a_spent_budget_is_genais_resource_exhausted(auth_url, keys, mock):
+    with pytest.raises(errors.ClientError) as e:
+        generate(auth_url, keys["broke"])
+    assert e.value.code == 429 and e.value.status == "RESOURCE_EXHAUSTED"
+    assert mock.requests() == []

@@ -42,7 +42,8 @@ pub(crate) fn kind_from_name(name: &str) -> Option<ErrorKind> {
 }
 
 /// `{"error":{"message":…,"type":…,"param":null,"code":…}}`, the body of every OpenAI error
-/// answer and (after `data: `) of a Chat stream's terminal error chunk.
+/// answer and (after `data: `) of a Chat stream's terminal error chunk. A spent quota is
+/// spelled as OpenAI spells it: `insufficient_quota` as both type and code.
 pub(crate) fn error_body<B: BufMut>(
     out: &mut B,
     kind: ErrorKind,
@@ -52,7 +53,13 @@ pub(crate) fn error_body<B: BufMut>(
     out.put_slice(b"{\"error\":{\"message\":");
     push_json_str(out, message);
     out.put_slice(b",\"type\":");
-    push_json_str(out, error_type(kind));
+    push_json_str(
+        out,
+        match code {
+            Some(c @ "insufficient_quota") => c,
+            _ => error_type(kind),
+        },
+    );
     out.put_slice(b",\"param\":null,\"code\":");
     match code {
         Some(c) => push_json_str(out, c),

@@ -20,7 +20,11 @@ use crate::args::{Global, InitArgs};
 use crate::output::{self, Hinted};
 
 pub(crate) fn run(g: &Global, a: &InitArgs) -> Result<ExitCode> {
-    let paths = runtime::home::resolve_for_init(&super::home_options(g));
+    run_at(runtime::home::resolve_for_init(&super::home_options(g)), a)
+}
+
+/// `init` writing into `paths` (bare `bitrouter` passes the home it will serve from).
+pub(crate) fn run_at(paths: runtime::Paths, a: &InitArgs) -> Result<ExitCode> {
     let config = paths.config.clone();
     let dir = match config.parent() {
         Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),

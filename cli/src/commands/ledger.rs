@@ -29,7 +29,7 @@ fn block_on<F: std::future::Future>(f: F) -> Result<F::Output> {
 
 /// The ledger's database, opened for reading (the configuration is read leniently only for
 /// `database.url`; a file that does not compile does not stop a reader).
-async fn open(g: &Global) -> Result<Store> {
+pub(crate) async fn open(g: &Global) -> Result<Store> {
     let paths = super::paths(g);
     let loaded = runtime::config::load(&paths, LoadOptions::new(EnvMode::Lenient)).ok();
     let url = runtime::config::database_url(&paths, loaded.as_ref().and_then(|l| l.table()));
@@ -78,7 +78,17 @@ pub(crate) fn spend(g: &Global, a: &SpendArgs) -> Result<ExitCode> {
         ledger::spend(&store, &filter).await.map_err(hinted)
     })??;
     if a.json {
-        output::data(&serde_json::to_string_pretty(&report)?);
+        #[derive(serde::Serialize)]
+        struct Out<'a> {
+            #[serde(flatten)]
+            report: &'a ledger::SpendReport,
+            builtin_prices_as_of: &'static str,
+        }
+        let out = Out {
+            report: &report,
+            builtin_prices_as_of: compiler::registry::PRICES_AS_OF,
+        };
+        output::data(&serde_json::to_string_pretty(&out)?);
     } else {
         output::data(&spend_table(&report));
     }
@@ -143,6 +153,10 @@ fn spend_table(r: &ledger::SpendReport) -> String {
             r.total.unpriced
         ));
     }
+    text.push_str(&format!(
+        "prices: a model's `pricing` in the configuration, else the built-in list prices of {}\n",
+        compiler::registry::PRICES_AS_OF
+    ));
     text
 }
 

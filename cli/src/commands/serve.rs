@@ -32,7 +32,11 @@ pub(crate) fn run(g: &Global, a: &ServeArgs) -> Result<ExitCode> {
     let (file, warnings) = prepared.warnings();
     output::diagnostics(file, warnings);
     // Held to the end: dropping it flushes the log lines still queued.
-    let _log = init_logging(prepared.log_level(), prepared.log_format());
+    let _log = init_logging(
+        prepared.log_level(),
+        prepared.log_format(),
+        std::io::stdout(),
+    );
     if let Some(e) = detach_error {
         tracing::warn!(error = %e, "setsid failed; the daemon stays in the terminal's session");
     }
@@ -51,7 +55,7 @@ pub(crate) fn run(g: &Global, a: &ServeArgs) -> Result<ExitCode> {
 
 /// Refusals (an invalid configuration, an unsafe listen setting, a daemon already running)
 /// exit 1; anything else is an error (exit 2).
-fn refused(e: StartError) -> Result<ExitCode> {
+pub(super) fn refused(e: StartError) -> Result<ExitCode> {
     match &e {
         StartError::Invalid { file, diagnostics } => output::diagnostics(file, diagnostics),
         StartError::Exposed(_) | StartError::AlreadyRunning { .. } => {}
@@ -61,7 +65,7 @@ fn refused(e: StartError) -> Result<ExitCode> {
     Ok(ExitCode::from(1))
 }
 
-fn hinted(e: StartError) -> anyhow::Error {
+pub(super) fn hinted(e: StartError) -> anyhow::Error {
     match e.hint() {
         Some(h) => Hinted::wrap(e, h),
         None => e.into(),
@@ -72,16 +76,17 @@ fn hinted(e: StartError) -> anyhow::Error {
 /// a JSON object (`request finished` lines carry their fields either way). Lines go through a
 /// queue to a writer thread (tracing-appender); past 8192 queued lines new ones are dropped
 /// rather than slowing requests down (the queue is preallocated: 8192 keeps it small).
-fn init_logging(
+pub(super) fn init_logging(
     level: &str,
     format: compiler::table::LogFormat,
+    out: impl std::io::Write + Send + 'static,
 ) -> tracing_appender::non_blocking::WorkerGuard {
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
         .or_else(|_| tracing_subscriber::EnvFilter::try_new(level))
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
     let (writer, guard) = tracing_appender::non_blocking::NonBlockingBuilder::default()
         .buffered_lines_limit(8192)
-        .finish(std::io::stdout());
+        .finish(out);
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(writer)

@@ -57,18 +57,7 @@ fn status(home: &Path) -> Value {
 /// POSTs a chat completion for `model`; the status line and the key the mock upstream saw.
 fn chat(listen: &str, mock: &testkit::MockUpstream, model: &str) -> (String, Option<String>) {
     mock.reset();
-    let body = format!(r#"{{"model":"{model}","messages":[{{"role":"user","content":"hi"}}]}}"#);
-    let mut s = std::net::TcpStream::connect(listen).unwrap();
-    write!(
-        s,
-        "POST /v1/chat/completions HTTP/1.1\r\nhost: localhost\r\ncontent-type: application/json\r\n\
-         content-length: {}\r\nconnection: close\r\n\r\n{body}",
-        body.len()
-    )
-    .unwrap();
-    let mut reply = String::new();
-    s.read_to_string(&mut reply).unwrap();
-    let status = reply.lines().next().unwrap_or("").to_owned();
+    let status = super::post_chat(listen, model, "hi", None);
     let key = mock
         .requests()
         .first()

@@ -2,7 +2,6 @@
 //! admitting the keys it mints: file modes, the active account, save/show/rm/revoke, the
 //! lifetime limit, and a revocation or a new account taking effect at `reload`.
 
-use std::io::{Read, Write};
 use std::os::unix::fs::PermissionsExt;
 use std::path::Path;
 
@@ -221,17 +220,5 @@ impl Drop for Stop {
 }
 
 fn status_line(listen: &str, token: Option<&str>) -> String {
-    let body = r#"{"model":"m","messages":[{"role":"user","content":"hi"}]}"#;
-    let auth = token.map_or_else(String::new, |t| format!("authorization: Bearer {t}\r\n"));
-    let mut s = std::net::TcpStream::connect(listen).unwrap();
-    write!(
-        s,
-        "POST /v1/chat/completions HTTP/1.1\r\nhost: 127.0.0.1\r\ncontent-type: application/json\r\n{auth}\
-         content-length: {}\r\nconnection: close\r\n\r\n{body}",
-        body.len()
-    )
-    .unwrap();
-    let mut reply = String::new();
-    s.read_to_string(&mut reply).unwrap();
-    reply.lines().next().unwrap_or("").to_owned()
+    super::post_chat(listen, "m", "hi", token)
 }

@@ -4,7 +4,6 @@
 //! And once on Postgres: a daemon started with `--db <postgres url>`, read by `spend --db` and
 //! `requests --db` (skipped without the test server; see `runtime::ledger::testing`).
 
-use std::io::{Read, Write};
 use std::path::Path;
 
 use serde_json::Value;
@@ -18,19 +17,7 @@ fn ctl(home: &Path, args: &[&str]) -> (i32, String, String) {
 }
 
 fn chat(listen: &str, model: &str) -> String {
-    let body =
-        format!(r#"{{"model":"{model}","messages":[{{"role":"user","content":"Say hello."}}]}}"#);
-    let mut s = std::net::TcpStream::connect(listen).unwrap();
-    write!(
-        s,
-        "POST /v1/chat/completions HTTP/1.1\r\nhost: localhost\r\ncontent-type: application/json\r\n\
-         content-length: {}\r\nconnection: close\r\n\r\n{body}",
-        body.len()
-    )
-    .unwrap();
-    let mut reply = String::new();
-    s.read_to_string(&mut reply).unwrap();
-    reply.lines().next().unwrap_or("").to_owned()
+    super::post_chat(listen, model, "Say hello.", None)
 }
 
 fn start(home: &Path) -> (u64, String) {
@@ -119,6 +106,11 @@ fn spend_and_requests_read_the_ledger_after_a_sigkill_and_restart() {
             "nope           1       1      0       0           0            0          0               $0.000000",
             "total          5       1     76      12           0            0          0  $0.000186 + 1 unpriced",
             "1 request(s) had usage but no price; their cost is not in the sums (set `pricing` on the model)",
+            format!(
+                "prices: a model's `pricing` in the configuration, else the built-in list prices of {}",
+                compiler::registry::PRICES_AS_OF
+            )
+            .as_str(),
         ],
         "{out}"
     );
@@ -131,6 +123,7 @@ fn spend_and_requests_read_the_ledger_after_a_sigkill_and_restart() {
     assert_eq!(v["lines"][1]["group"], "-");
     assert_eq!(v["total"]["cost_micro_usd"], 186.0);
     assert_eq!(v["total"]["unpriced"], 1);
+    assert_eq!(v["builtin_prices_as_of"], compiler::registry::PRICES_AS_OF);
 
     let (code, _, err) = ctl(&home, &["stop"]);
     assert_eq!(code, 0, "{err}");
@@ -201,6 +194,11 @@ fn spend_and_requests_read_a_postgres_ledger_with_db() {
             "m             2       0     38       6           0            0          0  $0.000124",
             "nope          1       1      0       0           0            0          0  $0.000000",
             "total         3       1     38       6           0            0          0  $0.000124",
+            format!(
+                "prices: a model's `pricing` in the configuration, else the built-in list prices of {}",
+                compiler::registry::PRICES_AS_OF
+            )
+            .as_str(),
         ],
         "{out}"
     );

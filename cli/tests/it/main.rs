@@ -13,6 +13,7 @@ mod daemon;
 mod init;
 mod keys;
 mod ledger;
+mod tui;
 
 fn bin() -> Command {
     let mut c = Command::new(env!("CARGO_BIN_EXE_bitrouter"));
@@ -34,6 +35,28 @@ fn fixture(name: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("../compiler/test_data")
         .join(name)
+}
+
+/// POSTs a one-message chat completion for `model` to the router at `listen` (with `token` as
+/// its Bearer key, if any) and returns the response's status line; bounded by a read timeout.
+fn post_chat(listen: &str, model: &str, content: &str, token: Option<&str>) -> String {
+    use std::io::{Read, Write};
+    let body =
+        format!(r#"{{"model":"{model}","messages":[{{"role":"user","content":"{content}"}}]}}"#);
+    let auth = token.map_or_else(String::new, |t| format!("authorization: Bearer {t}\r\n"));
+    let mut s = std::net::TcpStream::connect(listen).unwrap();
+    s.set_read_timeout(Some(std::time::Duration::from_secs(30)))
+        .unwrap();
+    write!(
+        s,
+        "POST /v1/chat/completions HTTP/1.1\r\nhost: localhost\r\ncontent-type: application/json\r\n{auth}\
+         content-length: {}\r\nconnection: close\r\n\r\n{body}",
+        body.len()
+    )
+    .unwrap();
+    let mut reply = String::new();
+    s.read_to_string(&mut reply).unwrap();
+    reply.lines().next().unwrap_or("").to_owned()
 }
 
 fn run(c: &mut Command) -> (i32, String, String) {

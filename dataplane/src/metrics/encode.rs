@@ -29,6 +29,8 @@ pub(crate) struct Live {
     /// The usage ledger's dropped rows and spooled bytes (0 without a ledger).
     pub(crate) ledger_dropped: u64,
     pub(crate) ledger_spool_bytes: u64,
+    /// Live request events subscribers lost by lagging.
+    pub(crate) events_dropped: u64,
 }
 
 /// The whole exposition.
@@ -279,6 +281,13 @@ impl Collector for Scrape {
             &[],
             i64::try_from(self.live.ledger_spool_bytes).unwrap_or(i64::MAX),
         )?;
+        let mut e = enc.encode_descriptor(
+            "bitrouter_events_dropped",
+            "Live request events a subscriber (the TUI) lost because it fell behind",
+            None,
+            MetricType::Counter,
+        )?;
+        counter(&mut e, &[], self.live.events_dropped)?;
 
         m.rules.encode(&mut enc)?;
 

@@ -267,8 +267,9 @@ async fn over_budget_is_a_429_in_every_callers_shape() {
         let v = r.json();
         let message = match p {
             Protocol::ChatCompletions | Protocol::Responses => {
-                assert_eq!(v["error"]["type"], "rate_limit_error", "{p:?}: {v}");
-                assert_eq!(v["error"]["code"], "budget_exceeded", "{p:?}: {v}");
+                // OpenAI's own spelling of a spent quota.
+                assert_eq!(v["error"]["type"], "insufficient_quota", "{p:?}: {v}");
+                assert_eq!(v["error"]["code"], "insufficient_quota", "{p:?}: {v}");
                 &v["error"]["message"]
             }
             Protocol::Messages => {
@@ -282,6 +283,8 @@ async fn over_budget_is_a_429_in_every_callers_shape() {
                 &v["error"]["message"]
             }
         };
+        // The OpenAI and Anthropic SDKs read this before the status: no retries.
+        assert_eq!(r.header("x-should-retry"), Some("false"), "{p:?}");
         let message = message.as_str().unwrap();
         assert!(message.contains("key `broke`"), "{message}");
         assert!(message.contains("window day"), "{message}");

@@ -16,6 +16,8 @@ async fn every_retryable_failure_fails_over_invisibly() {
         ("status=502", false),
         ("status=408", false),
         ("status=429", false),
+        // That account is out of credit (OpenRouter's answer): another may not be.
+        ("status=402", false),
         ("drop", false),
         ("stall-first=3000", false),
         ("malformed", false),

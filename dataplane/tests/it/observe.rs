@@ -518,3 +518,48 @@ fn collect_exprs(v: &serde_json::Value, out: &mut Vec<String>) {
         _ => {}
     }
 }
+
+/// Live events: a subscriber sees each finished call (model, provider, protocols, status,
+/// tokens), streams included; a reader that never reads loses the overflow, counted in the
+/// exposition, and the server does not wait for it.
+#[tokio::test]
+async fn subscribers_see_every_finished_request_and_lagging_is_counted() {
+    use dataplane::events::{CAPACITY, Next};
+    let h = Harness::start(YAML).await;
+    let mut sub = h.server.subscribe();
+    let r = h.call(Protocol::Messages, "chat:m", true).await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    let r = h.call(Protocol::ChatCompletions, "nope", false).await;
+    assert_eq!(r.status, 404, "{}", r.body);
+    async fn next(
+        sub: &mut dataplane::events::Subscription,
+    ) -> std::sync::Arc<dataplane::events::RequestEvent> {
+        match tokio::time::timeout(Duration::from_secs(10), sub.next()).await {
+            Ok(Next::Event(e)) => e,
+            other => panic!("{other:?}"),
+        }
+    }
+    let e = next(&mut sub).await;
+    assert_eq!(e.model, "chat:m");
+    assert_eq!(e.provider.as_deref(), Some("chat"));
+    assert_eq!(e.upstream_model.as_deref(), Some("m"));
+    assert_eq!(e.inbound, Protocol::Messages);
+    assert_eq!(e.outbound, Some(Protocol::ChatCompletions));
+    assert!(e.stream && e.status == 200 && e.outcome == "completed");
+    assert!(e.first_token.is_some() && e.usage.is_some());
+    let e = next(&mut sub).await;
+    assert_eq!((e.model.as_str(), e.status), ("nope", 404));
+    assert_eq!(e.provider, None);
+    // A reader that does not keep up: the requests are served regardless.
+    let extra = 5;
+    for _ in 0..CAPACITY + extra {
+        let r = h.call(Protocol::ChatCompletions, "nope", false).await;
+        assert_eq!(r.status, 404);
+    }
+    match sub.next().await {
+        Next::Lagged(n) => assert_eq!(n, extra as u64),
+        other => panic!("{other:?}"),
+    }
+    let s = samples(&scrape(&h).await);
+    assert_eq!(s["bitrouter_events_dropped_total"], extra as f64);
+}

@@ -1,5 +1,5 @@
 //! The client side of the control socket: blocking, one request and one reply per call, the
-//! reply read as the typed answer to the request sent.
+//! reply read as the typed answer to the request sent; `subscribe` reads a stream of events.
 
 use std::io::{self, BufRead, BufReader, ErrorKind, Write};
 use std::os::unix::net::UnixStream;
@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use super::proto::{
     self, Answer, Drained, Failure, Forwarded, Reloaded, Reply, ReplyError, Request, RouteAnswer,
-    Status, Stopping,
+    Status, Stopping, StreamLine,
 };
 
 /// The socket could not be used, or did not answer like a daemon.
@@ -125,6 +125,66 @@ pub fn route(
         Err(f) => Ok(Err(f)),
         other => Err(unexpected(other)),
     }
+}
+
+/// A `subscribe` stream: blocking reads of one [`StreamLine`] each.
+#[derive(Debug)]
+pub struct Events {
+    reader: BufReader<UnixStream>,
+}
+
+impl Events {
+    /// The next line: `Ok(None)` when the daemon closed the stream (it stopped). Waits as long
+    /// as no request finishes; drop the value (or shut the socket) to stop.
+    pub fn next_line(&mut self) -> Result<Option<StreamLine>, ClientError> {
+        let mut line = String::new();
+        let n = self
+            .reader
+            .read_line(&mut line)
+            .map_err(ClientError::NoReply)?;
+        if n == 0 {
+            return Ok(None);
+        }
+        let parsed: StreamLine = serde_json::from_str(&line).map_err(ReplyError::Malformed)?;
+        if parsed.v != proto::VERSION {
+            return Err(ReplyError::Version(parsed.v).into());
+        }
+        Ok(Some(parsed))
+    }
+
+    /// A handle that ends the stream from another thread (`shutdown`).
+    pub fn closer(&self) -> io::Result<UnixStream> {
+        self.reader.get_ref().try_clone()
+    }
+}
+
+/// `subscribe`: every model call the daemon finishes from now on.
+pub fn subscribe(socket: &Path) -> Result<Events, ClientError> {
+    let mut stream = UnixStream::connect(socket).map_err(|source| ClientError::Connect {
+        socket: socket.to_path_buf(),
+        source,
+    })?;
+    let request = Request::Subscribe {};
+    stream
+        .set_read_timeout(Some(Duration::from_secs(5)))
+        .and_then(|()| stream.set_write_timeout(Some(Duration::from_secs(5))))
+        .and_then(|()| stream.write_all(proto::request_line(&request).as_bytes()))
+        .map_err(ClientError::Send)?;
+    let mut reader = BufReader::new(stream);
+    let mut reply = String::new();
+    let n = reader.read_line(&mut reply).map_err(ClientError::NoReply)?;
+    if n == 0 {
+        return Err(ClientError::Closed);
+    }
+    match proto::parse_reply(&reply, &request)? {
+        Ok(Answer::Subscribed(_)) => {}
+        other => return Err(unexpected(other)),
+    }
+    reader
+        .get_ref()
+        .set_read_timeout(None)
+        .map_err(ClientError::NoReply)?;
+    Ok(Events { reader })
 }
 
 fn unexpected(reply: Reply) -> ClientError {

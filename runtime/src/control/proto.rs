@@ -3,11 +3,17 @@
 //!
 //! Requests: `{"v":1,"op":"status"}`, `{"v":1,"op":"reload","env":{"OPENAI_API_KEY":"…"}}`,
 //! `{"v":1,"op":"stop"}`, `{"v":1,"op":"drain","timeout_ms":30000}`,
-//! `{"v":1,"op":"route","model":"smart","inbound":"responses","json":false}`.
+//! `{"v":1,"op":"route","model":"smart","inbound":"responses","json":false}`,
+//! `{"v":1,"op":"subscribe"}`.
 //! Replies: `{"v":1,"ok":true,…}` with the answer's fields, or
 //! `{"v":1,"ok":false,"error":"…","hint":"…"}` ([`Failure`]); a refused reload also carries
 //! `diagnostics` (rendered for humans) and `report` (the JSON report). The reply line names
 //! no operation: the client reads it as the answer to the request it sent.
+//!
+//! `subscribe` turns the connection into a stream: after its reply
+//! (`{"v":1,"ok":true,"subscribed":true}`) the daemon writes one [`StreamLine`] per finished
+//! model call (`{"v":1,"event":{…}}`), and `{"v":1,"lagged":N}` when this reader fell behind
+//! and lost N events, until the client closes the connection or the daemon stops.
 
 use std::collections::BTreeMap;
 use std::fmt;
@@ -49,6 +55,8 @@ pub enum Request {
         #[serde(default)]
         json: bool,
     },
+    /// Stream every finished model call from now on (see the module docs).
+    Subscribe {},
 }
 
 /// Variables a `reload` caller forwards. Its `Debug` names the variables, never the values.
@@ -73,6 +81,7 @@ pub enum Answer {
     Stopping(Stopping),
     Drained(Drained),
     Route(Box<RouteAnswer>),
+    Subscribed(Subscribed),
 }
 
 /// A refusal: one line, an optional hint, and for a refused reload the diagnostics.
@@ -127,6 +136,17 @@ pub struct Status {
     pub streams: u64,
     pub draining: bool,
     pub last_reload: Option<LastReload>,
+    /// Every target of the live table and its circuit breaker.
+    #[serde(default)]
+    pub endpoints: Vec<EndpointStatus>,
+}
+
+/// One target (provider + upstream model) and its breaker: `closed`, `open` or `half-open`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct EndpointStatus {
+    pub provider: String,
+    pub upstream_model: String,
+    pub breaker: String,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -168,6 +188,9 @@ pub struct LastReload {
     pub message: String,
     /// The hash being served after it.
     pub config_hash: String,
+    /// A refused reload's diagnostics, rendered for humans.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub diagnostics: Option<String>,
 }
 
 /// What asked for a reload.
@@ -226,6 +249,93 @@ pub struct RouteAnswer {
     pub output: String,
     pub route: RouteReport,
     pub config_hash: String,
+}
+
+/// `subscribe` was accepted; event lines follow.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Subscribed {
+    pub subscribed: bool,
+}
+
+/// One finished model call on a `subscribe` stream.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct RequestEvent {
+    /// When the request arrived, Unix milliseconds.
+    pub time_ms: u64,
+    pub request_id: String,
+    /// The caller's key id; `None` under `skip_auth`.
+    #[serde(default)]
+    pub key: Option<String>,
+    /// The model as the caller named it.
+    pub model: String,
+    #[serde(default)]
+    pub provider: Option<String>,
+    #[serde(default)]
+    pub upstream_model: Option<String>,
+    /// The caller's protocol and the upstream's (`chat_completions`, `messages`, …).
+    pub inbound: String,
+    #[serde(default)]
+    pub outbound: Option<String>,
+    pub stream: bool,
+    pub status: u16,
+    /// `completed`, `failed`, `cancelled` or `refused`.
+    pub outcome: String,
+    pub attempts: u32,
+    pub duration_ms: f64,
+    /// Time to the first token (a whole answer's: to the answer).
+    #[serde(default)]
+    pub first_token_ms: Option<f64>,
+    #[serde(default)]
+    pub input_tokens: Option<u64>,
+    #[serde(default)]
+    pub output_tokens: Option<u64>,
+    #[serde(default)]
+    pub cost_usd: Option<f64>,
+}
+
+impl RequestEvent {
+    pub fn from_dataplane(e: &dataplane::events::RequestEvent) -> RequestEvent {
+        let ms = |d: std::time::Duration| d.as_secs_f64() * 1000.0;
+        RequestEvent {
+            time_ms: e
+                .time
+                .duration_since(std::time::UNIX_EPOCH)
+                .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX)),
+            request_id: e.request_id.clone(),
+            key: e.key_id.clone(),
+            model: e.model.clone(),
+            provider: e.provider.clone(),
+            upstream_model: e.upstream_model.clone(),
+            inbound: e.inbound.as_str().to_owned(),
+            outbound: e.outbound.map(|p| p.as_str().to_owned()),
+            stream: e.stream,
+            status: e.status,
+            outcome: e.outcome.to_owned(),
+            attempts: e.attempts,
+            duration_ms: ms(e.duration),
+            first_token_ms: e.first_token.map(ms),
+            input_tokens: e.usage.map(|u| u.input),
+            output_tokens: e.usage.map(|u| u.output),
+            cost_usd: e.cost_micro_usd.map(|c| c / 1e6),
+        }
+    }
+}
+
+/// A line of a `subscribe` stream after its reply: an event, or how many were lost.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct StreamLine {
+    pub v: u64,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub event: Option<RequestEvent>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub lagged: Option<u64>,
+}
+
+impl StreamLine {
+    /// The line, newline included.
+    pub fn to_line(&self) -> String {
+        line(self)
+    }
 }
 
 const HINT: &str = r#"send one JSON object per line, e.g. {"v":1,"op":"status"}"#;
@@ -295,6 +405,7 @@ pub fn reply_line(reply: &Reply) -> String {
         Ok(Answer::Stopping(s)) => ok(s),
         Ok(Answer::Drained(d)) => ok(d),
         Ok(Answer::Route(r)) => ok(r),
+        Ok(Answer::Subscribed(r)) => ok(r),
         Err(f) => line(&ReplyLine {
             v: VERSION,
             ok: false,
@@ -340,6 +451,7 @@ pub fn parse_reply(line: &str, request: &Request) -> Result<Reply, ReplyError> {
         Request::Stop {} => Answer::Stopping(Stopping::deserialize(&value)?),
         Request::Drain { .. } => Answer::Drained(Drained::deserialize(&value)?),
         Request::Route { .. } => Answer::Route(Box::new(RouteAnswer::deserialize(&value)?)),
+        Request::Subscribe {} => Answer::Subscribed(Subscribed::deserialize(&value)?),
     }))
 }
 

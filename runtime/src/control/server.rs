@@ -1,5 +1,6 @@
 //! The daemon side of the control socket: bind it (mode 0600, in a 0700 directory), accept
-//! connections, answer each request line with one reply line through the [`Daemon`]'s API.
+//! connections, answer each request line with one reply line through the [`Daemon`]'s API;
+//! a `subscribe` request turns its connection into the stream of request events.
 
 use std::io::{self, ErrorKind};
 use std::os::unix::fs::PermissionsExt;
@@ -12,7 +13,12 @@ use compiler::table::Protocol;
 use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
 use tokio::net::{UnixListener, UnixStream};
 
-use super::proto::{self, Answer, Drained, Failure, Reply, Request, RouteAnswer, Stopping};
+use dataplane::events::Next;
+
+use super::proto::{
+    self, Answer, Drained, Failure, Reply, Request, RequestEvent, RouteAnswer, Stopping,
+    StreamLine, Subscribed,
+};
 use crate::daemon::{Daemon, DaemonPaths, Trigger};
 
 /// The socket could not be set up.
@@ -113,21 +119,66 @@ async fn connection(daemon: Arc<Daemon>, stream: UnixStream) {
         if n == 0 {
             return;
         }
-        daemon.pending.fetch_add(1, Ordering::AcqRel);
-        let reply = if buf.len() > proto::MAX_LINE {
+        let request = if buf.len() > proto::MAX_LINE {
             Err(Failure::new("request line too long", None))
         } else {
             match std::str::from_utf8(&buf) {
-                Ok(line) => match proto::parse_request(line.trim()) {
-                    Ok(req) => handle(&daemon, req).await,
-                    Err(e) => Err(e),
-                },
+                Ok(line) => proto::parse_request(line.trim()),
                 Err(_) => Err(Failure::new("malformed request: not UTF-8", None)),
             }
+        };
+        if let Ok(Request::Subscribe {}) = request {
+            // The connection is the stream from now on.
+            return subscribe(&daemon, reader, write).await;
+        }
+        daemon.pending.fetch_add(1, Ordering::AcqRel);
+        let reply = match request {
+            Ok(req) => handle(&daemon, req).await,
+            Err(e) => Err(e),
         };
         let written = write.write_all(proto::reply_line(&reply).as_bytes()).await;
         daemon.pending.fetch_sub(1, Ordering::AcqRel);
         if written.is_err() || buf.len() > proto::MAX_LINE {
+            return;
+        }
+    }
+}
+
+/// `subscribe`: the reply, then one line per finished model call until the client closes
+/// its end (anything it sends is ignored) or the daemon stops. A reader too slow for the
+/// socket falls behind on the bounded channel, not the data plane: it is told how many
+/// events it lost (and they are counted in `bitrouter_events_dropped_total`).
+async fn subscribe(
+    daemon: &Arc<Daemon>,
+    mut reader: BufReader<tokio::net::unix::OwnedReadHalf>,
+    mut write: tokio::net::unix::OwnedWriteHalf,
+) {
+    let mut events = daemon.server().subscribe();
+    let ok = proto::reply_line(&Ok(Answer::Subscribed(Subscribed { subscribed: true })));
+    if write.write_all(ok.as_bytes()).await.is_err() {
+        return;
+    }
+    let stop = daemon.stop_requested();
+    tokio::pin!(stop);
+    let mut sink = [0u8; 512];
+    loop {
+        let line = tokio::select! {
+            next = events.next() => match next {
+                Next::Event(e) => StreamLine {
+                    v: proto::VERSION,
+                    event: Some(RequestEvent::from_dataplane(&e)),
+                    lagged: None,
+                },
+                Next::Lagged(n) => StreamLine { v: proto::VERSION, event: None, lagged: Some(n) },
+                Next::Closed => return,
+            },
+            read = reader.read(&mut sink) => match read {
+                Ok(0) | Err(_) => return,
+                Ok(_) => continue,
+            },
+            () = &mut stop => return,
+        };
+        if write.write_all(line.to_line().as_bytes()).await.is_err() {
             return;
         }
     }
@@ -158,6 +209,8 @@ async fn handle(daemon: &Arc<Daemon>, req: Request) -> Reply {
                 in_flight: daemon.server().in_flight(),
             }))
         }
+        // Answered by `subscribe` before it gets here.
+        Request::Subscribe {} => Err(Failure::new("subscribe cannot be answered here", None)),
         Request::Route {
             model,
             inbound,

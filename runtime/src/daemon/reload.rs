@@ -293,12 +293,19 @@ impl Daemon {
             Ok(r) => r.summary(),
             Err(e) => e.to_string(),
         };
+        let diagnostics = match &result {
+            Err(ReloadError::Invalid {
+                file, diagnostics, ..
+            }) => Some(render::render_human(file, diagnostics, false)),
+            _ => None,
+        };
         *lock(&self.last_reload) = Some(LastReload {
             at: unix_now(),
             via,
             ok: result.is_ok(),
             message,
             config_hash: self.server.table().content_hash().to_owned(),
+            diagnostics,
         });
         result
     }

@@ -52,11 +52,12 @@ pub(super) fn run(
         })
         .collect();
     let picked = MultiSelect::with_theme(&theme)
-        .with_prompt("Which providers? (space to select, enter to confirm)")
+        .with_prompt("Which providers? (space to select, enter to confirm, esc to cancel)")
         .items(&items)
         .defaults(&defaults)
-        .interact()
-        .map_err(cancelled)?;
+        .interact_opt()
+        .map_err(cancelled)?
+        .ok_or_else(|| anyhow!("setup cancelled, nothing was written"))?;
     let providers: Vec<String> = picked
         .iter()
         .filter_map(|&i| registry.get(i))

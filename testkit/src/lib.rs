@@ -32,6 +32,7 @@ pub mod haproxy;
 mod http;
 pub mod load;
 pub mod otlp;
+pub mod redis;
 mod protocols;
 mod record;
 mod respond;

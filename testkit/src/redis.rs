@@ -83,7 +83,14 @@ impl RedisServer {
         let child = Command::new(&self.bin)
             .args(["--bind", "127.0.0.1", "--port"])
             .arg(self.addr.port().to_string())
-            .args(["--save", "", "--appendonly", "no", "--protected-mode", "yes"])
+            .args([
+                "--save",
+                "",
+                "--appendonly",
+                "no",
+                "--protected-mode",
+                "yes",
+            ])
             .arg("--dir")
             .arg(&self.dir)
             .stdin(Stdio::null())

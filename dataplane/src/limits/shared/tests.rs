@@ -52,7 +52,14 @@ async fn the_scripts_calendar_is_auth_s() {
     ));
     // Every ~13.7 days over 1970..2100, plus month and year edges.
     let mut times: Vec<i64> = (0..3500).map(|i| i * 1_183_211).collect();
-    for (y, m) in [(2024, 2), (2024, 3), (2025, 12), (2026, 1), (2000, 2), (2100, 3)] {
+    for (y, m) in [
+        (2024, 2),
+        (2024, 3),
+        (2025, 12),
+        (2026, 1),
+        (2000, 2),
+        (2100, 3),
+    ] {
         let t = auth::days_from_civil(y, m, 1) * 86_400;
         times.extend([t - 1, t, t + 1]);
     }

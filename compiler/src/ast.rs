@@ -178,6 +178,17 @@ pub struct Limits {
     pub header_read_timeout: Field<Duration>,
     /// Most requests in flight at once (default 4096); more get 503 with `Retry-After`.
     pub max_in_flight: Field<u32>,
+    /// A Redis or Valkey server that keeps the per-key `rpm` limits and the spend budgets for
+    /// every replica: `redis://[:PASSWORD@]HOST[:PORT][/DB]`, or `rediss://` for TLS. Write the
+    /// password as `${VAR}`. Default: none (each replica counts alone). Requires
+    /// `on_store_error`.
+    pub store: Field<SecretText>,
+    /// What a request does when `store` does not answer in time: `fail_closed` refuses it with
+    /// 503, `fail_open` admits it unchecked. Either way the error is counted
+    /// (`bitrouter_limit_store_errors_total`) and logged. Required when `store` is set.
+    pub on_store_error: Field<OnError>,
+    /// Longest wait for one call to `store` (default `100ms`, at most `5s`).
+    pub store_timeout: Field<Duration>,
 }
 
 /// Upstream timeouts. Durations are written `500ms`, `10s`, `2m` or `1h`; a bare number is seconds.

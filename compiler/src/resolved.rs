@@ -150,6 +150,11 @@ pub struct Limits {
     pub max_headers: Setting<u32>,
     pub header_read_timeout: Setting<Duration>,
     pub max_in_flight: Setting<u32>,
+    /// `store` as written (after `${VAR}` expansion); checked in validate.
+    pub store: Option<Spanned<crate::ast::SecretText>>,
+    /// No default: required with `store`.
+    pub on_store_error: Option<Spanned<OnError>>,
+    pub store_timeout: Setting<Duration>,
 }
 
 /// Upstream timeouts: `server.timeouts` with its defaults, or a provider's own over those.

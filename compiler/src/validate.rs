@@ -10,6 +10,7 @@ mod guardrails;
 mod models;
 mod observe;
 mod sections;
+mod store;
 
 use crate::diagnostic::{Code, Diagnostic, Diagnostics, did_you_mean, suggest};
 use crate::resolved::{self, Origin, Setting, Spanned};
@@ -136,6 +137,7 @@ fn server(acc: &mut Diagnostics, s: &resolved::Server) {
         }
     }
     timeouts(acc, "server.timeouts", &s.timeouts);
+    store::check(acc, &s.limits);
     for (i, o) in s.cors_allowed_origins.iter().enumerate() {
         if !is_origin(&o.value) {
             acc.push(

@@ -34,6 +34,7 @@ pub mod fuzzing;
 mod gate;
 mod handler;
 mod hygiene;
+mod limits;
 mod metrics;
 mod prepared;
 mod record;

@@ -95,6 +95,40 @@ impl Server {
             self.shared.spend.seed(s);
         }
         self.shared.spend.sweep(crate::spend::now());
+        // With a shared store the same raise-only seeds go there (the ledger is then the
+        // replicas' shared database), on one bounded task.
+        let table = self.shared.tables.load();
+        if let (Some(store), Ok(rt)) = (
+            table.prepared.limits.clone(),
+            tokio::runtime::Handle::try_current(),
+        ) && !seeds.is_empty()
+        {
+            let seeds = seeds.to_vec();
+            rt.spawn(async move {
+                for s in &seeds {
+                    if let Err(e) = store.seed(s).await {
+                        tracing::warn!(error = %e, "could not seed the shared limit store from the ledger");
+                        break;
+                    }
+                }
+            });
+        }
+    }
+
+    /// A key's budget counters in `window` as the shared store (`server.limits.store`) holds
+    /// them; `None` without a store, `Some(Err)` when it did not answer.
+    pub async fn shared_spend_counters(
+        &self,
+        key_id: &str,
+        window: crate::spend::BudgetWindow,
+    ) -> Option<Result<crate::spend::Counters, String>> {
+        let store = self.shared.tables.load().prepared.limits.clone()?;
+        Some(
+            store
+                .counters(key_id, window)
+                .await
+                .map_err(|e| e.to_string()),
+        )
     }
 
     /// A key's budget counters in `window` now (`None`: no request or seed has touched it).

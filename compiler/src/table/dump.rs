@@ -84,6 +84,19 @@ impl RoutingTable {
         if let Some(db) = &s.database_url {
             let _ = writeln!(o, "database {db}");
         }
+        if let Some(l) = &s.limit_store {
+            // The URL may hold a password: only the content hash sees it, as a digest.
+            let _ = writeln!(
+                o,
+                "limit_store url=*** on_error={} timeout={:?}",
+                if l.fail_open {
+                    "fail_open"
+                } else {
+                    "fail_closed"
+                },
+                l.timeout
+            );
+        }
         for p in self.providers.iter() {
             let cred = match &p.credential {
                 Credential::None => "none".to_owned(),
@@ -212,6 +225,9 @@ impl RoutingTable {
             for (_, v) in p.headers.iter() {
                 h.update(Sha256::digest(v.expose().as_bytes()));
             }
+        }
+        if let Some(l) = &self.server.limit_store {
+            h.update(Sha256::digest(l.url.expose().as_bytes()));
         }
         h.finalize()
             .iter()

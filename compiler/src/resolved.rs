@@ -116,6 +116,7 @@ pub struct Server {
     pub metrics_listen: Option<Spanned<String>>,
     pub log_format: LogFormat,
     pub limits: Limits,
+    pub drain: Drain,
     pub timeouts: Timeouts,
     pub failover: Failover,
     pub translation: TranslationMode,
@@ -150,6 +151,13 @@ pub struct Limits {
     pub max_headers: Setting<u32>,
     pub header_read_timeout: Setting<Duration>,
     pub max_in_flight: Setting<u32>,
+}
+
+/// `server.drain`.
+#[derive(Clone, Copy, Debug)]
+pub struct Drain {
+    pub timeout: Setting<Duration>,
+    pub accept: Setting<Duration>,
 }
 
 /// Upstream timeouts: `server.timeouts` with its defaults, or a provider's own over those.

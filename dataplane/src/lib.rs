@@ -60,4 +60,4 @@ pub mod buckets {
 }
 pub use prepared::LoadedTable;
 pub use respond::Dropped;
-pub use server::{DRAIN_TIMEOUT, Server};
+pub use server::{Server, Stop};

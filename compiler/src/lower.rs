@@ -405,6 +405,8 @@ fn server_settings(cfg: &resolved::Config) -> ServerSettings {
         max_headers: s.limits.max_headers.value,
         header_read_timeout: s.limits.header_read_timeout.value,
         max_in_flight: s.limits.max_in_flight.value,
+        drain_timeout: s.drain.timeout.value,
+        drain_accept: s.drain.accept.value,
         max_attempts: s.failover.max_attempts.value,
         breaker_failures: s.failover.breaker_failures.value,
         breaker_cooldown: s.failover.breaker_cooldown.value,

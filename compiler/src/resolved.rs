@@ -116,6 +116,7 @@ pub struct Server {
     pub metrics_listen: Option<Spanned<String>>,
     pub log_format: LogFormat,
     pub limits: Limits,
+    pub drain: Drain,
     pub timeouts: Timeouts,
     pub failover: Failover,
     pub translation: TranslationMode,
@@ -155,6 +156,13 @@ pub struct Limits {
     /// No default: required with `store`.
     pub on_store_error: Option<Spanned<OnError>>,
     pub store_timeout: Setting<Duration>,
+}
+
+/// `server.drain`.
+#[derive(Clone, Copy, Debug)]
+pub struct Drain {
+    pub timeout: Setting<Duration>,
+    pub accept: Setting<Duration>,
 }
 
 /// Upstream timeouts: `server.timeouts` with its defaults, or a provider's own over those.

@@ -95,6 +95,10 @@ pub struct ServerSettings {
     pub max_headers: u32,
     pub header_read_timeout: Duration,
     pub max_in_flight: u32,
+    /// `server.drain.timeout`: how long open requests get after SIGTERM.
+    pub drain_timeout: Duration,
+    /// `server.drain.accept`: how long new connections are still accepted after SIGTERM.
+    pub drain_accept: Duration,
     pub max_attempts: u32,
     pub breaker_failures: u32,
     pub breaker_cooldown: Duration,

@@ -402,7 +402,9 @@ fn config(listen: SocketAddr, dir: &Path, backends: &[SocketAddr], o: &HaproxyOp
          \n\
          backend replicas\n\
          \x20 balance roundrobin\n\
-         \x20 option httpchk GET /ready\n\
+         \x20 # HTTP/1.1 with a loopback Host: the router refuses hosts it does not know.\n\
+         \x20 option httpchk\n\
+         \x20 http-check send meth GET uri /ready ver HTTP/1.1 hdr Host localhost\n\
          \x20 http-check expect status 200\n\
          \x20 default-server check inter {inter}ms fastinter {inter}ms downinter {inter}ms fall {fall} rise {rise}\n",
         maxconn = o.maxconn,
@@ -440,7 +442,7 @@ mod tests {
         );
         assert!(c.contains("server r0 127.0.0.1:1001\n"), "{c}");
         assert!(c.contains("server r1 127.0.0.1:1002\n"), "{c}");
-        assert!(c.contains("option httpchk GET /ready"), "{c}");
+        assert!(c.contains("uri /ready"), "{c}");
         assert!(c.contains("option redispatch"), "{c}");
         assert!(c.contains("bind 127.0.0.1:9"), "{c}");
     }

@@ -18,6 +18,8 @@ pub const MAX_HEADER_SIZE: u64 = 64 << 10;
 pub const MAX_HEADERS: u32 = 100;
 pub const HEADER_READ_TIMEOUT: Duration = Duration::from_secs(10);
 pub const MAX_IN_FLIGHT: u32 = 4096;
+pub const DRAIN_TIMEOUT: Duration = Duration::from_secs(30);
+pub const DRAIN_ACCEPT: Duration = Duration::from_secs(5);
 pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 pub const FIRST_BYTE_TIMEOUT: Duration = Duration::from_secs(120);
 pub const IDLE_TIMEOUT: Duration = Duration::from_secs(120);
@@ -92,6 +94,10 @@ pub(super) fn server(s: &ast::Server) -> resolved::Server {
             store: l.store.spanned().cloned(),
             on_store_error: l.on_store_error.spanned().cloned(),
             store_timeout: setting(&l.store_timeout, STORE_TIMEOUT, |d| d.0),
+        },
+        drain: resolved::Drain {
+            timeout: setting(&s.drain.timeout, DRAIN_TIMEOUT, |d| d.0),
+            accept: setting(&s.drain.accept, DRAIN_ACCEPT, |d| d.0),
         },
         timeouts: timeouts(&s.timeouts, &defaults, true),
         failover: resolved::Failover {

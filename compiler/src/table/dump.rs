@@ -60,6 +60,15 @@ impl RoutingTable {
                 s.translation, s.cors_allowed_origins, s.allowed_hosts
             );
         }
+        if s.drain_timeout != crate::resolve::defaults::DRAIN_TIMEOUT
+            || s.drain_accept != crate::resolve::defaults::DRAIN_ACCEPT
+        {
+            let _ = writeln!(
+                o,
+                "drain timeout={:?} accept={:?}",
+                s.drain_timeout, s.drain_accept
+            );
+        }
         if s.metrics_listen.is_some() || s.log_format != super::LogFormat::Text {
             let _ = writeln!(
                 o,

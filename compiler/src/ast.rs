@@ -78,6 +78,8 @@ pub struct Server {
     pub log_format: Field<LogFormat>,
     /// Limits on what callers may send.
     pub limits: Limits,
+    /// How a replica stops (SIGTERM, as an orchestrator's rolling restart sends it).
+    pub drain: Drain,
     /// Default upstream timeouts; a provider's own `timeouts` override them key by key.
     pub timeouts: Timeouts,
     /// Failover behaviour.
@@ -178,6 +180,35 @@ pub struct Limits {
     pub header_read_timeout: Field<Duration>,
     /// Most requests in flight at once (default 4096); more get 503 with `Retry-After`.
     pub max_in_flight: Field<u32>,
+    /// A Redis or Valkey server that keeps the per-key `rpm` limits and the spend budgets for
+    /// every replica: `redis://[:PASSWORD@]HOST[:PORT][/DB]`, or `rediss://` for TLS. Write the
+    /// password as `${VAR}`. Default: none (each replica counts alone). Requires
+    /// `on_store_error`.
+    pub store: Field<SecretText>,
+    /// What a request does when `store` does not answer in time: `fail_closed` refuses it with
+    /// 503, `fail_open` admits it unchecked. Either way the error is counted
+    /// (`bitrouter_limit_store_errors_total`) and logged. Required when `store` is set.
+    pub on_store_error: Field<OnError>,
+    /// Longest wait for one call to `store` (default `100ms`, at most `5s`).
+    pub store_timeout: Field<Duration>,
+}
+
+/// Graceful shutdown. On SIGTERM `/ready` answers 503 at once (`/health` stays 200), new
+/// connections are still accepted for `accept` so a load balancer has time to notice, every
+/// response then carries `Connection: close`, and open requests and streams get up to
+/// `timeout` (counted from the signal) to finish. `bitrouter stop` and Ctrl-C stop accepting
+/// at once.
+#[derive(Clone, Debug, Default, Deserialize)]
+#[cfg_attr(feature = "schema", derive(JsonSchema))]
+#[serde(default, deny_unknown_fields)]
+pub struct Drain {
+    /// Longest a draining replica keeps serving open requests, from the signal (default
+    /// `30s`). Set the orchestrator's grace period above it (Kubernetes
+    /// `terminationGracePeriodSeconds`).
+    pub timeout: Field<Duration>,
+    /// How long after SIGTERM new connections are still accepted (default `5s`, at most
+    /// `timeout`): at least the load balancer's health-check interval times its fall count.
+    pub accept: Field<Duration>,
 }
 
 /// Upstream timeouts. Durations are written `500ms`, `10s`, `2m` or `1h`; a bare number is seconds.

@@ -8,10 +8,11 @@
 use rustc_hash::FxHashMap;
 
 use crate::resolved::{self, Credential, Spanned};
+use crate::table::Secret;
 use crate::table::{
-    self, AuthSettings, DeclaredId, DeclaredModel, DeclaredSections, Hop, KeyBudget, ModelId,
-    NameRef, PresetRoute, Protocol, ProtocolRules, ProtocolSet, ProtocolSource, ProviderId,
-    RouteKind, RoutingTable, ServerSettings, Target, TargetId, Timeouts, VirtualModel,
+    self, AuthSettings, DeclaredId, DeclaredModel, DeclaredSections, Hop, KeyBudget, LimitStore,
+    ModelId, NameRef, PresetRoute, Protocol, ProtocolRules, ProtocolSet, ProtocolSource,
+    ProviderId, RouteKind, RoutingTable, ServerSettings, Target, TargetId, Timeouts, VirtualModel,
 };
 use crate::upstream_url;
 use crate::validate::Validated;
@@ -404,10 +405,21 @@ fn server_settings(cfg: &resolved::Config) -> ServerSettings {
         max_headers: s.limits.max_headers.value,
         header_read_timeout: s.limits.header_read_timeout.value,
         max_in_flight: s.limits.max_in_flight.value,
+        drain_timeout: s.drain.timeout.value,
+        drain_accept: s.drain.accept.value,
         max_attempts: s.failover.max_attempts.value,
         breaker_failures: s.failover.breaker_failures.value,
         breaker_cooldown: s.failover.breaker_cooldown.value,
         database_url: cfg.database.url.as_ref().map(|u| u.value.clone()),
+        limit_store: s.limits.store.as_ref().map(|u| LimitStore {
+            url: Secret::new(u.value.0.as_str()),
+            fail_open: s
+                .limits
+                .on_store_error
+                .as_ref()
+                .is_some_and(|o| o.value == crate::ast::OnError::FailOpen),
+            timeout: s.limits.store_timeout.value,
+        }),
         auth: AuthSettings {
             trusted_keys: s
                 .auth

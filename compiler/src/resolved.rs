@@ -116,6 +116,7 @@ pub struct Server {
     pub metrics_listen: Option<Spanned<String>>,
     pub log_format: LogFormat,
     pub limits: Limits,
+    pub drain: Drain,
     pub timeouts: Timeouts,
     pub failover: Failover,
     pub translation: TranslationMode,
@@ -150,6 +151,18 @@ pub struct Limits {
     pub max_headers: Setting<u32>,
     pub header_read_timeout: Setting<Duration>,
     pub max_in_flight: Setting<u32>,
+    /// `store` as written (after `${VAR}` expansion); checked in validate.
+    pub store: Option<Spanned<crate::ast::SecretText>>,
+    /// No default: required with `store`.
+    pub on_store_error: Option<Spanned<OnError>>,
+    pub store_timeout: Setting<Duration>,
+}
+
+/// `server.drain`.
+#[derive(Clone, Copy, Debug)]
+pub struct Drain {
+    pub timeout: Setting<Duration>,
+    pub accept: Setting<Duration>,
 }
 
 /// Upstream timeouts: `server.timeouts` with its defaults, or a provider's own over those.

@@ -95,16 +95,33 @@ pub struct ServerSettings {
     pub max_headers: u32,
     pub header_read_timeout: Duration,
     pub max_in_flight: u32,
+    /// `server.drain.timeout`: how long open requests get after SIGTERM.
+    pub drain_timeout: Duration,
+    /// `server.drain.accept`: how long new connections are still accepted after SIGTERM.
+    pub drain_accept: Duration,
     pub max_attempts: u32,
     pub breaker_failures: u32,
     pub breaker_cooldown: Duration,
     pub database_url: Option<String>,
+    /// `server.limits.store`: where limits and budgets are shared between replicas.
+    pub limit_store: Option<LimitStore>,
     pub translation: TranslationMode,
     /// Exact browser origins (`scheme://host[:port]`) allowed to call the router.
     pub cors_allowed_origins: Box<[String]>,
     /// Extra host names callers may use in `Host`, lower-cased, without a port.
     pub allowed_hosts: Box<[String]>,
     pub auth: AuthSettings,
+}
+
+/// The shared store of per-key limits and budgets (`server.limits.store`).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct LimitStore {
+    /// `redis://` or `rediss://` (checked), possibly with a password.
+    pub url: Secret,
+    /// `on_store_error: fail_open`: a request the store cannot check is admitted.
+    pub fail_open: bool,
+    /// The longest wait for one call.
+    pub timeout: Duration,
 }
 
 /// `server.auth`: token issuers trusted besides the home's accounts, revoked token ids, the

@@ -10,6 +10,7 @@ mod guardrails;
 mod models;
 mod observe;
 mod sections;
+mod store;
 
 use crate::diagnostic::{Code, Diagnostic, Diagnostics, did_you_mean, suggest};
 use crate::resolved::{self, Origin, Setting, Spanned};
@@ -136,6 +137,7 @@ fn server(acc: &mut Diagnostics, s: &resolved::Server) {
         }
     }
     timeouts(acc, "server.timeouts", &s.timeouts);
+    store::check(acc, &s.limits);
     for (i, o) in s.cors_allowed_origins.iter().enumerate() {
         if !is_origin(&o.value) {
             acc.push(
@@ -173,8 +175,25 @@ fn server(acc: &mut Diagnostics, s: &resolved::Server) {
             "server.failover.breaker_cooldown",
             &s.failover.breaker_cooldown,
         ),
+        ("server.drain.timeout", &s.drain.timeout),
     ] {
         zero_duration(acc, path, f);
+    }
+    if s.drain.accept.value > s.drain.timeout.value {
+        let span = s.drain.accept.span.or(s.drain.timeout.span);
+        let mut d = Diagnostic::error(
+            Code::InvalidValue,
+            "server.drain.accept",
+            format!(
+                "accepting for {:?} after SIGTERM is longer than the drain timeout ({:?})",
+                s.drain.accept.value, s.drain.timeout.value
+            ),
+        )
+        .help("make `server.drain.accept` at most `server.drain.timeout`");
+        if let Some(span) = span {
+            d = d.at(span);
+        }
+        acc.push(d);
     }
 }
 

@@ -129,27 +129,33 @@ impl Gate {
 }
 
 impl Caller {
-    /// The model the caller named must be one its token allows; then its rate is checked.
+    /// The model the caller named must be one its token allows.
     pub(crate) fn authorize_call(&self, model: &str) -> Result<(), ProxyError> {
         self.token
             .authorize(Scope::Api, Some(model))
-            .map_err(refused)?;
-        if let Some(l) = &self.limiter
-            && let Err(wait) = l.admit(Instant::now())
-        {
-            return Err(ProxyError::client(
-                ErrorKind::RateLimited,
-                format!(
-                    "this API key is over its limit of {} requests per minute",
-                    l.rpm
-                ),
-            )
-            .with_code("rate_limit_exceeded")
-            .with_reason("rate_limited")
-            .with_retry_after(wait));
-        }
-        Ok(())
+            .map_err(refused)
     }
+
+    /// One request under the token's `rpm`, counted on this replica (`limits::Local`).
+    pub(crate) fn admit_local(&self) -> Result<(), ProxyError> {
+        match &self.limiter {
+            Some(l) => l
+                .admit(Instant::now())
+                .map_err(|wait| rate_limited(l.rpm, wait)),
+            None => Ok(()),
+        }
+    }
+}
+
+/// The caller's 429 for a token over its `rpm`, `Retry-After` in `wait`.
+pub(crate) fn rate_limited(rpm: u32, wait: Duration) -> ProxyError {
+    ProxyError::client(
+        ErrorKind::RateLimited,
+        format!("this API key is over its limit of {rpm} requests per minute"),
+    )
+    .with_code("rate_limit_exceeded")
+    .with_reason("rate_limited")
+    .with_retry_after(wait)
 }
 
 impl Caller {

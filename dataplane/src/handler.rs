@@ -27,6 +27,7 @@ use crate::failover;
 use crate::gate::Caller;
 use crate::hygiene;
 use crate::json::PooledScratch;
+use crate::limits::{self, Counting};
 use crate::metrics::{AuthFailure, Outcome};
 use crate::prepared::LoadedTable;
 use crate::record::{self, Record, X_REQUEST_ID};
@@ -199,6 +200,14 @@ async fn serve(
         }
         c.authorize_call(&info.model)
             .inspect_err(|e| count_refusal(shared, e))?;
+        limits::store(table.prepared.limits.as_ref())
+            .admit(c)
+            .await
+            .inspect_err(|e| {
+                if e.reason == Some("rate_limited") {
+                    count_refusal(shared, e);
+                }
+            })?;
     }
     let mut route = table
         .route(&info.model)
@@ -246,7 +255,7 @@ async fn serve(
     );
     rec.routed(route.model);
     if let Some(c) = &caller {
-        reserve(shared, table, c, &route, info, body.len(), rec)?;
+        reserve(shared, table, c, &route, info, body.len(), rec).await?;
     }
     failover::run(failover::Ctx {
         shared,
@@ -271,7 +280,7 @@ async fn serve(
 /// the body's bytes at its highest input price. A route none of whose endpoints has an input
 /// and an output price cannot be costed: it is admitted without a reservation, and since
 /// the ledger records its cost as unknown, it never counts against the budget.
-fn reserve(
+async fn reserve(
     shared: &Shared,
     table: &LoadedTable,
     caller: &Caller,
@@ -289,8 +298,9 @@ fn reserve(
     let Some(amount) = spend::worst_case(prices, spend::input_estimate(body_len), output) else {
         return Ok(());
     };
-    let now = spend::now();
-    let r = spend::Reservation::take(budgets, amount, now).map_err(|o| o.error(now))?;
+    let r = limits::store(table.prepared.limits.as_ref())
+        .reserve(budgets, amount)
+        .await?;
     rec.reserve(r);
     Ok(())
 }

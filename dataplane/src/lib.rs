@@ -34,6 +34,7 @@ pub mod fuzzing;
 mod gate;
 mod handler;
 mod hygiene;
+mod limits;
 mod metrics;
 mod prepared;
 mod record;
@@ -62,4 +63,4 @@ pub mod buckets {
 pub use breaker::BreakerState;
 pub use prepared::LoadedTable;
 pub use respond::Dropped;
-pub use server::{DRAIN_TIMEOUT, Endpoint, Server};
+pub use server::{Endpoint, Server, Stop};

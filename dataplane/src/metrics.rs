@@ -324,7 +324,36 @@ pub struct Metrics {
     in_flight_streams: AtomicI64,
     /// Spans the OTLP exporter could not deliver (queue full, collector down).
     pub(crate) dropped_spans: AtomicU64,
+    /// Calls to the shared limit store that failed, by what was done (`StoreAction`).
+    pub(crate) limit_store_errors: [AtomicU64; 3],
     started: SystemTime,
+}
+
+/// What a failed call to the shared limit store led to.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum StoreAction {
+    /// `fail_closed`: the request was refused (503).
+    Refused,
+    /// `fail_open`: the request was admitted unchecked.
+    Admitted,
+    /// A settle or release did not reach the store (its lease frees it).
+    Unsettled,
+}
+
+impl StoreAction {
+    pub(crate) const ALL: [StoreAction; 3] = [
+        StoreAction::Refused,
+        StoreAction::Admitted,
+        StoreAction::Unsettled,
+    ];
+
+    pub(crate) fn as_str(self) -> &'static str {
+        match self {
+            StoreAction::Refused => "refused",
+            StoreAction::Admitted => "admitted",
+            StoreAction::Unsettled => "unsettled",
+        }
+    }
 }
 
 /// What one finished request recorded, label ids resolved.
@@ -364,12 +393,17 @@ impl Default for Metrics {
             rules: rules::Rules::default(),
             in_flight_streams: AtomicI64::new(0),
             dropped_spans: AtomicU64::new(0),
+            limit_store_errors: std::array::from_fn(|_| AtomicU64::new(0)),
             started: SystemTime::now(),
         }
     }
 }
 
 impl Metrics {
+    pub(crate) fn limit_store_error(&self, a: StoreAction) {
+        self.limit_store_errors[a as usize].fetch_add(1, Ordering::Relaxed);
+    }
+
     /// Labels for a table about to be published.
     pub(crate) fn labels(&self, table: &compiler::table::RoutingTable) -> TableLabels {
         TableLabels::new(table, &self.models, &self.providers)

@@ -68,6 +68,8 @@ pub(crate) struct Prepared {
     pub(crate) labels: TableLabels,
     /// The content rules, when the table has any (`None`: nothing is checked).
     pub(crate) guard: Option<Arc<PreparedGuard>>,
+    /// `server.limits.store`, when set: where limits and budgets are counted (`limits`).
+    pub(crate) limits: Option<Arc<crate::limits::shared::SharedStore>>,
 }
 
 #[derive(Debug)]
@@ -187,6 +189,7 @@ impl Prepared {
             gate: Gate::new(&settings.auth, trust),
             labels: TableLabels::default(),
             guard: None,
+            limits: None,
         }
     }
 

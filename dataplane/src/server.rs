@@ -1,6 +1,8 @@
 //! The listener: accept loop, per-connection HTTP/1.1 + HTTP/2 settings (header limits and
 //! read timeout from the table's `server.limits`), the in-flight request limit, and graceful
-//! shutdown that stops accepting and lets open requests finish; and the metrics listener
+//! shutdown (`server.drain`): `/ready` turns 503, new connections are still accepted for a
+//! while when an orchestrator asked ([`Stop::Drain`]) with `Connection: close` on every
+//! response, and open requests get until the drain deadline; and the metrics listener
 //! (`server.metrics_listen`), which serves `GET /metrics` and nothing else.
 
 use std::convert::Infallible;
@@ -10,6 +12,8 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
 use std::time::Duration;
+
+use tokio::time::Instant;
 
 use compiler::table::RoutingTable;
 use hyper::service::service_fn;
@@ -25,8 +29,15 @@ use crate::metrics::{Metrics, Totals};
 use crate::prepared::LoadedTable;
 use crate::shared::Shared;
 
-/// How long open connections get to finish after shutdown begins.
-pub const DRAIN_TIMEOUT: Duration = Duration::from_secs(30);
+/// How a shutdown begins.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Stop {
+    /// Stop accepting at once, then drain (`bitrouter stop`, Ctrl-C).
+    Close,
+    /// An orchestrator's SIGTERM: keep accepting for `server.drain.accept` (so a load balancer
+    /// that has not yet seen `/ready` turn 503 is still served), then stop and drain.
+    Drain,
+}
 
 /// One target of the table and its breaker (`Server::endpoints`).
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -95,6 +106,40 @@ impl Server {
             self.shared.spend.seed(s);
         }
         self.shared.spend.sweep(crate::spend::now());
+        // With a shared store the same raise-only seeds go there (the ledger is then the
+        // replicas' shared database), on one bounded task.
+        let table = self.shared.tables.load();
+        if let (Some(store), Ok(rt)) = (
+            table.prepared.limits.clone(),
+            tokio::runtime::Handle::try_current(),
+        ) && !seeds.is_empty()
+        {
+            let seeds = seeds.to_vec();
+            rt.spawn(async move {
+                for s in &seeds {
+                    if let Err(e) = store.seed(s).await {
+                        tracing::warn!(error = %e, "could not seed the shared limit store from the ledger");
+                        break;
+                    }
+                }
+            });
+        }
+    }
+
+    /// A key's budget counters in `window` as the shared store (`server.limits.store`) holds
+    /// them; `None` without a store, `Some(Err)` when it did not answer.
+    pub async fn shared_spend_counters(
+        &self,
+        key_id: &str,
+        window: crate::spend::BudgetWindow,
+    ) -> Option<Result<crate::spend::Counters, String>> {
+        let store = self.shared.tables.load().prepared.limits.clone()?;
+        Some(
+            store
+                .counters(key_id, window)
+                .await
+                .map_err(|e| e.to_string()),
+        )
     }
 
     /// A key's budget counters in `window` now (`None`: no request or seed has touched it).
@@ -202,39 +247,90 @@ impl Server {
         Ok(())
     }
 
-    /// Serves `listener` until `shutdown` completes, then stops accepting, marks `/ready` as
-    /// draining and waits up to [`DRAIN_TIMEOUT`] for open connections.
+    /// Serves `listener` until `shutdown` completes, then stops accepting at once and drains
+    /// ([`Server::run_until`] with [`Stop::Close`]).
     pub async fn run(
         self: Arc<Self>,
         listener: TcpListener,
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> io::Result<()> {
+        self.run_until(listener, async move {
+            shutdown.await;
+            Stop::Close
+        })
+        .await
+    }
+
+    /// Serves `listener` until `shutdown` completes. Then `/ready` answers 503 at once (and
+    /// `/health` still 200), every response carries `Connection: close`; with [`Stop::Drain`]
+    /// new connections are still accepted for `server.drain.accept`; then the listener
+    /// closes, idle connections are closed (HTTP/2: GOAWAY) and open requests get until
+    /// `server.drain.timeout` after the signal; whatever is still open then is cut.
+    pub async fn run_until(
+        self: Arc<Self>,
+        listener: TcpListener,
+        shutdown: impl Future<Output = Stop> + Send + 'static,
+    ) -> io::Result<()> {
         let graceful = GracefulShutdown::new();
         tokio::pin!(shutdown);
-        loop {
-            let (stream, peer) = tokio::select! {
-                () = &mut shutdown => break,
-                accepted = listener.accept() => match accepted {
-                    Ok(a) => a,
-                    Err(e) => {
-                        // Out of file descriptors and the like: back off, keep serving.
-                        tracing::warn!(error = %e, "accept failed");
-                        tokio::time::sleep(Duration::from_millis(50)).await;
-                        continue;
-                    }
-                },
-            };
-            self.serve_connection(stream, peer, &graceful);
-        }
+        let stop = loop {
+            tokio::select! {
+                stop = &mut shutdown => break stop,
+                accepted = listener.accept() => self.accepted(accepted, &graceful).await,
+            }
+        };
         self.shared.draining.store(true, Ordering::Release);
+        let began = Instant::now();
+        let (timeout, accept) = {
+            let table = self.shared.tables.load();
+            let s = table.server();
+            (s.drain_timeout, s.drain_accept.min(s.drain_timeout))
+        };
+        if stop == Stop::Drain && !accept.is_zero() {
+            tracing::info!(
+                accept_for = ?accept,
+                timeout = ?timeout,
+                in_flight = self.in_flight(),
+                "draining: /ready answers 503; still accepting while load balancers notice"
+            );
+            let until = began + accept;
+            loop {
+                tokio::select! {
+                    () = tokio::time::sleep_until(until) => break,
+                    accepted = listener.accept() => self.accepted(accepted, &graceful).await,
+                }
+            }
+        }
         drop(listener);
+        tracing::info!(
+            in_flight = self.in_flight(),
+            "draining: no longer accepting"
+        );
         tokio::select! {
             () = graceful.shutdown() => {}
-            () = tokio::time::sleep(DRAIN_TIMEOUT) => {
-                tracing::warn!("drain timeout reached; closing remaining connections");
+            () = tokio::time::sleep_until(began + timeout) => {
+                tracing::warn!(
+                    in_flight = self.in_flight(),
+                    "drain timeout reached; closing remaining connections"
+                );
             }
         }
         Ok(())
+    }
+
+    async fn accepted(
+        &self,
+        accepted: io::Result<(tokio::net::TcpStream, SocketAddr)>,
+        graceful: &GracefulShutdown,
+    ) {
+        match accepted {
+            Ok((stream, peer)) => self.serve_connection(stream, peer, graceful),
+            Err(e) => {
+                // Out of file descriptors and the like: back off, keep serving.
+                tracing::warn!(error = %e, "accept failed");
+                tokio::time::sleep(Duration::from_millis(50)).await;
+            }
+        }
     }
 
     fn serve_connection(
@@ -278,9 +374,22 @@ impl Server {
                 u32::try_from(limits.max_header_size.saturating_mul(2)).unwrap_or(u32::MAX),
             );
         let shared = Arc::clone(&self.shared);
-        let service = service_fn(move |req| {
+        let service = service_fn(move |req: http::Request<hyper::body::Incoming>| {
             let shared = Arc::clone(&shared);
-            async move { Ok::<_, Infallible>(handler::handle(&shared, req, local).await) }
+            async move {
+                let h1 = req.version() < http::Version::HTTP_2;
+                let mut res = handler::handle(&shared, req, local).await;
+                // Draining: an HTTP/1 connection ends after this response, so the balancer
+                // opens its next one to a replica that is staying (HTTP/2 gets a GOAWAY when
+                // the listener closes).
+                if h1 && shared.draining.load(Ordering::Acquire) {
+                    res.headers_mut().insert(
+                        http::header::CONNECTION,
+                        http::HeaderValue::from_static("close"),
+                    );
+                }
+                Ok::<_, Infallible>(res)
+            }
         });
         let conn = builder.serve_connection(TokioIo::new(stream), service);
         let conn = graceful.watch(conn.into_owned());

@@ -34,6 +34,8 @@ pub(crate) struct Shared {
     pub(crate) rate_limits: RateLimits,
     /// Spend budgets' counters (they outlive tables, like the rate-limit logs).
     pub(crate) spend: Spend,
+    /// The shared limit store of the current table, kept across reloads that keep it.
+    pub(crate) stores: crate::limits::Stores,
     /// Where OTLP spans and observations go, once the runtime installs an exporter.
     pub(crate) sink: std::sync::OnceLock<Arc<dyn crate::trace::Sink>>,
     /// Where ledger entries go, once the runtime installs one.
@@ -47,7 +49,9 @@ impl Shared {
         let clients = Clients::new();
         let breakers = Breakers::default();
         let metrics = Arc::new(Metrics::default());
-        let loaded = LoadedTable::new(table, &clients, &breakers, trust, &metrics);
+        let mut loaded = LoadedTable::new(table, &clients, &breakers, trust, &metrics);
+        let stores = crate::limits::Stores::default();
+        loaded.prepared.limits = stores.get(loaded.server().limit_store.as_ref(), &metrics);
         Shared {
             tables: TableHandle::new(loaded),
             clients,
@@ -59,6 +63,7 @@ impl Shared {
             rotation: AtomicU64::new(0),
             rate_limits: RateLimits::default(),
             spend: Spend::default(),
+            stores,
             sink: std::sync::OnceLock::new(),
             usage: std::sync::OnceLock::new(),
             events: Arc::default(),
@@ -68,7 +73,11 @@ impl Shared {
     /// Prepares `table` (clients, breakers, header values) and swaps it in; then forgets the
     /// breakers of endpoints no table or attempt refers to any more.
     pub(crate) fn publish(&self, table: RoutingTable, trust: &Trust) {
-        let loaded = LoadedTable::new(table, &self.clients, &self.breakers, trust, &self.metrics);
+        let mut loaded =
+            LoadedTable::new(table, &self.clients, &self.breakers, trust, &self.metrics);
+        loaded.prepared.limits = self
+            .stores
+            .get(loaded.server().limit_store.as_ref(), &self.metrics);
         let keep: rustc_hash::FxHashSet<EndpointKey> = loaded
             .targets()
             .iter()

@@ -395,13 +395,29 @@ impl Over {
     }
 }
 
+/// A reservation kept somewhere else (the shared store, `limits::shared`): ended once, with
+/// the actual cost in micro-USD (0: released).
+pub(crate) trait Settle: Send + Sync + std::fmt::Debug {
+    fn settle(self: Box<Self>, actual: u64);
+}
+
 /// A request's hold on its budgets: settled where its record is finished, released on drop.
 #[derive(Debug, Default)]
 pub(crate) struct Reservation {
     holds: SmallVec<[(Arc<Account>, Lease); 2]>,
+    /// The same, held in the shared store.
+    shared: Option<Box<dyn Settle>>,
 }
 
 impl Reservation {
+    /// A reservation the shared store holds.
+    pub(crate) fn shared(hold: Box<dyn Settle>) -> Reservation {
+        Reservation {
+            holds: SmallVec::new(),
+            shared: Some(hold),
+        }
+    }
+
     /// Reserves `amount` micro-USD on every budget in `budgets`, or none of them.
     pub(crate) fn take(budgets: &[Budget], amount: u64, now: i64) -> Result<Reservation, Over> {
         let mut r = Reservation::default();
@@ -432,6 +448,9 @@ impl Reservation {
         let actual = cost.map_or(0, micro);
         for (a, lease) in self.holds.drain(..) {
             a.settle(&lease, actual);
+        }
+        if let Some(h) = self.shared.take() {
+            h.settle(actual);
         }
     }
 }

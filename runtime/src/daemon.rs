@@ -316,9 +316,10 @@ impl Running {
     }
 
     /// Serves requests and the control socket (and, with `signals`, reloads on SIGHUP) until
-    /// SIGTERM/SIGINT (with `signals`) or a `stop`/`drain`, then stops accepting and drains
-    /// open requests (up to `dataplane::DRAIN_TIMEOUT`); the socket and pid file are removed
-    /// on the way out.
+    /// SIGTERM/SIGINT (with `signals`) or a `stop`/`drain`, then drains open requests (up to
+    /// `server.drain.timeout`; after SIGTERM new connections are still accepted for
+    /// `server.drain.accept`, `/ready` answering 503); the socket and pid file are removed on
+    /// the way out.
     pub async fn serve(self) -> io::Result<()> {
         let Running {
             daemon,
@@ -370,13 +371,16 @@ impl Running {
         }
         let stop = daemon.stop_requested();
         let shutdown = async move {
-            tokio::select! {
-                () = shutdown_signal(signals) => {}
-                () = stop => {}
-            }
+            let how = tokio::select! {
+                how = shutdown_signal(signals) => how,
+                () = stop => dataplane::Stop::Close,
+            };
             tracing::info!("shutting down: draining open requests");
+            how
         };
-        Arc::clone(&daemon.server).run(listener, shutdown).await?;
+        Arc::clone(&daemon.server)
+            .run_until(listener, shutdown)
+            .await?;
         if let Some(e) = exporter {
             e.shutdown().await;
         }
@@ -556,8 +560,9 @@ async fn sighup_loop(daemon: Arc<Daemon>) {
     }
 }
 
-/// SIGINT or SIGTERM; never, without `signals`.
-async fn shutdown_signal(signals: bool) {
+/// SIGINT (stop accepting at once) or SIGTERM (an orchestrator's: keep accepting while load
+/// balancers notice `/ready`); never, without `signals`.
+async fn shutdown_signal(signals: bool) -> dataplane::Stop {
     if !signals {
         return std::future::pending().await;
     }
@@ -565,11 +570,14 @@ async fn shutdown_signal(signals: bool) {
     let Ok(mut term) = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
     else {
         let _ = ctrl_c.await;
-        return;
+        return dataplane::Stop::Close;
     };
     tokio::select! {
-        _ = ctrl_c => {}
-        _ = term.recv() => {}
+        _ = ctrl_c => dataplane::Stop::Close,
+        _ = term.recv() => {
+            tracing::info!("SIGTERM: draining");
+            dataplane::Stop::Drain
+        }
     }
 }
 

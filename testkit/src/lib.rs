@@ -19,7 +19,8 @@
 //! - [`wellformed`]: is a translated stream one its caller's SDK accepts;
 //! - [`translate_fuzz`]: the `translate` fuzz property;
 //! - [`corpus`]: replays a fuzz seed corpus in `cargo test`, one child process per input;
-//! - [`bench_streams`]: long upstream streams for the translation benchmarks.
+//! - [`bench_streams`]: long upstream streams for the translation benchmarks;
+//! - [`haproxy`]: a real HAProxy on loopback in front of N replicas (scale-out tests).
 
 pub mod agent;
 pub mod bench_streams;
@@ -27,11 +28,13 @@ mod control;
 pub mod corpus;
 pub mod drive;
 pub mod fault;
+pub mod haproxy;
 mod http;
 pub mod load;
 pub mod otlp;
 mod protocols;
 mod record;
+pub mod redis;
 mod respond;
 mod server;
 pub mod translate_fuzz;

@@ -146,16 +146,16 @@ fn own(g: &Global, paths: Paths, listen: Option<String>, hint: Option<String>) -
     let socket = daemon.paths().socket.clone();
     let served = rt.spawn(running.serve());
     let watched = tui::watch(&socket, g, Mode::Owned, hint, &|| served.is_finished());
+    let drain = daemon.server().table().server().drain_timeout;
     if !served.is_finished() {
         output::message(&format!(
             "draining bitrouter (open requests get up to {} s)",
-            dataplane::DRAIN_TIMEOUT.as_secs()
+            drain.as_secs()
         ));
-        rt.block_on(daemon.drain(dataplane::DRAIN_TIMEOUT + Duration::from_secs(1)));
+        rt.block_on(daemon.drain(drain + Duration::from_secs(1)));
     }
-    let result = rt.block_on(async {
-        tokio::time::timeout(dataplane::DRAIN_TIMEOUT + Duration::from_secs(10), served).await
-    });
+    let result =
+        rt.block_on(async { tokio::time::timeout(drain + Duration::from_secs(10), served).await });
     watched?;
     match result {
         Ok(Ok(Ok(()))) => Ok(ExitCode::SUCCESS),

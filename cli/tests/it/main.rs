@@ -10,6 +10,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
 mod daemon;
+mod drain;
 mod init;
 mod keys;
 mod ledger;

@@ -18,6 +18,8 @@ pub const MAX_HEADER_SIZE: u64 = 64 << 10;
 pub const MAX_HEADERS: u32 = 100;
 pub const HEADER_READ_TIMEOUT: Duration = Duration::from_secs(10);
 pub const MAX_IN_FLIGHT: u32 = 4096;
+pub const DRAIN_TIMEOUT: Duration = Duration::from_secs(30);
+pub const DRAIN_ACCEPT: Duration = Duration::from_secs(5);
 pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 pub const FIRST_BYTE_TIMEOUT: Duration = Duration::from_secs(120);
 pub const IDLE_TIMEOUT: Duration = Duration::from_secs(120);
@@ -50,6 +52,11 @@ pub const WEBHOOK_TIMEOUT: Duration = Duration::from_secs(2);
 /// The longest `webhook.timeout`: every request waits for the verdict.
 pub const MAX_WEBHOOK_TIMEOUT: Duration = Duration::from_secs(30);
 pub const WEBHOOK_ON_ERROR: OnError = OnError::FailClosed;
+/// One call to `server.limits.store`: a loopback or same-zone round trip is well under 1 ms,
+/// so this bounds only a store that is away.
+pub const STORE_TIMEOUT: Duration = Duration::from_millis(100);
+/// The longest `server.limits.store_timeout`: every limited request waits for the store.
+pub const MAX_STORE_TIMEOUT: Duration = Duration::from_secs(5);
 
 /// `field` as a setting: its value and span when set, else `default`.
 pub(super) fn setting<T, U>(field: &Field<T>, default: U, f: impl FnOnce(&T) -> U) -> Setting<U> {
@@ -84,6 +91,13 @@ pub(super) fn server(s: &ast::Server) -> resolved::Server {
             max_headers: setting(&l.max_headers, MAX_HEADERS, |&n| n),
             header_read_timeout: setting(&l.header_read_timeout, HEADER_READ_TIMEOUT, |d| d.0),
             max_in_flight: setting(&l.max_in_flight, MAX_IN_FLIGHT, |&n| n),
+            store: l.store.spanned().cloned(),
+            on_store_error: l.on_store_error.spanned().cloned(),
+            store_timeout: setting(&l.store_timeout, STORE_TIMEOUT, |d| d.0),
+        },
+        drain: resolved::Drain {
+            timeout: setting(&s.drain.timeout, DRAIN_TIMEOUT, |d| d.0),
+            accept: setting(&s.drain.accept, DRAIN_ACCEPT, |d| d.0),
         },
         timeouts: timeouts(&s.timeouts, &defaults, true),
         failover: resolved::Failover {

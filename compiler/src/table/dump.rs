@@ -60,6 +60,15 @@ impl RoutingTable {
                 s.translation, s.cors_allowed_origins, s.allowed_hosts
             );
         }
+        if s.drain_timeout != crate::resolve::defaults::DRAIN_TIMEOUT
+            || s.drain_accept != crate::resolve::defaults::DRAIN_ACCEPT
+        {
+            let _ = writeln!(
+                o,
+                "drain timeout={:?} accept={:?}",
+                s.drain_timeout, s.drain_accept
+            );
+        }
         if s.metrics_listen.is_some() || s.log_format != super::LogFormat::Text {
             let _ = writeln!(
                 o,
@@ -83,6 +92,19 @@ impl RoutingTable {
         }
         if let Some(db) = &s.database_url {
             let _ = writeln!(o, "database {db}");
+        }
+        if let Some(l) = &s.limit_store {
+            // The URL may hold a password: only the content hash sees it, as a digest.
+            let _ = writeln!(
+                o,
+                "limit_store url=*** on_error={} timeout={:?}",
+                if l.fail_open {
+                    "fail_open"
+                } else {
+                    "fail_closed"
+                },
+                l.timeout
+            );
         }
         for p in self.providers.iter() {
             let cred = match &p.credential {
@@ -212,6 +234,9 @@ impl RoutingTable {
             for (_, v) in p.headers.iter() {
                 h.update(Sha256::digest(v.expose().as_bytes()));
             }
+        }
+        if let Some(l) = &self.server.limit_store {
+            h.update(Sha256::digest(l.url.expose().as_bytes()));
         }
         h.finalize()
             .iter()

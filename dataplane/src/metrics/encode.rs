@@ -264,6 +264,19 @@ impl Collector for Scrape {
         let mut e = e;
         counter(&mut e, &[], m.dropped_spans.load(Ordering::Relaxed))?;
         let mut e = enc.encode_descriptor(
+            "bitrouter_limit_store_errors",
+            "Calls to the shared limit store (server.limits.store) that failed or timed out, by what followed: refused (fail_closed), admitted (fail_open), unsettled (a settle its lease will free)",
+            None,
+            MetricType::Counter,
+        )?;
+        for a in super::StoreAction::ALL {
+            counter(
+                &mut e,
+                &[("action", a.as_str())],
+                m.limit_store_errors[a as usize].load(Ordering::Relaxed),
+            )?;
+        }
+        let mut e = enc.encode_descriptor(
             "bitrouter_ledger_dropped",
             "Usage ledger rows dropped because its spool was full (the database down or slow for long) or could not be written",
             None,

@@ -201,7 +201,7 @@ async fn handle(daemon: &Arc<Daemon>, req: Request) -> Reply {
         }
         Request::Drain { timeout_ms } => {
             tracing::info!("drain requested through the control socket");
-            let limit = dataplane::DRAIN_TIMEOUT + Duration::from_secs(1);
+            let limit = daemon.server().table().server().drain_timeout + Duration::from_secs(1);
             let wait = timeout_ms.map_or(limit, |ms| Duration::from_millis(ms).min(limit));
             let drained = daemon.drain(wait).await;
             Ok(Answer::Drained(Drained {

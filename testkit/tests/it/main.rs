@@ -13,6 +13,7 @@
 mod client;
 mod corpus;
 mod faults;
+mod haproxy;
 mod scenarios;
 mod server;
 mod vectors;

@@ -1,7 +1,8 @@
 //! The only module that knows the YAML library: text → a spanned [`Node`] tree → `ast::Config`.
 //!
-//! `serde-saphyr` parses the text into a generic tree whose every node and key carries its byte
-//! span. `${VAR}` references are expanded on the tree's string values (never on raw text, so a
+//! The text becomes a generic tree whose every node and key carries its byte span: built
+//! straight from `granit-parser`'s events ([`events`]) for plain documents, by `serde-saphyr`
+//! for anchors, aliases, merge keys, tags, errors and limits (the same tree either way). `${VAR}` references are expanded on the tree's string values (never on raw text, so a
 //! value cannot inject YAML). The tree is then read into the typed `ast` by [`de`], which
 //! reports every unknown key and wrong type instead of stopping at the first.
 

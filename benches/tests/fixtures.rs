@@ -129,3 +129,18 @@ fn other_sizes_and_seeds_compile() {
         }
     }
 }
+
+#[test]
+fn both_yaml_readers_give_the_same_tree_for_the_fixtures() {
+    use compiler::syntax::{Reader, compare_readers};
+    for f in [&benches::small(), &benches::large().fixture] {
+        // The event reader builds them (the fast path the benchmark measures), and its tree is
+        // serde-saphyr's, node for node and span for span.
+        assert_eq!(
+            compare_readers(&f.source),
+            Ok(Reader::Events),
+            "{}",
+            f.source.name()
+        );
+    }
+}

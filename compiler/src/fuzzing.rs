@@ -4,6 +4,8 @@
 //! panic; every diagnostic and note span is a char-boundary range inside the text; a failed
 //! compilation carries an error; the renderers do not panic; on success, `dump()`, `route()` for
 //! names taken from the input and the table, and every hop's protocols and URLs do not panic.
+//! And the two YAML readers agree: a tree built from the parser's events is `serde-saphyr`'s
+//! (`syntax::compare_readers`).
 //! Public (hidden) so `fuzz/fuzz_targets/compile.rs` and `tests/fuzz_corpus.rs` share one copy.
 
 use std::collections::HashMap;
@@ -18,6 +20,9 @@ pub fn check(name: &str, bytes: &[u8]) -> Vec<String> {
     let source = SourceFile::new(name, String::from_utf8_lossy(bytes).as_ref());
     let env = env();
     let mut problems = Vec::new();
+    if let Err(e) = crate::syntax::compare_readers(&source) {
+        problems.push(e);
+    }
     for mode in [EnvMode::Strict, EnvMode::Lenient] {
         let diags = match compile(&source, &env, mode) {
             Ok(compiled) => {

@@ -3,7 +3,7 @@
 //!
 //! The pipeline, one module per step:
 //!
-//! 1. [`syntax::parse_recovering`] — YAML → spanned node tree (`serde-saphyr`); after a syntax
+//! 1. [`syntax::parse_recovering`] — YAML → spanned node tree (parser events, or `serde-saphyr`); after a syntax
 //!    error, the top-level sections are read one by one; never panics.
 //! 2. [`syntax::expand_env`] — `${VAR}` / `${VAR:-default}` on string values ([`env`]).
 //! 3. [`syntax::de`] — node tree → [`ast::Config`], reporting unknown keys and wrong types.

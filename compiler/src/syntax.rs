@@ -1,13 +1,17 @@
 //! The only module that knows the YAML library: text → a spanned [`Node`] tree → `ast::Config`.
 //!
-//! `serde-saphyr` parses the text into a generic tree whose every node and key carries its byte
-//! span. `${VAR}` references are expanded on the tree's string values (never on raw text, so a
+//! The text becomes a generic tree whose every node and key carries its byte span: built
+//! straight from `granit-parser`'s events ([`events`]) for plain documents, by `serde-saphyr`
+//! for anchors, aliases, merge keys, tags, errors and limits (the same tree either way). `${VAR}` references are expanded on the tree's string values (never on raw text, so a
 //! value cannot inject YAML). The tree is then read into the typed `ast` by [`de`], which
 //! reports every unknown key and wrong type instead of stopping at the first.
 
 pub mod de;
+mod events;
 mod node;
 mod recover;
+#[cfg(test)]
+mod tests;
 
 pub use node::{Key, Node, NodeKind};
 pub use recover::{MAX_SECTIONS, parse_recovering};
@@ -47,6 +51,20 @@ fn read(
     text: &str,
     share: Option<(usize, usize)>,
 ) -> Result<Node, serde_saphyr::Error> {
+    let (options, budget) = options(share);
+    // The tree straight from the parser's events when the document is plain (no anchors,
+    // aliases, merge keys or tags, far from every limit, no error); `serde-saphyr` otherwise,
+    // which then gives the same tree or its own error (see `events`).
+    if share.is_none()
+        && let Some(node) = events::read(source, base, text, &budget)
+    {
+        return Ok(node);
+    }
+    read_serde(source, base, text, options, budget)
+}
+
+/// The reader's options and budget (`share`: see [`read`]).
+fn options(share: Option<(usize, usize)>) -> (Options, serde_saphyr::Budget) {
     let mut options = Options::default();
     options.duplicate_keys = DuplicateKeyPolicy::Error;
     // YAML 1.2 core-schema booleans: only `true` and `false`. Under YAML 1.1 a plain `on`,
@@ -60,9 +78,60 @@ fn read(
     if let Some((len, total)) = share {
         recover::share_budget(&mut budget, len, total);
     }
+    (options, budget)
+}
+
+/// The tree as `serde-saphyr` reads it: the reference [`events`] is held to.
+fn read_serde(
+    source: &SourceFile,
+    base: u32,
+    text: &str,
+    mut options: Options,
+    budget: serde_saphyr::Budget,
+) -> Result<Node, serde_saphyr::Error> {
     options.budget = Some(budget);
     serde_saphyr::from_str_with_options::<serde_saphyr::Spanned<node::Raw>>(text, options)
         .map(|raw| node::lower(source, base, raw))
+}
+
+/// Which reader gave the tree of a whole document.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Reader {
+    /// Built from the parser's events ([`events`]).
+    Events,
+    /// Left to `serde-saphyr` (a feature or limit it owns, or an error).
+    SerdeSaphyr,
+}
+
+/// Reads `source` both ways and says which reader [`parse`] uses; `Err` describes a
+/// disagreement: the event-built tree differs from `serde-saphyr`'s, or exists where
+/// `serde-saphyr` reports an error. For tests, the fuzz target and the benchmark.
+pub fn compare_readers(source: &SourceFile) -> Result<Reader, String> {
+    let text = source.text();
+    let (options, budget) = options(None);
+    let fast = events::read(source, 0, text, &budget);
+    let slow = read_serde(source, 0, text, options, budget);
+    match (fast, slow) {
+        (None, _) => Ok(Reader::SerdeSaphyr),
+        (Some(f), Ok(s)) if f == s => Ok(Reader::Events),
+        (Some(f), Ok(s)) => Err(format!(
+            "{}: the event-built tree differs from serde-saphyr's:\n{f:#?}\nvs\n{s:#?}",
+            source.name()
+        )),
+        (Some(_), Err(e)) => Err(format!(
+            "{}: the event-built tree exists, serde-saphyr says: {e}",
+            source.name()
+        )),
+    }
+}
+
+/// Reads `source` with one reader only (the benchmark's comparison); `false` on an error.
+pub fn read_with(source: &SourceFile, reader: Reader) -> bool {
+    let (options, budget) = options(None);
+    match reader {
+        Reader::Events => events::read(source, 0, source.text(), &budget).is_some(),
+        Reader::SerdeSaphyr => read_serde(source, 0, source.text(), options, budget).is_ok(),
+    }
 }
 
 /// The diagnostic for `e`, raised reading `text` (at byte `base` of `source`).

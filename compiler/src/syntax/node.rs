@@ -181,8 +181,19 @@ impl<'de> Deserialize<'de> for KeyText {
 /// `base`: where the parsed text starts in the source (it may be one section of it).
 fn span_of(source: &SourceFile, base: u32, loc: &serde_saphyr::Location) -> Span {
     let s = loc.span();
+    byte_span(source, base, s.byte_offset(), s.byte_len())
+}
+
+/// The source span of a node the parser places at byte `offset` (of the parsed text, which
+/// starts at `base`) with `len` bytes; an empty node is given the token at its place.
+pub(super) fn byte_span(
+    source: &SourceFile,
+    base: u32,
+    offset: Option<u64>,
+    len: Option<u64>,
+) -> Span {
     let at = |off: u64| base.saturating_add(u32::try_from(off).unwrap_or(u32::MAX));
-    match (s.byte_offset(), s.byte_len()) {
+    match (offset, len) {
         (Some(off), Some(len)) if len > 0 => {
             let start = source.clamp(at(off));
             Span::new(start, source.clamp(start.saturating_add(len as u32)))

@@ -16,18 +16,39 @@ use testkit::load::{self, Caller, Load};
 use super::{bin, scratch};
 
 /// One `bitrouter serve` process on its own home and a free port; killed on drop.
-struct Replica {
+pub(crate) struct Replica {
     child: Child,
-    addr: SocketAddr,
+    pub(crate) addr: SocketAddr,
     home: PathBuf,
 }
 
 impl Replica {
     /// `drip`: ms between the mock's stream events; `drain`: the `server.drain` block.
     fn spawn(name: &str, mock: &str, drip: u64, drain: &str) -> Replica {
-        let home = scratch(&format!("drain-{name}"));
+        let yaml = |addr: SocketAddr| {
+            format!(
+                "server: {{ skip_auth: true, listen: \"{addr}\", drain: {drain} }}\n\
+                 inherit_defaults: false\n\
+                 providers:\n\
+                 \x20 up: {{ api_base: \"{mock}/v1\", api_key: k, api_protocol: chat_completions, allow_private: true, headers: {{ x-mock-fault: \"drip={drip}\" }}, models: [{{id: up-model}}] }}\n\
+                 models:\n\
+                 \x20 m: {{ endpoints: [{{provider: up, service_id: up-model}}] }}\n"
+            )
+        };
+        Replica::spawn_with(&format!("drain-{name}"), &yaml, &|_| ())
+    }
+
+    /// A replica on a fresh home `name` whose `bitrouter.yaml` is `yaml(listen address)`;
+    /// `prep` fills the home first (keys, say).
+    pub(crate) fn spawn_with(
+        name: &str,
+        yaml: &dyn Fn(SocketAddr) -> String,
+        prep: &dyn Fn(&std::path::Path),
+    ) -> Replica {
+        let home = scratch(name);
         let _ = std::fs::remove_dir_all(&home);
         std::fs::create_dir_all(&home).unwrap();
+        prep(&home);
         for _ in 0..3 {
             let port = TcpListener::bind("127.0.0.1:0")
                 .unwrap()
@@ -35,25 +56,14 @@ impl Replica {
                 .unwrap()
                 .port();
             let addr = SocketAddr::from(([127, 0, 0, 1], port));
-            std::fs::write(
-                home.join("bitrouter.yaml"),
-                format!(
-                    "server: {{ skip_auth: true, listen: \"{addr}\", drain: {drain} }}\n\
-                     inherit_defaults: false\n\
-                     providers:\n\
-                     \x20 up: {{ api_base: \"{mock}/v1\", api_key: k, api_protocol: chat_completions, allow_private: true, headers: {{ x-mock-fault: \"drip={drip}\" }}, models: [{{id: up-model}}] }}\n\
-                     models:\n\
-                     \x20 m: {{ endpoints: [{{provider: up, service_id: up-model}}] }}\n"
-                ),
-            )
-            .unwrap();
+            std::fs::write(home.join("bitrouter.yaml"), yaml(addr)).unwrap();
             let mut c = bin();
             c.arg("serve")
                 .arg("--home-dir")
                 .arg(&home)
                 .env("RUST_LOG", "warn")
                 .stdin(Stdio::null())
-                .stdout(Stdio::null())
+                .stdout(std::fs::File::create(home.join("serve.out")).unwrap())
                 .stderr(std::fs::File::create(home.join("serve.log")).unwrap());
             let mut child = c.spawn().unwrap();
             let began = Instant::now();
@@ -75,7 +85,7 @@ impl Replica {
         );
     }
 
-    fn signal(&self, sig: &str) {
+    pub(crate) fn signal(&self, sig: &str) {
         let ok = std::process::Command::new("kill")
             .args([sig, &self.child.id().to_string()])
             .status()
@@ -95,8 +105,9 @@ impl Replica {
         None
     }
 
-    fn log(&self) -> String {
-        std::fs::read_to_string(self.home.join("serve.log")).unwrap_or_default()
+    pub(crate) fn log(&self) -> String {
+        let read = |f: &str| std::fs::read_to_string(self.home.join(f)).unwrap_or_default();
+        read("serve.out") + &read("serve.log")
     }
 }
 
@@ -109,7 +120,7 @@ impl Drop for Replica {
 
 /// A GET on a fresh connection (`close`: ask for `Connection: close`), the whole reply; `None`
 /// when the connection is refused or fails.
-fn get(addr: SocketAddr, path: &str, close: bool) -> Option<String> {
+pub(crate) fn get(addr: SocketAddr, path: &str, close: bool) -> Option<String> {
     let mut s = TcpStream::connect_timeout(&addr, Duration::from_secs(2)).ok()?;
     s.set_read_timeout(Some(Duration::from_secs(10))).ok()?;
     let conn = if close { "connection: close\r\n" } else { "" };
@@ -349,6 +360,10 @@ fn a_rolling_restart_behind_haproxy_loses_no_stream() {
     }
     .start();
     std::thread::sleep(Duration::from_secs(1));
+    #[allow(
+        clippy::needless_range_loop,
+        reason = "the slot number is the HAProxy slot too"
+    )]
     for slot in 0..3 {
         let fresh = Replica::spawn(&format!("roll-{slot}-new"), &base, 100, drain);
         let mut old = std::mem::replace(&mut replicas[slot], fresh);

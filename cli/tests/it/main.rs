@@ -14,6 +14,7 @@ mod drain;
 mod init;
 mod keys;
 mod ledger;
+mod shared_limits;
 mod tui;
 
 fn bin() -> Command {

@@ -51,8 +51,10 @@ AUTH=${AUTH:-1}
 GUARDRAILS=${GUARDRAILS:-0}
 BASELINE_BIN=${BASELINE_BIN:-}
 
-log() { printf '%s\n' "$*" >&2; }
-die() { log "error: $*"; exit 1; }
+# shellcheck source=benches/load/lib.sh
+source "$ROOT/benches/load/lib.sh"
+
+need_tools
 
 # Targets: the three passthrough ones, then `tr-XY` per translated route (upstream X, caller Y).
 TARGETS=(direct bare bitrouter)
@@ -79,58 +81,6 @@ if [[ $GUARDRAILS == 1 ]]; then
     TARGETS+=(guard)
     LABEL[guard]="bitrouter, rules on"
 fi
-
-# --- tools -------------------------------------------------------------------------------
-missing=0
-if ! command -v oha >/dev/null 2>&1; then
-    log "oha is not installed. Install it with:  cargo install oha --locked"
-    missing=1
-fi
-if ! command -v jq >/dev/null 2>&1; then
-    log "jq is not installed. Install it with your package manager (e.g. apt-get install jq)."
-    missing=1
-fi
-[[ $missing == 0 ]] || exit 2
-
-# --- child processes: every exit path kills them -----------------------------------------
-PIDS=()
-cleanup() {
-    local pid
-    for pid in "${PIDS[@]}"; do
-        kill "$pid" 2>/dev/null || true
-    done
-    for pid in "${PIDS[@]}"; do
-        wait "$pid" 2>/dev/null || true
-    done
-}
-trap cleanup EXIT
-trap 'log "interrupted"; exit 130' INT TERM HUP
-
-# start NAME LOGFILE CMD... : runs CMD in the background, waits for its "listening on
-# http://ADDR" line, and sets START_PID and START_ADDR.
-start() {
-    local name=$1 logfile=$2
-    shift 2
-    "$@" >"$logfile" 2>&1 &
-    START_PID=$!
-    PIDS+=("$START_PID")
-    local i
-    for ((i = 0; i < 300; i++)); do
-        START_ADDR=$(grep -o 'listening on http://[0-9.:]*' "$logfile" 2>/dev/null | head -n1 |
-            sed 's|listening on http://||' || true)
-        [[ -n $START_ADDR ]] && return 0
-        kill -0 "$START_PID" 2>/dev/null || { cat "$logfile" >&2; die "$name exited before listening"; }
-        sleep 0.1
-    done
-    cat "$logfile" >&2
-    die "$name did not print 'listening on http://ADDR' within 30 s"
-}
-
-# kib PID FIELD : VmRSS / VmHWM of PID in KiB.
-kib() { awk -v f="$2:" '$1 == f { print $2 }' "/proc/$1/status"; }
-# reset_peak PID : restart VmHWM at the current RSS (Linux clear_refs, value 5).
-reset_peak() { echo 5 >"/proc/$1/clear_refs"; }
-mib() { awk -v k="$1" 'BEGIN { printf "%.1f MiB", k / 1024 }'; }
 
 # --- build ---------------------------------------------------------------------------------
 if [[ $SKIP_BUILD != 1 ]]; then
@@ -195,10 +145,7 @@ fi
 if [[ $AUTH == 1 ]]; then
     mkdir -p "$OUT/home-auth"
     sed 's/skip_auth: true/skip_auth: false/' "$CONFIG" >"$OUT/home-auth/bitrouter.yaml"
-    "$BIN/bitrouter" --home-dir "$OUT/home-auth" account --generate >"$OUT/auth-setup.log" 2>&1 ||
-        { cat "$OUT/auth-setup.log" >&2; die "could not create the benchmark's account"; }
-    AUTH_KEY=$("$BIN/bitrouter" --home-dir "$OUT/home-auth" keygen --exp 1d 2>>"$OUT/auth-setup.log") ||
-        { cat "$OUT/auth-setup.log" >&2; die "could not mint the benchmark's key"; }
+    AUTH_KEY=$(mint_key "$BIN/bitrouter" "$OUT/home-auth" "$OUT/auth-setup.log")
     start bitrouter-auth "$OUT/bitrouter-auth.log" "$BIN/bitrouter" --home-dir "$OUT/home-auth" serve \
         -c "$OUT/home-auth/bitrouter.yaml" --listen 127.0.0.1:0
     URL[auth]="http://$START_ADDR" PID[auth]=$START_PID
@@ -290,14 +237,6 @@ for t in "${TARGETS[@]}"; do
             { cat "$OUT/check-$t-$m.txt" >&2; die "${LABEL[$t]} $m: the answer lacks '$REQ_DONE'"; }
     done
 done
-
-# oha_run URL BODY CONCURRENCY DURATION JSON [extra oha args...] (URL with its path)
-oha_run() {
-    local url=$1 body=$2 c=$3 dur=$4 json=$5
-    shift 5
-    oha --no-tui --output-format json -o "$json" -z "$dur" -c "$c" -m POST \
-        -H 'content-type: application/json' -d "$body" "$@" "$url" >/dev/null
-}
 
 # --- memory at idle --------------------------------------------------------------------------
 # Right after start plus the six check requests above, before any load.

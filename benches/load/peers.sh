@@ -271,8 +271,10 @@ done
 ttfb_probe() {
     local url=$1 outfile=$2 urls=() i
     for ((i = 0; i < 200; i++)); do urls+=("$url"); done
-    curl -s --max-time 20 -o /dev/null -w '%{time_starttransfer}\n' -H 'content-type: application/json' \
-        ${REQ_HDRS[@]+"${REQ_HDRS[@]}"} -d "$REQ_BODY" "${urls[@]}" >"$outfile" 2>/dev/null || true
+    # -o applies to the first URL only: the others' bodies go to stdout too, so the times are tagged.
+    curl -s --max-time 20 -o /dev/null -w '\nTTFB %{time_starttransfer}\n' -H 'content-type: application/json' \
+        ${REQ_HDRS[@]+"${REQ_HDRS[@]}"} -d "$REQ_BODY" "${urls[@]}" 2>/dev/null |
+        sed -n 's/^TTFB //p' >"$outfile" || true
 }
 
 # --- load: cells x runs x targets, interleaved --------------------------------------------------
@@ -420,8 +422,8 @@ memmib() { awk -v k="$1" 'BEGIN { if (k == "") print "—"; else printf "%.1f", 
         sep+='--:|'
     fi
     printf '%s\n%s\n' "$header" "$sep"
-    # metric_row TITLE MODE CONC COLUMN TRANSFORM : TRANSFORM is `added` (minus direct's value),
-    # `num`, or `cpu`.
+    # metric_row TITLE MODE CONC COLUMN TRANSFORM : TRANSFORM is `added` (the value, and in brackets
+    # the part over direct's; ratios are of the values), `num`, or `cpu`.
     metric_row() {
         local title=$1 m=$2 c=$3 col=$4 how=$5 line vals=() t x d
         d=$(v direct "$m" "$c" "$col")
@@ -431,7 +433,8 @@ memmib() { awk -v k="$1" 'BEGIN { if (k == "") print "—"; else printf "%.1f", 
             x=$(v "$t" "$m" "$c" "$col")
             if [[ $how == added ]]; then
                 [[ $t == direct ]] && val[$t]=$x || val[$t]=$(added "$x" "$d")
-                line+=" $(num "$x") ($([[ $t == direct ]] && echo "—" || echo "+${val[$t]}")) |"
+                line+=" $(num "$x") ($([[ $t == direct ]] && echo "—" || awk -v a="${val[$t]}" 'BEGIN { printf "%+d", a }')) |"
+                val[$t]=$x
             else
                 val[$t]=$x
                 if [[ $how == cpu ]]; then

@@ -82,7 +82,7 @@ done
 # HAProxy in front of 1 and of 3 replicas (two frontends), round-robin.
 LB1=$(free_port) LB3=$(free_port)
 {
-    printf 'global\n  maxconn 20000\ndefaults\n  mode http\n  timeout connect 5s\n  timeout client 60s\n  timeout server 60s\n  option http-keep-alive\n'
+    printf 'global\n  maxconn 4096\ndefaults\n  mode http\n  timeout connect 5s\n  timeout client 60s\n  timeout server 60s\n  option http-keep-alive\n'
     printf 'frontend one\n  bind 127.0.0.1:%s\n  default_backend one\n' "$LB1"
     printf 'frontend three\n  bind 127.0.0.1:%s\n  default_backend three\n' "$LB3"
     printf 'backend one\n  server r1 %s\n' "${REPLICAS[0]}"

@@ -10,6 +10,9 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
 mod daemon;
+mod deploy;
+mod deploy_alerts;
+mod deploy_k8s;
 mod drain;
 mod init;
 mod keys;

@@ -118,6 +118,24 @@ impl Drop for Replica {
     }
 }
 
+/// A real HAProxy round-robin in front of `replicas` (slot `i` is `replicas[i]`), with 200 ms
+/// `/ready` checks; returns once every slot is UP.
+pub(crate) fn balanced(replicas: &[Replica]) -> Haproxy {
+    let options = HaproxyOptions {
+        check_interval: Duration::from_millis(200),
+        ..Default::default()
+    };
+    let lb = Haproxy::start_with(
+        &replicas.iter().map(|r| r.addr).collect::<Vec<_>>(),
+        &options,
+    )
+    .unwrap();
+    for slot in 0..replicas.len() {
+        lb.wait_status(slot, "UP", Duration::from_secs(10)).unwrap();
+    }
+    lb
+}
+
 /// A GET on a fresh connection (`close`: ask for `Connection: close`), the whole reply; `None`
 /// when the connection is refused or fails.
 pub(crate) fn get(addr: SocketAddr, path: &str, close: bool) -> Option<String> {
@@ -339,18 +357,7 @@ fn a_rolling_restart_behind_haproxy_loses_no_stream() {
     let mut replicas: Vec<Replica> = (0..3)
         .map(|i| Replica::spawn(&format!("roll-{i}"), &base, 100, drain))
         .collect();
-    let options = HaproxyOptions {
-        check_interval: Duration::from_millis(200),
-        ..Default::default()
-    };
-    let lb = Haproxy::start_with(
-        &replicas.iter().map(|r| r.addr).collect::<Vec<_>>(),
-        &options,
-    )
-    .unwrap();
-    for slot in 0..3 {
-        lb.wait_status(slot, "UP", Duration::from_secs(10)).unwrap();
-    }
+    let lb = balanced(&replicas);
     let _guard = rt.enter();
     let running = Load {
         addr: lb.addr(),

@@ -9,10 +9,10 @@ use std::net::{SocketAddr, TcpListener, TcpStream};
 use std::path::Path;
 use std::time::{Duration, Instant};
 
-use testkit::haproxy::{Haproxy, HaproxyOptions};
+use testkit::haproxy::Haproxy;
 use testkit::redis::RedisServer;
 
-use super::drain::{Replica, get};
+use super::drain::{Replica, balanced, get};
 use super::{bin, run, scratch};
 
 fn ok(home: &Path, args: &[&str]) -> String {
@@ -137,6 +137,14 @@ fn rt() -> tokio::runtime::Runtime {
         .unwrap()
 }
 
+/// A Redis, a runtime and a mock upstream on it (keep the runtime: the mock runs there); `None` (the test skips) without a Redis binary.
+fn engines() -> Option<(RedisServer, tokio::runtime::Runtime, testkit::MockUpstream)> {
+    let redis = RedisServer::start()?.expect("redis-server starts");
+    let rt = rt();
+    let mock = rt.block_on(testkit::MockUpstream::start()).unwrap();
+    Some((redis, rt, mock))
+}
+
 /// Three replicas on one store behind HAProxy, round-robin with 200 ms health checks.
 fn cluster(name: &str, keys: &Path, mock: &str, store: &str, drip: u64) -> (Vec<Replica>, Haproxy) {
     let replicas: Vec<Replica> = (0..3)
@@ -152,18 +160,7 @@ fn cluster(name: &str, keys: &Path, mock: &str, store: &str, drip: u64) -> (Vec<
             )
         })
         .collect();
-    let options = HaproxyOptions {
-        check_interval: Duration::from_millis(200),
-        ..Default::default()
-    };
-    let lb = Haproxy::start_with(
-        &replicas.iter().map(|r| r.addr).collect::<Vec<_>>(),
-        &options,
-    )
-    .unwrap();
-    for slot in 0..3 {
-        lb.wait_status(slot, "UP", Duration::from_secs(10)).unwrap();
-    }
+    let lb = balanced(&replicas);
     (replicas, lb)
 }
 
@@ -172,12 +169,9 @@ fn rpm_10_admits_exactly_10_of_30_across_three_replicas() {
     if Haproxy::binary().is_none() {
         return;
     }
-    let Some(redis) = RedisServer::start() else {
+    let Some((redis, _rt, mock)) = engines() else {
         return;
     };
-    let redis = redis.expect("redis-server starts");
-    let rt = rt();
-    let mock = rt.block_on(testkit::MockUpstream::start()).unwrap();
     let (token, keys) = mint("rpm", &["--rpm", "10"]);
     let (replicas, lb) = cluster("rpm", &keys, &mock.base_url(), &redis.url(), 0);
 
@@ -209,12 +203,9 @@ fn a_budget_for_10_admits_10_of_50_and_is_whole_after_100_cancelled_streams() {
     if Haproxy::binary().is_none() {
         return;
     }
-    let Some(redis) = RedisServer::start() else {
+    let Some((redis, _rt, mock)) = engines() else {
         return;
     };
-    let redis = redis.expect("redis-server starts");
-    let rt = rt();
-    let mock = rt.block_on(testkit::MockUpstream::start()).unwrap();
     // Each call reserves its worst case: 1000 output tokens at $8/M plus ~38 input tokens at
     // $2/M, about 8,080 micro-USD; $0.085 covers 10 such calls, not 11.
     let (token, keys) = mint("budget", &["--budget", "0.085", "--budget-window", "day"]);
@@ -269,12 +260,9 @@ fn metric(port: u16, name: &str) -> f64 {
 
 #[test]
 fn a_store_killed_mid_run_refuses_or_admits_as_configured_and_recovers() {
-    let Some(redis) = RedisServer::start() else {
+    let Some((mut redis, _rt, mock)) = engines() else {
         return;
     };
-    let mut redis = redis.expect("redis-server starts");
-    let rt = rt();
-    let mock = rt.block_on(testkit::MockUpstream::start()).unwrap();
     let (token, keys) = mint("kill", &["--rpm", "1000"]);
     let (mc, mo) = (free_port(), free_port());
     let url = redis.url();

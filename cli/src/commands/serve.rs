@@ -36,7 +36,7 @@ pub(crate) fn run(g: &Global, a: &ServeArgs) -> Result<ExitCode> {
         prepared.log_level(),
         prepared.log_format(),
         std::io::stdout(),
-    );
+    )?;
     if let Some(e) = detach_error {
         tracing::warn!(error = %e, "setsid failed; the daemon stays in the terminal's session");
     }
@@ -73,20 +73,19 @@ pub(super) fn hinted(e: StartError) -> anyhow::Error {
 }
 
 /// `server.log_level` (`RUST_LOG` wins) and `server.log_format`: one line per event, text or
-/// a JSON object (`request finished` lines carry their fields either way). Lines go through a
-/// queue to a writer thread (tracing-appender); past 8192 queued lines new ones are dropped
-/// rather than slowing requests down (the queue is preallocated: 8192 keeps it small).
+/// a JSON object (`request finished` lines carry their fields either way). Lines are buffered
+/// and written by a thread every 50 ms ([`crate::log`]); past 8 MiB waiting, new ones are
+/// dropped (and counted in the log) rather than slowing requests down.
 pub(super) fn init_logging(
     level: &str,
     format: compiler::table::LogFormat,
     out: impl std::io::Write + Send + 'static,
-) -> tracing_appender::non_blocking::WorkerGuard {
+) -> Result<crate::log::Guard> {
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
         .or_else(|_| tracing_subscriber::EnvFilter::try_new(level))
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
-    let (writer, guard) = tracing_appender::non_blocking::NonBlockingBuilder::default()
-        .buffered_lines_limit(8192)
-        .finish(out);
+    let (writer, guard) =
+        crate::log::writer(out).context("could not start the log writer thread")?;
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(writer)
@@ -95,5 +94,5 @@ pub(super) fn init_logging(
         compiler::table::LogFormat::Json => builder.json().flatten_event(true).try_init(),
         compiler::table::LogFormat::Text => builder.try_init(),
     };
-    guard
+    Ok(guard)
 }

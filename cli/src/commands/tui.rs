@@ -136,7 +136,7 @@ fn own(g: &Global, paths: Paths, listen: Option<String>, hint: Option<String>) -
         .append(true)
         .open(&log_file)
         .with_context(|| format!("cannot open the log file `{}`", log_file.display()))?;
-    let _log = super::serve::init_logging(prepared.log_level(), prepared.log_format(), log);
+    let _log = super::serve::init_logging(prepared.log_level(), prepared.log_format(), log)?;
     let rt = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()

@@ -111,12 +111,13 @@ pub fn sqlite_url(path: &Path) -> String {
     format!("sqlite://{}", path.display())
 }
 
-/// A running ledger: the sink to install in the data plane and the writer task.
+/// A running ledger: the sink to install in the data plane and the writer (on its own thread).
 #[derive(Debug)]
 pub struct Ledger {
     spool: Arc<spool::Spool>,
     stop: Arc<AtomicBool>,
-    task: tokio::task::JoinHandle<()>,
+    /// Resolves when the writer's thread has finished (`shutdown` waits for it).
+    done: Option<tokio::sync::oneshot::Receiver<()>>,
     url: String,
     seeder: Seeder,
     reconcile: std::sync::Mutex<Option<tokio::task::JoinHandle<()>>>,
@@ -195,11 +196,15 @@ impl Ledger {
             old,
             Arc::clone(&stop),
         );
-        let task = tokio::spawn(writer.run(options.flush_timeout));
+        let done =
+            writer::spawn(writer, options.flush_timeout).map_err(|source| LedgerError::Spool {
+                path: spool_dir.to_path_buf(),
+                source,
+            })?;
         Ok(Ledger {
             spool,
             stop,
-            task,
+            done: Some(done),
             url: store::redact(url),
             seeder: Seeder {
                 store: seed_store,
@@ -269,7 +274,7 @@ impl Ledger {
     }
 
     /// Commits what is spooled (up to the flush timeout), then stops the writer.
-    pub async fn shutdown(self) {
+    pub async fn shutdown(mut self) {
         self.stop.store(true, Ordering::Release);
         if let Some(t) = self
             .reconcile
@@ -280,7 +285,18 @@ impl Ledger {
             t.abort();
         }
         self.spool.wake.notify_one();
-        let _ = self.task.await;
+        if let Some(done) = self.done.take() {
+            let _ = done.await;
+        }
+    }
+}
+
+impl Drop for Ledger {
+    /// A ledger dropped without `shutdown` still stops its writer (which commits what it can
+    /// in the flush timeout, then ends its thread); nothing waits for it.
+    fn drop(&mut self) {
+        self.stop.store(true, Ordering::Release);
+        self.spool.wake.notify_one();
     }
 }
 

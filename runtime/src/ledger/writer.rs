@@ -1,4 +1,6 @@
-//! The batch writer: one task that moves rows from the spool into the database. It reads
+//! The batch writer: one task, on its own thread and runtime, that moves rows from the spool
+//! into the database (so parsing rows and sqlx's work never hold up a request on the data
+//! plane's runtime threads). It reads
 //! segments oldest first (those left by an earlier process, then the current one), inserts
 //! what it read in one transaction, and only then forgets it: a segment is deleted once all
 //! of it is committed, the current one after a rotation. A database that is down or slow
@@ -65,6 +67,25 @@ enum Pass {
     More,
     /// The database refused; try again later.
     Failed,
+}
+
+/// Runs `writer` on a thread of its own (a current-thread runtime); the receiver resolves when
+/// it has finished.
+pub(crate) fn spawn(
+    writer: Writer,
+    flush_timeout: Duration,
+) -> std::io::Result<tokio::sync::oneshot::Receiver<()>> {
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?;
+    let (tx, rx) = tokio::sync::oneshot::channel();
+    std::thread::Builder::new()
+        .name("bitrouter-ledger".into())
+        .spawn(move || {
+            rt.block_on(writer.run(flush_timeout));
+            let _ = tx.send(());
+        })?;
+    Ok(rx)
 }
 
 impl Writer {

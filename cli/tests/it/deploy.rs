@@ -95,70 +95,16 @@ fn dummy(var: &str) -> String {
     }
 }
 
-/// The keys a deployment config uses that the compiler of this build may not know yet (they
-/// come with other branches): `(schema definition, property, the config paths to drop)`.
-const PENDING: &[(&str, &str, &[&str])] = &[
-    ("Server", "drain", &["server.drain"]),
-    (
-        "Limits",
-        "store",
-        &[
-            "server.limits.store",
-            "server.limits.on_store_error",
-            "server.limits.store_timeout",
-        ],
-    ),
-];
-
-/// The `(definition, property)` pairs of `PENDING` this binary's schema lacks.
-pub(crate) fn missing_keys() -> Vec<(&'static str, &'static str)> {
-    let (code, out, err) = run(bin().args(["config", "schema"]));
-    assert_eq!(code, 0, "{err}");
-    let schema: Value = serde_json::from_str(&out).unwrap();
-    PENDING
-        .iter()
-        .filter(|(def, prop, _)| at(&schema, &format!("$defs.{def}.properties.{prop}")).is_null())
-        .map(|(d, p, _)| (*d, *p))
-        .collect()
-}
-
 /// Compiles `config` (the text of a bitrouter.yaml) strictly, with every variable it names set
-/// to a dummy; fails the test on any error or warning. Keys this build does not know yet
-/// (`PENDING`) are dropped first, saying so.
+/// to a dummy; fails the test on any error or warning.
 pub(crate) fn assert_compiles(name: &str, config: &str) {
-    let missing = missing_keys();
     let dir = scratch("deploy-configs");
     let file = dir.join(name.replace(['/', ' '], "_"));
-    let mut written = config.to_owned();
-    if !missing.is_empty() {
-        let mut v = yaml(config, name);
-        for (def, prop, paths) in PENDING {
-            if !missing.contains(&(*def, *prop)) {
-                continue;
-            }
-            for path in *paths {
-                let (parent, key) = path.rsplit_once('.').unwrap();
-                if let Some(m) = parent
-                    .split('.')
-                    .try_fold(&mut v, |v, k| v.get_mut(k))
-                    .and_then(Value::as_object_mut)
-                {
-                    if m.remove(key).is_some() {
-                        eprintln!(
-                            "{name}: `{path}` is not known to this build yet; checked without it"
-                        );
-                    }
-                }
-            }
-        }
-        // JSON is YAML: the compiler reads it as it is.
-        written = serde_json::to_string_pretty(&v).unwrap();
-    }
-    std::fs::write(&file, &written).unwrap();
+    std::fs::write(&file, config).unwrap();
     let mut c = bin();
     c.args(["config", "validate", "--strict", "--json", "-c"])
         .arg(&file);
-    for var in env_refs(&written) {
+    for var in env_refs(config) {
         c.env(&var, dummy(&var));
     }
     let (code, out, err) = run(&mut c);

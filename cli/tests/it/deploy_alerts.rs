@@ -10,7 +10,7 @@ use std::collections::BTreeSet;
 use std::io::{Read, Write};
 use std::time::{Duration, Instant};
 
-use super::deploy::{deploy_dir, missing_keys, read, yaml};
+use super::deploy::{deploy_dir, read, yaml};
 use super::{bin, scratch};
 
 /// Runs promtool with `args` in deploy/prometheus; `None` when promtool is absent and not
@@ -84,10 +84,6 @@ fn the_skew_alert_is_tested_firing_and_silent() {
     );
 }
 
-/// Metrics that come with keys this build may not know yet (`deploy::PENDING`).
-const PENDING_METRICS: &[(&str, &str, &str)] =
-    &[("Limits", "store", "bitrouter_limit_store_errors_total")];
-
 #[test]
 fn alert_rules_query_only_metrics_that_exist() {
     let rules = yaml(&read("prometheus/alerts.yml"), "alerts.yml");
@@ -104,19 +100,7 @@ fn alert_rules_query_only_metrics_that_exist() {
     }
     assert!(queried.len() >= 5, "{queried:?}");
     let exposed = scrape_names();
-    let pending: Vec<&str> = missing_keys()
-        .iter()
-        .flat_map(|(d, p)| {
-            PENDING_METRICS
-                .iter()
-                .filter(move |(pd, pp, _)| pd == d && pp == p)
-                .map(|(_, _, m)| *m)
-        })
-        .collect();
-    let missing: Vec<&String> = queried
-        .iter()
-        .filter(|q| !exposed.contains(*q) && !pending.contains(&q.as_str()))
-        .collect();
+    let missing: Vec<&String> = queried.iter().filter(|q| !exposed.contains(*q)).collect();
     assert!(
         missing.is_empty(),
         "alerts.yml queries metrics the router does not export: {missing:?}\nexported: {exposed:?}"

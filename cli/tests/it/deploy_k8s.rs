@@ -1,8 +1,8 @@
 //! `deploy/k8s` (plain manifests) and `deploy/helm/bitrouter` (the chart) checked for what a
 //! schema cannot see: selectors that select the pods, ports that line up from the config's
 //! listen address to the Service, probes on `/ready` and `/health`, a grace period that covers
-//! preStop plus the drain, every `${VAR}` of the config given by the Secret. (No Kubernetes
-//! schema validator or `helm lint` runs in the suite yet.)
+//! preStop plus the drain, every `${VAR}` of the config given by the Secret. The schemas and
+//! `helm lint` are checked in `tests/deploy/test_lint.py`.
 
 use std::collections::{BTreeMap, BTreeSet};
 

@@ -23,11 +23,8 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[(
 /// The newest schema this binary knows.
 pub const SCHEMA_VERSION: i64 = MIGRATIONS[MIGRATIONS.len() - 1].0;
 
-/// Rows per `INSERT` statement on Postgres (22 columns: 880 variables), so a batch is a few
-/// round trips.
+/// Rows per `INSERT` statement (22 columns: 880 variables), so a batch is a few statements.
 const ROWS_PER_STATEMENT: usize = 40;
-/// Rows per `INSERT` on SQLite (see [`Store::rows_per_statement`]).
-const SQLITE_ROWS_PER_STATEMENT: usize = 8;
 
 const COLUMNS: &str = "id, time_ms, request_id, key_id, model, route, provider, upstream_model, \
      inbound, outbound, stream, status, outcome, attempts, duration_ms, ttfb_ms, input_tokens, \
@@ -69,12 +66,11 @@ pub struct Store {
     pub(crate) pool: AnyPool,
     /// The URL without its password (for messages).
     pub(crate) shown: String,
-    /// Rows per `INSERT`: [`SQLITE_ROWS_PER_STATEMENT`] on SQLite, where binding costs grow with
-    /// the square of a statement's variables (880-variable statements spent 27% of the
-    /// router's CPU in `sqlite3_bind_parameter_name`, measured with perf under
-    /// `benches/load/run.sh`) while each statement is a round trip to sqlx's SQLite worker
-    /// thread; [`ROWS_PER_STATEMENT`] elsewhere.
-    rows_per_statement: usize,
+    /// SQLite, whose statements get anonymous `?` variables: with numbered ones (`$1`), each
+    /// bind looks its number up in a list of all the statement's names, so binding cost grows
+    /// with the square of the variables (27% of the router's CPU went to
+    /// `sqlite3_bind_parameter_name`, measured with perf under load). Postgres needs `$N`.
+    sqlite: bool,
 }
 
 /// The path a `sqlite:` URL names, if it is one.
@@ -148,11 +144,7 @@ impl Store {
         Ok(Store {
             pool,
             shown,
-            rows_per_statement: if sqlite {
-                SQLITE_ROWS_PER_STATEMENT
-            } else {
-                ROWS_PER_STATEMENT
-            },
+            sqlite,
         })
     }
 
@@ -185,7 +177,7 @@ impl Store {
     /// Inserts `rows` in one transaction; a row whose id is already there is skipped.
     pub(crate) async fn insert(&self, rows: &[Row]) -> Result<(), sqlx::Error> {
         let mut tx = self.pool.begin().await?;
-        for chunk in rows.chunks(self.rows_per_statement) {
+        for chunk in rows.chunks(ROWS_PER_STATEMENT) {
             let mut sql = String::with_capacity(64 + chunk.len() * NCOLUMNS * 5);
             sql.push_str("INSERT INTO requests (");
             sql.push_str(COLUMNS);
@@ -196,8 +188,12 @@ impl Store {
                     if c > 0 {
                         sql.push_str(", ");
                     }
-                    sql.push('$');
-                    sql.push_str(&(i * NCOLUMNS + c + 1).to_string());
+                    if self.sqlite {
+                        sql.push('?');
+                    } else {
+                        sql.push('$');
+                        sql.push_str(&(i * NCOLUMNS + c + 1).to_string());
+                    }
                 }
                 sql.push(')');
             }

@@ -280,6 +280,10 @@ pub(crate) struct ServeArgs {
     /// The control socket (default: `server.control_socket`, else <run-dir>/bitrouter.sock).
     #[arg(long, value_name = "PATH")]
     pub(crate) socket: Option<PathBuf>,
+    /// Record no usage: no ledger rows (`spend` sees none of this process's traffic) and
+    /// budgets counted in memory only, from zero at each start.
+    #[arg(long)]
+    pub(crate) no_ledger: bool,
     /// Started by `bitrouter start`: leave the terminal's session first.
     #[arg(long, hide = true)]
     pub(crate) detached: bool,

@@ -253,18 +253,26 @@ impl Prepared {
             .trust()
             .map_err(StartError::Keys)?;
         let url = config::database_url(&self.files, Some(&self.table));
-        let ledger = crate::ledger::Ledger::start(
-            &url,
-            &self.files.run_dir.join("ledger"),
-            self.options.ledger,
-        )
-        .await?;
+        let ledger = if self.options.ledger.enabled {
+            Some(
+                crate::ledger::Ledger::start(
+                    &url,
+                    &self.files.run_dir.join("ledger"),
+                    self.options.ledger,
+                )
+                .await?,
+            )
+        } else {
+            None
+        };
         let server = dataplane::Server::trusting(self.table, &trust);
-        server.set_usage_sink(ledger.sink());
-        // Budgets start from what the ledger says was spent, and are re-seeded every minute.
-        ledger
-            .reconcile(Arc::clone(&server), crate::ledger::RECONCILE_EVERY)
-            .await;
+        if let Some(ledger) = &ledger {
+            server.set_usage_sink(ledger.sink());
+            // Budgets start from what the ledger says was spent, and are re-seeded every minute.
+            ledger
+                .reconcile(Arc::clone(&server), crate::ledger::RECONCILE_EVERY)
+                .await;
+        }
         let daemon = Arc::new(Daemon::new(server, self.paths, self.files, policy));
         Ok(Running {
             daemon,
@@ -297,7 +305,8 @@ pub struct Running {
     cleanup: Option<Cleanup>,
     signals: bool,
     observe: crate::observe::ObserveOptions,
-    ledger: crate::ledger::Ledger,
+    /// `None` under `--no-ledger`.
+    ledger: Option<crate::ledger::Ledger>,
 }
 
 impl Running {
@@ -339,7 +348,7 @@ impl Running {
         tracing::info!(
             models = table.routable_model_count(),
             config_hash = table.content_hash(),
-            ledger = ledger.url(),
+            ledger = ledger.as_ref().map_or("off", |l| l.url()),
             "serving"
         );
         let exporter = table.server().otel.as_ref().and_then(|otel| {
@@ -385,7 +394,9 @@ impl Running {
             e.shutdown().await;
         }
         // Every request has finished (drained): its row is spooled; commit them.
-        ledger.shutdown().await;
+        if let Some(ledger) = ledger {
+            ledger.shutdown().await;
+        }
         daemon.finished().await;
         tracing::info!("stopped");
         drop(cleanup);

@@ -46,6 +46,9 @@ pub struct LedgerOptions {
     pub connect_timeout: Duration,
     /// Longest time shutdown spends committing what is spooled.
     pub flush_timeout: Duration,
+    /// `false` (`serve --no-ledger`): no rows are recorded, `spend` sees none of this
+    /// process's traffic, and budgets count in memory only, from zero at each start.
+    pub enabled: bool,
 }
 
 impl Default for LedgerOptions {
@@ -54,6 +57,7 @@ impl Default for LedgerOptions {
             spool_cap: DEFAULT_SPOOL_CAP,
             connect_timeout: Duration::from_secs(5),
             flush_timeout: Duration::from_secs(10),
+            enabled: true,
         }
     }
 }

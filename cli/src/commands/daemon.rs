@@ -82,6 +82,9 @@ pub(crate) fn start(g: &Global, a: &StartArgs) -> Result<ExitCode> {
     if a.serve.allow_insecure_public {
         cmd.arg("--allow-insecure-public");
     }
+    if a.serve.no_ledger {
+        cmd.arg("--no-ledger");
+    }
     let mut spawned = process::spawn(cmd, &dp)?;
     let tail = || process::log_tail(&dp.log_file, spawned.log_start);
     match process::wait_ready(&mut spawned.child, &dp.socket, READY_TIMEOUT) {

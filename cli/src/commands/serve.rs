@@ -23,7 +23,10 @@ pub(crate) fn run(g: &Global, a: &ServeArgs) -> Result<ExitCode> {
         socket: a.socket.clone(),
         signals: true,
         observe: Default::default(),
-        ledger: Default::default(),
+        ledger: runtime::ledger::LedgerOptions {
+            enabled: !a.no_ledger,
+            ..Default::default()
+        },
     };
     let prepared = match runtime::daemon::prepare(super::paths(g), options) {
         Ok(p) => p,

@@ -221,3 +221,47 @@ fn scopeguard(pid: u64) -> impl Drop {
     }
     G(pid)
 }
+
+#[test]
+fn no_ledger_records_nothing_and_makes_no_database() {
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(1)
+        .enable_all()
+        .build()
+        .unwrap();
+    let mock = rt.block_on(testkit::MockUpstream::start()).unwrap();
+    let base = mock.base_url();
+    let home = scratch("ledger-off");
+    std::fs::write(
+        home.join("bitrouter.yaml"),
+        format!(
+            "server: {{ skip_auth: true, listen: \"127.0.0.1:0\" }}\n\
+             inherit_defaults: false\n\
+             providers:\n\
+             \x20 a: {{ api_base: \"{base}/v1\", api_key: k, api_protocol: chat_completions, allow_private: true, models: [{{id: up}}] }}\n"
+        ),
+    )
+    .unwrap();
+    let (code, out, err) = ctl(&home, &["start", "--no-ledger"]);
+    assert_eq!(code, 0, "{out}{err}");
+    let (code, out, err) = ctl(&home, &["status", "--json"]);
+    assert_eq!(code, 0, "{err}");
+    let st: Value = serde_json::from_str(&out).unwrap();
+    let guard = scopeguard(st["pid"].as_u64().unwrap());
+    let listen = st["listen"].as_str().unwrap().to_owned();
+    for _ in 0..3 {
+        assert_eq!(chat(&listen, "a:up"), "HTTP/1.1 200 OK");
+    }
+    let (code, _, err) = ctl(&home, &["stop"]);
+    assert_eq!(code, 0, "{err}");
+    std::mem::forget(guard);
+    // Served, logged, and not recorded: no database, no spool.
+    let log = std::fs::read_to_string(home.join("logs/bitrouter.log")).unwrap();
+    assert_eq!(log.matches("request finished").count(), 3, "{log}");
+    assert!(log.contains("ledger=\"off\""), "{log}");
+    assert!(!home.join("bitrouter.db").exists());
+    assert!(!home.join("run/ledger").exists());
+    let (code, _, err) = ctl(&home, &["spend"]);
+    assert_eq!(code, 2);
+    assert!(err.contains("there is no ledger at"), "{err}");
+}

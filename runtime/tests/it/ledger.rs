@@ -60,6 +60,7 @@ async fn start_with(home: &Path, db: Option<&str>, spool_cap: u64) -> Router {
             connect_timeout: Duration::from_secs(1),
             flush_timeout: Duration::from_secs(2),
             spool_cap,
+            enabled: true,
         },
         ..StartOptions::default()
     };

@@ -78,18 +78,26 @@ pub(crate) fn reset_head(head: &mut response::Parts) {
 }
 
 /// The caller's answer built on the upstream's head: its status and content type, nothing
-/// else.
+/// else (and its `Content-Length` when the body is the one it measured, which spares hyper
+/// formatting a new one).
 pub(crate) fn with_head(
     mut head: response::Parts,
     body: Bytes,
     retry_after: Option<Duration>,
 ) -> Response<Body> {
     let content_type = head.headers.remove(header::CONTENT_TYPE);
+    let same_length = head
+        .headers
+        .remove(header::CONTENT_LENGTH)
+        .filter(|v| v.to_str().ok().and_then(|v| v.parse::<usize>().ok()) == Some(body.len()));
     reset_head(&mut head);
     head.headers.insert(
         header::CONTENT_TYPE,
         content_type.unwrap_or_else(json_content_type),
     );
+    if let Some(len) = same_length {
+        head.headers.insert(header::CONTENT_LENGTH, len);
+    }
     if let Some(wait) = retry_after {
         head.headers
             .insert(header::RETRY_AFTER, retry_after_value(wait));

@@ -21,7 +21,8 @@ use super::store::Store;
 
 /// Largest read from a segment at once (bounds the writer's memory, not the spool's size).
 const MAX_READ: u64 = 4 << 20;
-/// How long the writer lets rows gather after a wake-up.
+/// How long the writer lets rows gather after a wake-up, and between rounds while rows keep
+/// coming (so a busy router's rows go in batches, not one transaction each).
 const LINGER: Duration = Duration::from_millis(20);
 const MAX_BACKOFF: Duration = Duration::from_secs(5);
 
@@ -57,6 +58,19 @@ fn read_from(path: &Path, offset: u64) -> std::io::Result<(Vec<u8>, u64)> {
     let mut buf = Vec::new();
     f.take(MAX_READ).read_to_end(&mut buf)?;
     Ok((buf, len))
+}
+
+/// What one round over the spool did.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Round {
+    /// Nothing new: everything spooled is committed.
+    Idle,
+    /// Committed all there was when it read; more may have come since.
+    Committed,
+    /// Committed some; more was already waiting (a backlog): go on at once.
+    Backlog,
+    /// The database is not there or refused.
+    Failed,
 }
 
 /// What one pass over a segment did.
@@ -114,7 +128,8 @@ impl Writer {
             if stopping && stop_at.is_none() {
                 stop_at = Some(tokio::time::Instant::now() + deadline_after_stop);
             }
-            let idle = self.drain().await;
+            let round = self.drain().await;
+            let idle = round == Round::Idle;
             if stopping && (idle || stop_at.is_some_and(|t| tokio::time::Instant::now() >= t)) {
                 if !idle {
                     tracing::warn!(
@@ -130,49 +145,56 @@ impl Writer {
                 tokio::time::sleep(wait).await;
                 continue;
             }
-            if !stopping && idle {
-                tokio::select! {
+            match round {
+                _ if stopping => {}
+                Round::Idle => tokio::select! {
                     () = self.spool.wake.notified() => tokio::time::sleep(LINGER).await,
                     () = tokio::time::sleep(Duration::from_secs(1)) => {}
-                }
+                },
+                Round::Committed => tokio::time::sleep(LINGER).await,
+                Round::Backlog | Round::Failed => {}
             }
         }
     }
 
-    /// One round: closed segments, then the current one. `true` when everything spooled so
-    /// far is committed.
-    async fn drain(&mut self) -> bool {
+    /// One round: closed segments, then the current one.
+    async fn drain(&mut self) -> Round {
         if self.store.is_none() && !self.connect().await {
-            return false;
+            return Round::Failed;
         }
+        let mut committed = false;
         while let Some((path, offset)) = self.closed.front().cloned() {
             match self.pass(&path, offset, true).await {
                 Pass::CaughtUp { len } => {
                     self.spool.remove(&path, len);
                     self.closed.pop_front();
+                    committed |= len > offset;
                 }
-                Pass::More => return false,
-                Pass::Failed => return false,
+                Pass::More => return Round::Backlog,
+                Pass::Failed => return Round::Failed,
             }
         }
         let (_, current) = self.spool.current();
         match self.pass(&current, self.offset, false).await {
-            Pass::CaughtUp { len: 0 } => true,
+            Pass::CaughtUp { len: 0 } if !committed => Round::Idle,
+            Pass::CaughtUp { len: 0 } => Round::Committed,
             Pass::CaughtUp { .. } => {
-                // All of it is committed: rotate, then read whatever landed meanwhile.
+                // All of it is committed: rotate; what landed meanwhile is read next round,
+                // after the linger (so a busy router's rows still go in batches).
                 match self.spool.rotate().await {
                     Ok(old) => {
                         self.closed.push_back((old.path.clone(), self.offset));
                         self.offset = 0;
+                        Round::Committed
                     }
                     Err(e) => {
                         tracing::warn!(error = %e, "cannot rotate the ledger's spool");
-                        return false;
+                        Round::Failed
                     }
                 }
-                false
             }
-            Pass::More | Pass::Failed => false,
+            Pass::More => Round::Backlog,
+            Pass::Failed => Round::Failed,
         }
     }
 

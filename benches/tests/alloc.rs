@@ -90,6 +90,8 @@ fn a_cached_token_check_does_not_allocate() {
         budget: None,
         budget_window: None,
         rpm: Some(1_000_000),
+        tpm: None,
+        concurrency: None,
     };
     let token = auth::mint(&key, &claims);
     let gate = dataplane::bench::Gate::new(&trust);

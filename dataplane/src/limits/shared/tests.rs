@@ -246,16 +246,19 @@ async fn a_store_that_is_away_is_counted_and_follows_the_policy() {
 #[tokio::test]
 async fn concurrency_slots_are_taken_under_the_limit_given_back_and_expire() {
     let Some(r) = server() else { return };
-    let mut s = SharedStore::new(
-        &LimitStore {
-            url: Secret::new(r.url()),
-            fail_open: false,
-            timeout: Duration::from_secs(2),
-        },
-        Arc::new(Metrics::default()),
-    );
-    s.slot_lease_ms = 300;
-    let s = Arc::new(s);
+    let with_lease = |ms| {
+        let mut s = SharedStore::new(
+            &LimitStore {
+                url: Secret::new(r.url()),
+                fail_open: false,
+                timeout: Duration::from_secs(2),
+            },
+            Arc::new(Metrics::default()),
+        );
+        s.slot_lease_ms = ms;
+        Arc::new(s)
+    };
+    let s = with_lease(SLOT_LEASE_MS);
     let key = "bitrouter:{c1}:inflight";
     let mut c = raw(&r.url()).await;
     let held: Vec<SharedSlot> = {
@@ -281,16 +284,19 @@ async fn concurrency_slots_are_taken_under_the_limit_given_back_and_expire() {
         tokio::time::sleep(Duration::from_millis(10)).await;
     }
     assert_eq!(n, 0);
-    // A replica that died holding its slots: they expire with their lease.
-    for _ in 0..3 {
-        std::mem::forget(s.acquire("c1", 3).await.unwrap().unwrap());
+    // A replica that died holding two slots: they expire with their lease, while a live one
+    // (taken later, with a longer lease) stays.
+    let short = with_lease(300);
+    for _ in 0..2 {
+        std::mem::forget(short.acquire("c1", 3).await.unwrap().unwrap());
     }
+    let live = s.acquire("c1", 3).await.unwrap().unwrap();
     assert!(s.acquire("c1", 3).await.is_err());
     tokio::time::sleep(Duration::from_millis(400)).await;
     let again = s.acquire("c1", 3).await.unwrap().unwrap();
     let n: i64 = c.zcard(key).await.unwrap();
-    assert_eq!(n, 1, "the expired leases left");
-    drop(again);
+    assert_eq!(n, 2, "the expired leases left, the live one stayed");
+    drop((live, again));
 }
 
 #[tokio::test]

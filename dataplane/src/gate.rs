@@ -113,9 +113,7 @@ impl Gate {
             tpm: verified.tpm,
             concurrency: verified.concurrency,
         };
-        let limits = claimed
-            .any()
-            .then(|| limits.get(&verified.jti, claimed));
+        let limits = claimed.any().then(|| limits.get(&verified.jti, claimed));
         let caller = Arc::new(Caller {
             token: verified,
             limits,

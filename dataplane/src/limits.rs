@@ -31,8 +31,7 @@ pub(crate) trait Counting {
     /// `tokens` (a model call's worst case; `None`: not a model call) under its `tpm` —
     /// nothing to do for a limit it does not claim. Over one, the caller's 429 with
     /// `Retry-After`, and what was taken before is given back.
-    async fn admit(&self, caller: &Caller, tokens: Option<u64>)
-    -> Result<Admission, ProxyError>;
+    async fn admit(&self, caller: &Caller, tokens: Option<u64>) -> Result<Admission, ProxyError>;
     /// `amount` micro-USD reserved on every one of `budgets` (one caller's), or on none: the
     /// caller's 429 naming the budget that is used up.
     async fn reserve(&self, budgets: &[Budget], amount: u64) -> Result<Reservation, ProxyError>;
@@ -46,13 +45,15 @@ impl Counting for Local {
     async fn admit(&self, caller: &Caller, tokens: Option<u64>) -> Result<Admission, ProxyError> {
         let slot = caller.admit_local()?.map(Held::Local);
         let tokens = match tokens {
-            Some(amount) => caller
-                .take_tokens_local(amount)?
-                .map(|(limits, second)| Tokens::Local {
-                    limits,
-                    second,
-                    amount,
-                }),
+            Some(amount) => {
+                caller
+                    .take_tokens_local(amount)?
+                    .map(|(limits, second)| Tokens::Local {
+                        limits,
+                        second,
+                        amount,
+                    })
+            }
             None => None,
         };
         Ok(Admission { slot, tokens })

@@ -349,7 +349,13 @@ fn a_token_minted_before_tpm_and_concurrency_still_verifies() {
         concurrency: None,
         ..claims(&f)
     });
-    assert!(!none.contains("tpm") && !none.contains("concurrency"), "{none}");
+    assert!(
+        !none.contains("tpm") && !none.contains("concurrency"),
+        "{none}"
+    );
     let set = payload(&claims(&f));
-    assert!(set.contains(r#""tpm":40000"#) && set.contains(r#""concurrency":4"#), "{set}");
+    assert!(
+        set.contains(r#""tpm":40000"#) && set.contains(r#""concurrency":4"#),
+        "{set}"
+    );
 }

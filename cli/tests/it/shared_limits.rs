@@ -284,8 +284,14 @@ fn concurrency_3_admits_3_of_10_open_streams_across_three_replicas_and_again_aft
     let replies = streams(addr, &token, 10);
     assert_eq!(sorted(&replies), [[200; 3].as_slice(), &[429; 7]].concat());
     for r in replies.iter().filter(|r| status(r) == 429) {
-        assert!(r.to_ascii_lowercase().contains("\r\nretry-after: 1\r\n"), "{r}");
-        assert!(r.contains("this API key already has 3 requests in flight"), "{r}");
+        assert!(
+            r.to_ascii_lowercase().contains("\r\nretry-after: 1\r\n"),
+            "{r}"
+        );
+        assert!(
+            r.contains("this API key already has 3 requests in flight"),
+            "{r}"
+        );
     }
     // Slots are given back on a task of their own (bounded by the 200 ms store timeout).
     std::thread::sleep(Duration::from_millis(500));
@@ -329,7 +335,10 @@ fn a_tpm_for_three_worst_cases_admits_three_across_replicas_then_three_more_once
     assert_eq!(sorted(&replies), [[200; 3].as_slice(), &[429; 5]].concat());
     for r in replies.iter().filter(|r| status(r) == 429) {
         assert!(r.to_ascii_lowercase().contains("\r\nretry-after: "), "{r}");
-        assert!(r.contains(&format!("limit of {tpm} tokens per minute")), "{r}");
+        assert!(
+            r.contains(&format!("limit of {tpm} tokens per minute")),
+            "{r}"
+        );
     }
     // Each settled to what it used (a few tens of tokens): three worst cases fit again (a
     // settle that kept the estimate would leave room for none), four do not.

@@ -156,7 +156,11 @@ fn a_callers_slots_and_tokens_are_its_token_ids() {
     let b = fresh.admit(&limits, &h, None, Scope::Api).unwrap();
     let e = b.admit_local().unwrap_err();
     assert_eq!(e.status().as_u16(), 429);
-    assert!(e.message.contains("already has 2 requests in flight"), "{}", e.message);
+    assert!(
+        e.message.contains("already has 2 requests in flight"),
+        "{}",
+        e.message
+    );
     assert_eq!(e.retry_after, Some(Duration::from_secs(1)));
     drop(s1);
     let s3 = b.admit_local().unwrap();
@@ -165,8 +169,16 @@ fn a_callers_slots_and_tokens_are_its_token_ids() {
     assert!(a.take_tokens_local(600).unwrap().is_some());
     let e = b.take_tokens_local(600).unwrap_err();
     assert_eq!(e.status().as_u16(), 429);
-    assert!(e.retry_after.is_some_and(|w| w.as_secs() >= 59), "{:?}", e.retry_after);
+    assert!(
+        e.retry_after.is_some_and(|w| w.as_secs() >= 59),
+        "{:?}",
+        e.retry_after
+    );
     let e = b.take_tokens_local(1001).unwrap_err();
     assert_eq!((e.retry_after, e.final_answer), (None, true));
-    assert!(e.message.contains("send a lower `max_tokens`"), "{}", e.message);
+    assert!(
+        e.message.contains("send a lower `max_tokens`"),
+        "{}",
+        e.message
+    );
 }

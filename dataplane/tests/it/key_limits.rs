@@ -191,7 +191,10 @@ async fn tpm_admits_what_fits_settles_to_what_was_used_and_refuses_the_too_large
     for r in replies.iter().filter(|r| r.status == 429) {
         let v = r.json();
         let m = v["error"]["message"].as_str().unwrap();
-        assert!(m.contains(&format!("limit of {tpm} tokens per minute")), "{m}");
+        assert!(
+            m.contains(&format!("limit of {tpm} tokens per minute")),
+            "{m}"
+        );
         let wait: u64 = r.header("retry-after").unwrap().parse().unwrap();
         assert!((1..=60).contains(&wait), "{wait}");
     }

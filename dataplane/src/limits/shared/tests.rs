@@ -270,7 +270,11 @@ async fn concurrency_slots_are_taken_under_the_limit_given_back_and_expire() {
     };
     let e = s.acquire("c1", 3).await.unwrap_err();
     assert_eq!(e.status().as_u16(), 429);
-    assert!(e.message.contains("already has 3 requests in flight"), "{}", e.message);
+    assert!(
+        e.message.contains("already has 3 requests in flight"),
+        "{}",
+        e.message
+    );
     let n: i64 = c.zcard(key).await.unwrap();
     assert_eq!(n, 3, "a refusal adds nothing");
     // Given back on drop, on a task of its own.

@@ -30,7 +30,8 @@ pub(crate) trait Counting {
     /// One request by `caller` under its token's `rpm`, a slot under its `concurrency`, and
     /// `tokens` (a model call's worst case; `None`: not a model call) under its `tpm` —
     /// nothing to do for a limit it does not claim. Over one, the caller's 429 with
-    /// `Retry-After`, and what was taken before is given back.
+    /// `Retry-After`, and a slot taken before is given back (an `rpm` count is not: the
+    /// request was made).
     async fn admit(&self, caller: &Caller, tokens: Option<u64>) -> Result<Admission, ProxyError>;
     /// `amount` micro-USD reserved on every one of `budgets` (one caller's), or on none: the
     /// caller's 429 naming the budget that is used up.

@@ -181,6 +181,10 @@ pub struct Verified {
     pub budget: Option<f64>,
     pub budget_window: Option<BudgetWindow>,
     pub rpm: Option<u32>,
+    /// Tokens (input + output) per minute.
+    pub tpm: Option<u32>,
+    /// Requests in flight at once.
+    pub concurrency: Option<u32>,
     pub exp: u64,
 }
 
@@ -345,6 +349,8 @@ pub fn verify(token: &[u8], trust: &Trust, now: u64) -> Result<Verified, Reject>
         budget: claims.budget,
         budget_window: claims.budget_window,
         rpm: claims.rpm,
+        tpm: claims.tpm,
+        concurrency: claims.concurrency,
         exp,
     })
 }

@@ -33,6 +33,8 @@ fn claims(key: &AccountKey, jti: &str) -> Claims {
         budget: Some(10.0),
         budget_window: None,
         rpm: None,
+        tpm: None,
+        concurrency: None,
     }
 }
 

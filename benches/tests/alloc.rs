@@ -67,7 +67,8 @@ fn lookups_do_not_allocate() {
 }
 
 /// A caller whose token was verified once costs no allocation on later requests: the gate's
-/// cache hit (hash, read lock, whole-token comparison, an `Arc` clone).
+/// cache hit (hash, read lock, whole-token comparison, an `Arc` clone); so do its token's
+/// own limits on this replica (`rpm`, `concurrency`, `tpm`).
 #[test]
 fn a_cached_token_check_does_not_allocate() {
     use std::time::{SystemTime, UNIX_EPOCH};
@@ -90,6 +91,8 @@ fn a_cached_token_check_does_not_allocate() {
         budget: None,
         budget_window: None,
         rpm: Some(1_000_000),
+        tpm: Some(u32::MAX),
+        concurrency: Some(8),
     };
     let token = auth::mint(&key, &claims);
     let gate = dataplane::bench::Gate::new(&trust);
@@ -111,4 +114,12 @@ fn a_cached_token_check_does_not_allocate() {
         "the first check does the work (and so the count sees it)"
     );
     assert_eq!(n, 0, "{n} allocations in {CALLS} cached checks");
+    // The token's `rpm`, `concurrency` and `tpm` on this replica, taken and given back.
+    let (all, n) = alloc::count(|| (0..CALLS).all(|_| gate.admit_limited(&headers, 1000)));
+    assert!(all);
+    println!(
+        "limits: rpm + concurrency + tpm {} allocations per call",
+        n as f64 / CALLS as f64
+    );
+    assert_eq!(n, 0, "{n} allocations in {CALLS} limited admissions");
 }

@@ -188,6 +188,13 @@ pub(crate) struct KeygenArgs {
     /// Requests per minute.
     #[arg(long, value_name = "N")]
     pub(crate) rpm: Option<u32>,
+    /// Tokens per minute (input + output; a request reserves its input estimate plus its
+    /// maximum output tokens, and settles to what it used).
+    #[arg(long, value_name = "N")]
+    pub(crate) tpm: Option<u32>,
+    /// Requests in flight at once.
+    #[arg(long, value_name = "N")]
+    pub(crate) concurrency: Option<u32>,
     /// Save the key under this name (mode 0600) for `bitrouter keys`.
     #[arg(long, value_name = "NAME")]
     pub(crate) name: Option<String>,

@@ -1,10 +1,12 @@
 //! Entry points for the benchmarks and allocation tests in `benches/` (hidden API; nothing
 //! else uses them): the request hygiene rules (`benches/benches/hygiene.rs`, what
 //! `request::shape` adds to reading a body) and the gate a table builds (`benches/benches/auth.rs`,
-//! `benches/tests/alloc.rs`: a first verification against a cached one).
+//! `benches/tests/alloc.rs`: a first verification against a cached one, and a token's own
+//! limits on this replica).
 
 use crate::gate;
 use crate::json::PooledScratch;
+use crate::limits;
 use crate::request::{inspect, shape};
 use compiler::table::AuthSettings;
 use compiler::table::Protocol;
@@ -71,5 +73,33 @@ impl Gate {
         self.gate
             .admit(&self.limits, headers, None, auth::Scope::Api)
             .is_ok()
+    }
+
+    /// As [`Gate::admit`], then the token's own limits as `limits::Local` takes them for a
+    /// model call (`rpm`, a `concurrency` slot, `tokens` under `tpm`), and the request's end
+    /// (`limits::Admission::end`: the slot given back, the tokens settled to none used).
+    pub fn admit_limited(&self, headers: &HeaderMap, tokens: u64) -> bool {
+        let Ok(c) = self
+            .gate
+            .admit(&self.limits, headers, None, auth::Scope::Api)
+        else {
+            return false;
+        };
+        let Ok(slot) = c.admit_local() else {
+            return false;
+        };
+        let Ok(taken) = c.take_tokens_local(tokens) else {
+            return false;
+        };
+        let a = limits::Admission::new(
+            slot.map(limits::Held::Local),
+            taken.map(|(limits, second)| limits::Tokens::Local {
+                limits,
+                second,
+                amount: tokens,
+            }),
+        );
+        a.end(Some(0));
+        true
     }
 }

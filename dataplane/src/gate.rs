@@ -7,12 +7,14 @@
 //! against the whole token on every hit, so a steady caller costs one hash, one read lock and
 //! one comparison — no signature check and no allocation (`auth/benches/verify.rs`,
 //! `benches/tests/alloc.rs`). An entry is never used past the token's `exp`, and a reload starts
-//! a new cache, so a revocation takes effect for the next request. Rate limits (`rpm`) are a
-//! rolling minute per token id (one-second buckets), kept across reloads.
+//! a new cache, so a revocation takes effect for the next request. A token's own limits
+//! (`rpm`, `tpm`, `concurrency`) are counted per token id and kept across reloads
+//! ([`limiter`]).
+
+mod limiter;
 
 use std::hash::{BuildHasher, Hasher};
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex, OnceLock, PoisonError, RwLock};
+use std::sync::{Arc, OnceLock, PoisonError, RwLock};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use auth::{Reject, Scope, Trust, Verified};
@@ -24,17 +26,18 @@ use translate::ir::ErrorKind;
 use crate::error::ProxyError;
 use crate::spend::{self, Budget, BudgetWindow, Spend};
 
+pub(crate) use limiter::{Claimed, KeyLimits, RateLimits, Refused, Slot};
+
 /// Cached tokens: shards × entries per shard.
 const SHARDS: usize = 16;
 const PER_SHARD: usize = 512;
-/// Most token ids with a rate-limit log kept (the least recently used are forgotten beyond).
-const MAX_LIMITERS: usize = 16_384;
 
 /// A verified caller, shared by every request that presents the same token.
 #[derive(Debug)]
 pub(crate) struct Caller {
     pub(crate) token: Verified,
-    limiter: Option<Arc<Limiter>>,
+    /// Its `rpm`, `tpm` and `concurrency` counters (none when it claims none).
+    limits: Option<Arc<KeyLimits>>,
     /// The budgets it is held to, found on its first model call under this table.
     budgets: OnceLock<Box<[Budget]>>,
 }
@@ -105,10 +108,15 @@ impl Gate {
         }
         // First sight of this token under this table: a signature check (tens of µs).
         let verified = auth::verify(token, &self.trust, now)?;
-        let limiter = verified.rpm.map(|rpm| limits.get(&verified.jti, rpm));
+        let claimed = Claimed {
+            rpm: verified.rpm,
+            tpm: verified.tpm,
+            concurrency: verified.concurrency,
+        };
+        let limits = claimed.any().then(|| limits.get(&verified.jti, claimed));
         let caller = Arc::new(Caller {
             token: verified,
-            limiter,
+            limits,
             budgets: OnceLock::new(),
         });
         let mut map = shard.write().unwrap_or_else(PoisonError::into_inner);
@@ -136,19 +144,50 @@ impl Caller {
             .map_err(refused)
     }
 
-    /// One request under the token's `rpm`, counted on this replica (`limits::Local`).
-    pub(crate) fn admit_local(&self) -> Result<(), ProxyError> {
-        match &self.limiter {
-            Some(l) => l
-                .admit(Instant::now())
-                .map_err(|wait| rate_limited(l.rpm, wait)),
-            None => Ok(()),
+    /// One request under the token's `rpm`, then a slot under its `concurrency`, counted on
+    /// this replica (`limits::Local`). The slot is held until the request ends.
+    pub(crate) fn admit_local(&self) -> Result<Option<Slot>, ProxyError> {
+        let Some(l) = &self.limits else {
+            return Ok(None);
+        };
+        l.touch();
+        if let Some(w) = &l.rpm {
+            w.take(Instant::now(), 1).map_err(|r| {
+                let wait = match r {
+                    Refused::Wait(d) => d,
+                    // `rpm: 0`: nothing ever fits.
+                    Refused::TooLarge => Duration::from_secs(60),
+                };
+                rate_limited(w.limit, wait)
+            })?;
         }
+        match l.acquire() {
+            Some(slot) => Ok(Some(slot)),
+            None => Err(too_many_in_flight(l.claimed.concurrency.unwrap_or(0))),
+        }
+    }
+
+    /// `amount` tokens under the token's `tpm` on this replica: the counters and the second
+    /// they were taken in (for settling), or `None` without a `tpm`.
+    pub(crate) fn take_tokens_local(
+        &self,
+        amount: u64,
+    ) -> Result<Option<(Arc<KeyLimits>, u64)>, ProxyError> {
+        let Some(l) = &self.limits else {
+            return Ok(None);
+        };
+        let Some(w) = &l.tpm else {
+            return Ok(None);
+        };
+        let second = w
+            .take(Instant::now(), amount)
+            .map_err(|r| over_tpm(w.limit, amount, r))?;
+        Ok(Some((Arc::clone(l), second)))
     }
 }
 
 /// The caller's 429 for a token over its `rpm`, `Retry-After` in `wait`.
-pub(crate) fn rate_limited(rpm: u32, wait: Duration) -> ProxyError {
+pub(crate) fn rate_limited(rpm: u64, wait: Duration) -> ProxyError {
     ProxyError::client(
         ErrorKind::RateLimited,
         format!("this API key is over its limit of {rpm} requests per minute"),
@@ -156,6 +195,49 @@ pub(crate) fn rate_limited(rpm: u32, wait: Duration) -> ProxyError {
     .with_code("rate_limit_exceeded")
     .with_reason("rate_limited")
     .with_retry_after(wait)
+}
+
+/// The caller's 429 for a token at its `concurrency`: try again in a second.
+pub(crate) fn too_many_in_flight(limit: u32) -> ProxyError {
+    ProxyError::client(
+        ErrorKind::RateLimited,
+        format!(
+            "this API key already has {limit} requests in flight (its `concurrency` limit); \
+             try again when one has finished"
+        ),
+    )
+    .with_code("rate_limit_exceeded")
+    .with_reason("rate_limited")
+    .with_retry_after(Duration::from_secs(1))
+}
+
+/// The caller's 429 for a request that does not fit in its token's `tpm`: `Retry-After` to
+/// when enough of the minute has passed; one larger than the whole limit never fits, so it
+/// is final (no `Retry-After`).
+pub(crate) fn over_tpm(tpm: u64, amount: u64, why: Refused) -> ProxyError {
+    match why {
+        Refused::Wait(wait) => ProxyError::client(
+            ErrorKind::RateLimited,
+            format!(
+                "this API key is over its limit of {tpm} tokens per minute: this request may \
+                 use up to {amount} (its input estimate plus its maximum output tokens)"
+            ),
+        )
+        .with_code("rate_limit_exceeded")
+        .with_reason("rate_limited")
+        .with_retry_after(wait),
+        Refused::TooLarge => ProxyError::client(
+            ErrorKind::RateLimited,
+            format!(
+                "this request may use up to {amount} tokens (its input estimate plus its \
+                 maximum output tokens), more than this API key's limit of {tpm} tokens per \
+                 minute; send a lower `max_tokens`"
+            ),
+        )
+        .with_code("rate_limit_exceeded")
+        .with_reason("rate_limited")
+        .final_answer(),
+    }
 }
 
 impl Caller {
@@ -257,100 +339,6 @@ fn unix_now() -> u64 {
     SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .map_or(0, |d| d.as_secs())
-}
-
-/// Rate-limit logs by token id, for the life of the process (so a reload does not reset them).
-#[derive(Debug, Default)]
-pub(crate) struct RateLimits {
-    /// Locked when a token is first verified under a table, never per request.
-    map: Mutex<FxHashMap<Box<str>, Arc<Limiter>>>,
-}
-
-impl RateLimits {
-    fn get(&self, jti: &str, rpm: u32) -> Arc<Limiter> {
-        let mut map = self.map.lock().unwrap_or_else(PoisonError::into_inner);
-        if let Some(l) = map.get(jti)
-            && l.rpm == rpm
-        {
-            return Arc::clone(l);
-        }
-        if map.len() >= MAX_LIMITERS {
-            // Forget the least recently used that nothing holds.
-            if let Some(k) = map
-                .iter()
-                .filter(|(_, l)| Arc::strong_count(l) == 1)
-                .min_by_key(|(_, l)| l.last_used.load(Ordering::Relaxed))
-                .map(|(k, _)| k.clone())
-            {
-                map.remove(&k);
-            }
-        }
-        let l = Arc::new(Limiter::new(rpm));
-        map.insert(jti.into(), Arc::clone(&l));
-        l
-    }
-}
-
-/// At most `rpm` requests in any rolling minute, counted in one-second buckets: 60 counters
-/// whatever the rate, so a large `rpm` costs no memory, and admitting never allocates.
-#[derive(Debug)]
-pub(crate) struct Limiter {
-    rpm: u32,
-    origin: Instant,
-    /// Unix seconds of the latest use (for forgetting idle limiters).
-    last_used: AtomicU64,
-    buckets: Mutex<[Bucket; 60]>,
-}
-
-#[derive(Clone, Copy, Debug, Default)]
-struct Bucket {
-    /// The second (since `origin`) this bucket counts, plus one (0: never used).
-    second: u64,
-    count: u32,
-}
-
-impl Limiter {
-    fn new(rpm: u32) -> Limiter {
-        Limiter {
-            rpm,
-            origin: Instant::now(),
-            last_used: AtomicU64::new(0),
-            buckets: Mutex::new([Bucket::default(); 60]),
-        }
-    }
-
-    /// Admits one request now, or says how long until one would be admitted.
-    fn admit(&self, now: Instant) -> Result<(), Duration> {
-        let sec = now.saturating_duration_since(self.origin).as_secs() + 1;
-        self.last_used.store(unix_now(), Ordering::Relaxed);
-        let mut b = self.buckets.lock().unwrap_or_else(PoisonError::into_inner);
-        let in_window = |x: &Bucket| x.count > 0 && x.second + 60 > sec;
-        let used: u64 = b
-            .iter()
-            .filter(|x| in_window(x))
-            .map(|x| u64::from(x.count))
-            .sum();
-        if used >= u64::from(self.rpm) {
-            let oldest = b
-                .iter()
-                .filter(|x| in_window(x))
-                .map(|x| x.second)
-                .min()
-                .unwrap_or(sec);
-            return Err(Duration::from_secs(
-                (oldest + 60).saturating_sub(sec).max(1),
-            ));
-        }
-        let slot = &mut b[(sec % 60) as usize];
-        if slot.second != sec {
-            *slot = Bucket {
-                second: sec,
-                count: 0,
-            };
-        }
-        slot.count = slot.count.saturating_add(1);
-        Ok(())
-    }
 }
 
 #[cfg(test)]

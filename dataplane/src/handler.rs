@@ -1,6 +1,7 @@
 //! The per-request pipeline: endpoint → limits → `Host` / `Origin` (`hygiene`) → auth →
-//! `Content-Type` → body (and its hygiene, `request::shape`) → model lookup → content rules
-//! (`screen`) → budgets (`spend`: reserve the worst case) → failover.
+//! `Content-Type` → body (and its hygiene, `request::shape`) → the key's own limits (`rpm`,
+//! `concurrency`, `tpm`: `limits`) → model lookup → content rules (`screen`) → budgets
+//! (`spend`: reserve the worst case) → failover.
 //! Every outcome is a response in the caller protocol's shape; nothing here returns an error
 //! to hyper. Every response carries the request id; a model call's record is finished here
 //! (or handed to its stream's body) once the response is known.
@@ -194,21 +195,37 @@ async fn serve(
     if let Some(rec) = rec.as_mut() {
         rec.asked(crate::metrics::UNKNOWN, &info.model, info.stream);
     }
+    // The caller's `rpm`, `concurrency` and (for a model call) `tpm`; what it holds ends
+    // with the record (or, for `count_tokens`, when this function returns).
+    let mut admission = None;
     if let Some(c) = &caller {
         if let Some(rec) = rec.as_mut() {
             rec.caller(c);
         }
         c.authorize_call(&info.model)
             .inspect_err(|e| count_refusal(shared, e))?;
-        limits::store(table.prepared.limits.as_ref())
-            .admit(c)
-            .await
-            .inspect_err(|e| {
-                if e.reason == Some("rate_limited") {
-                    count_refusal(shared, e);
-                }
-            })?;
+        let tokens = (!count).then(|| {
+            let (input, output) = spend::token_estimate(body.len(), info.max_output);
+            input.saturating_add(output)
+        });
+        admission = Some(
+            limits::store(table.prepared.limits.as_ref())
+                .admit(c, tokens)
+                .await
+                .inspect_err(|e| {
+                    if e.reason == Some("rate_limited") {
+                        count_refusal(shared, e);
+                    }
+                })?,
+        );
     }
+    let _held = match (rec.as_mut(), admission) {
+        (Some(r), Some(a)) => {
+            r.admitted(a);
+            None
+        }
+        (_, a) => a,
+    };
     let mut route = table
         .route(&info.model)
         .map_err(|e| lookup_error(table, e))?;
@@ -293,9 +310,9 @@ async fn reserve(
     if budgets.is_empty() {
         return Ok(());
     }
-    let output = info.max_output.unwrap_or(spend::DEFAULT_OUTPUT_CAP);
+    let (input, output) = spend::token_estimate(body_len, info.max_output);
     let prices = route.hops().filter_map(|h| h.target.map(|t| &t.pricing));
-    let Some(amount) = spend::worst_case(prices, spend::input_estimate(body_len), output) else {
+    let Some(amount) = spend::worst_case(prices, input, output) else {
         return Ok(());
     };
     let r = limits::store(table.prepared.limits.as_ref())

@@ -11,7 +11,9 @@
 //! when the request ends.
 //!
 //! A request held to a spend budget carries its reservation here; finishing settles it to
-//! the same cost the ledger gets (`crate::spend`).
+//! the same cost the ledger gets (`crate::spend`). Likewise its key's concurrency slot and
+//! `tpm` tokens (`crate::limits::Admission`): finishing gives the slot back and settles the
+//! tokens to the usage reported.
 //!
 //! When the runtime installs a ledger ([`crate::usage::UsageSink`]), the finished record is
 //! also handed over as one [`crate::usage::Entry`] (borrowed; the caller's key id, what the
@@ -164,6 +166,8 @@ pub(crate) struct Record {
     pricing: Option<Pricing>,
     /// The request's hold on its budgets, settled to its cost when it finishes.
     reservation: Option<crate::spend::Reservation>,
+    /// Its slot under the key's `concurrency` and tokens under its `tpm`, ended with it.
+    admission: Option<crate::limits::Admission>,
 }
 
 /// A sampled request's trace, kept until it ends.
@@ -214,6 +218,23 @@ impl Record {
             route_name: Inline::EMPTY,
             pricing: None,
             reservation: None,
+            admission: None,
+        }
+    }
+
+    /// What the request holds of its key's limits: it ends when the record does.
+    pub(crate) fn admitted(&mut self, a: crate::limits::Admission) {
+        self.admission = Some(a);
+    }
+
+    /// The tokens a `tpm` limit is charged: input + output as reported; without a report,
+    /// the reservation stays if an answer was streaming (tokens were spent that nobody
+    /// counted), else nothing (`Some(0)`: released).
+    fn tokens_used(&self) -> Option<u64> {
+        match self.usage {
+            Some(u) => Some(u.total()),
+            None if self.first_token.is_some() => None,
+            None => Some(0),
         }
     }
 
@@ -374,6 +395,9 @@ impl Record {
         self.shared.metrics.request(&f);
         if let Some(mut r) = self.reservation.take() {
             r.settle(self.cost());
+        }
+        if let Some(a) = self.admission.take() {
+            a.end(self.tokens_used());
         }
         self.log(&f);
         if let Some(sink) = self.shared.sink.get().map(Arc::clone) {

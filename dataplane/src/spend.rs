@@ -495,6 +495,16 @@ pub(crate) fn worst_case<'p>(
     Some(micro(input_tokens as f64 * i + output_tokens as f64 * o))
 }
 
+/// The most tokens a request can take, as `(input, output)`: [`input_estimate`] of its body
+/// and its maximum output tokens (else [`DEFAULT_OUTPUT_CAP`]). What a budget prices
+/// ([`worst_case`]) and what a `tpm` limit reserves (their sum).
+pub(crate) fn token_estimate(body_bytes: usize, max_output: Option<u64>) -> (u64, u64) {
+    (
+        input_estimate(body_bytes),
+        max_output.unwrap_or(DEFAULT_OUTPUT_CAP),
+    )
+}
+
 /// The input tokens reserved for a body of `bytes`: a quarter of its length (JSON framing and
 /// base64 media make that an over-estimate for most text; see the README on its limits).
 pub(crate) fn input_estimate(bytes: usize) -> u64 {

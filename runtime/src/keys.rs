@@ -42,6 +42,10 @@ pub struct TokenSpec {
     pub budget: Option<f64>,
     pub budget_window: Option<BudgetWindow>,
     pub rpm: Option<u32>,
+    /// Tokens (input + output) per minute.
+    pub tpm: Option<u32>,
+    /// Requests in flight at once.
+    pub concurrency: Option<u32>,
     pub name: Option<String>,
 }
 
@@ -257,6 +261,8 @@ impl Keys {
             budget: spec.budget,
             budget_window: spec.budget_window,
             rpm: spec.rpm,
+            tpm: spec.tpm,
+            concurrency: spec.concurrency,
         };
         let token = auth::mint(&key, &claims);
         if let Some(p) = &path {

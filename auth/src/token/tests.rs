@@ -46,6 +46,8 @@ fn claims(f: &Fixture) -> Claims {
         budget: Some(5.0),
         budget_window: Some(BudgetWindow::Month),
         rpm: Some(60),
+        tpm: Some(40_000),
+        concurrency: Some(4),
     }
 }
 
@@ -71,6 +73,7 @@ fn a_minted_token_verifies_and_authorizes() {
         (v.scope, v.rpm, v.budget),
         (Scope::Api, Some(60), Some(5.0))
     );
+    assert_eq!((v.tpm, v.concurrency), (Some(40_000), Some(4)));
     assert!(v.authorize(Scope::Api, Some("gpt-4o")).is_ok());
     assert!(v.authorize(Scope::Api, Some("smart")).is_ok());
     assert_eq!(
@@ -325,4 +328,34 @@ fn trust_is_by_issuer_and_revocation_by_id() {
     );
     trust.revoke("j1");
     assert_eq!(verify(t.as_bytes(), &trust, NOW), Err(Reject::Revoked));
+}
+
+#[test]
+fn a_token_minted_before_tpm_and_concurrency_still_verifies() {
+    let f = fixture();
+    // The claims an older `keygen` wrote: no `tpm`, no `concurrency`.
+    let old = format!(
+        r#"{{"iss":"{}","jti":"old","iat":{},"exp":{},"scope":"api","rpm":5}}"#,
+        f.key.public().id(),
+        NOW - 10,
+        NOW + DAY
+    );
+    let t = signed(&f.key, &header(&f), &old);
+    let v = verify(t.as_bytes(), &f.trust, NOW).unwrap();
+    assert_eq!((v.rpm, v.tpm, v.concurrency), (Some(5), None, None));
+    // And a new token's claims name them only when set.
+    let none = payload(&Claims {
+        tpm: None,
+        concurrency: None,
+        ..claims(&f)
+    });
+    assert!(
+        !none.contains("tpm") && !none.contains("concurrency"),
+        "{none}"
+    );
+    let set = payload(&claims(&f));
+    assert!(
+        set.contains(r#""tpm":40000"#) && set.contains(r#""concurrency":4"#),
+        "{set}"
+    );
 }

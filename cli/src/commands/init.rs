@@ -304,6 +304,8 @@ fn first_key(home: &Path) -> Result<()> {
         budget: None,
         budget_window: None,
         rpm: None,
+        tpm: None,
+        concurrency: None,
         name: Some(name.clone()),
     };
     let minted = keys.mint(&spec, 365 * 86_400, now)?;

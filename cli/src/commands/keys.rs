@@ -145,6 +145,8 @@ pub(crate) fn keygen(g: &Global, a: &KeygenArgs) -> Result<ExitCode> {
             Window::Total => BudgetWindow::Total,
         }),
         rpm: a.rpm,
+        tpm: a.tpm,
+        concurrency: a.concurrency,
         name: a.name.clone(),
     };
     if let Some(m) = spec
@@ -262,7 +264,20 @@ fn state(t: &Saved, now: u64) -> String {
         || "any model".to_owned(),
         |m| format!("models {}", m.join(",")),
     );
-    format!("{when}; scope {scope}; {models}; account {}", t.account)
+    let mut limits = String::new();
+    for (name, v) in [
+        ("rpm", c.rpm),
+        ("tpm", c.tpm),
+        ("concurrency", c.concurrency),
+    ] {
+        if let Some(v) = v {
+            let _ = write!(limits, "; {name} {v}");
+        }
+    }
+    format!(
+        "{when}; scope {scope}; {models}{limits}; account {}",
+        t.account
+    )
 }
 
 fn left(secs: u64) -> String {
@@ -284,6 +299,12 @@ fn describe(t: &Saved, now: u64) -> String {
         }
         if let Some(r) = c.rpm {
             let _ = writeln!(o, "  rpm:     {r}");
+        }
+        if let Some(t) = c.tpm {
+            let _ = writeln!(o, "  tpm:     {t}");
+        }
+        if let Some(n) = c.concurrency {
+            let _ = writeln!(o, "  concurrency: {n}");
         }
     }
     o.push_str("  key:     ");

@@ -95,6 +95,10 @@ fn accounts_keys_and_their_files() {
             "gpt-*,smart",
             "--rpm",
             "30",
+            "--tpm",
+            "5000",
+            "--concurrency",
+            "2",
         ],
     );
     assert_eq!(code, 0, "{err}");
@@ -116,12 +120,22 @@ fn accounts_keys_and_their_files() {
     assert!(
         listed.starts_with("ci ")
             && listed.contains("valid until")
-            && listed.contains("models gpt-*,smart"),
+            && listed.contains("models gpt-*,smart")
+            && listed.contains("; rpm 30; tpm 5000; concurrency 2;"),
         "{listed}"
     );
+    let human = ok(&home, &["keys", "--show", "ci"]);
+    for line in ["  rpm:     30", "  tpm:     5000", "  concurrency: 2"] {
+        assert!(human.contains(line), "{human}");
+    }
+    let all: Value = serde_json::from_str(&ok(&home, &["keys", "--list", "--json"])).unwrap();
+    assert_eq!(all[0]["claims"]["tpm"], 5000, "{all}");
+    assert_eq!(all[0]["claims"]["concurrency"], 2, "{all}");
     let shown: Value =
         serde_json::from_str(&ok(&home, &["keys", "--show", "ci", "--json"])).unwrap();
     assert_eq!(shown["claims"]["rpm"], 30);
+    assert_eq!(shown["claims"]["tpm"], 5000);
+    assert_eq!(shown["claims"]["concurrency"], 2);
     assert_eq!(shown["claims"]["iss"], id.as_str());
     assert_eq!(shown["token"], token.as_str());
     let jti = shown["claims"]["jti"].as_str().unwrap().to_owned();

@@ -1,8 +1,11 @@
 //! Limits shared across replicas (`server.limits.store`), with real processes: 3 `bitrouter
 //! serve` replicas behind a real HAProxy and one real Redis/Valkey. One key's `rpm: 10` admits
 //! exactly 10 of 30 calls spread over the replicas; a budget that covers 10 calls admits 10 of
-//! 50 concurrent ones and is whole again after 100 cancelled streams; a store killed mid-run
-//! refuses (`fail_closed`) or admits (`fail_open`), is counted, and recovers by itself.
+//! 50 concurrent ones and is whole again after 100 cancelled streams; `concurrency: 3` admits 3
+//! of 10 open streams and 3 again after they finish or are cancelled; a `tpm` for three worst
+//! cases admits three open streams, and three more once they settled to what they used; a store
+//! killed mid-run refuses (`fail_closed`) or admits (`fail_open`), is counted, and recovers by
+//! itself.
 
 use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpListener, TcpStream};
@@ -247,6 +250,104 @@ fn a_budget_for_10_admits_10_of_50_and_is_whole_after_100_cancelled_streams() {
     std::thread::sleep(Duration::from_millis(500));
     let codes = burst(12);
     assert_eq!(codes.iter().filter(|c| **c == 200).count(), 10, "{codes:?}");
+    drop(replicas);
+}
+
+/// `n` streams at once through `addr`, each read to its end: the replies.
+fn streams(addr: SocketAddr, token: &str, n: usize) -> Vec<String> {
+    std::thread::scope(|s| {
+        let calls: Vec<_> = (0..n)
+            .map(|_| s.spawn(|| call(addr, token, true, false)))
+            .collect();
+        calls.into_iter().map(|c| c.join().unwrap()).collect()
+    })
+}
+
+fn sorted(replies: &[String]) -> Vec<u16> {
+    let mut c: Vec<u16> = replies.iter().map(|r| status(r)).collect();
+    c.sort_unstable();
+    c
+}
+
+#[test]
+fn concurrency_3_admits_3_of_10_open_streams_across_three_replicas_and_again_after_cancels() {
+    if Haproxy::binary().is_none() {
+        return;
+    }
+    let Some((redis, _rt, mock)) = engines() else {
+        return;
+    };
+    let (token, keys) = mint("conc", &["--concurrency", "3"]);
+    // Streams of several seconds (an event every 400 ms), so all 10 overlap.
+    let (replicas, lb) = cluster("conc", &keys, &mock.base_url(), &redis.url(), 400);
+    let addr = lb.addr();
+    let replies = streams(addr, &token, 10);
+    assert_eq!(sorted(&replies), [[200; 3].as_slice(), &[429; 7]].concat());
+    for r in replies.iter().filter(|r| status(r) == 429) {
+        assert!(
+            r.to_ascii_lowercase().contains("\r\nretry-after: 1\r\n"),
+            "{r}"
+        );
+        assert!(
+            r.contains("this API key already has 3 requests in flight"),
+            "{r}"
+        );
+    }
+    // Slots are given back on a task of their own (bounded by the 200 ms store timeout).
+    std::thread::sleep(Duration::from_millis(500));
+    assert_eq!(sorted(&streams(addr, &token, 5)), [200, 200, 200, 429, 429]);
+    std::thread::sleep(Duration::from_millis(500));
+    // Ten streams cancelled after their head, three at a time: each batch is admitted only
+    // if the last one's slots came back.
+    for batch in [3, 3, 3, 1] {
+        let heads: Vec<String> = std::thread::scope(|s| {
+            let calls: Vec<_> = (0..batch)
+                .map(|_| s.spawn(|| call(addr, &token, true, true)))
+                .collect();
+            calls.into_iter().map(|c| c.join().unwrap()).collect()
+        });
+        for h in &heads {
+            assert_eq!(status(h), 200, "{h}");
+        }
+        // The replica sees the caller gone at its next write (400 ms), then gives back.
+        std::thread::sleep(Duration::from_millis(1000));
+    }
+    assert_eq!(sorted(&streams(addr, &token, 5)), [200, 200, 200, 429, 429]);
+    drop(replicas);
+}
+
+#[test]
+fn a_tpm_for_three_worst_cases_admits_three_across_replicas_then_three_more_once_settled() {
+    if Haproxy::binary().is_none() {
+        return;
+    }
+    let Some((redis, _rt, mock)) = engines() else {
+        return;
+    };
+    // What `call` reserves: a quarter of its body's bytes plus its 1000 `max_tokens`.
+    let body = r#"{"model":"m","max_tokens":1000,"stream":true,"messages":[{"role":"user","content":"Say hello."}]}"#;
+    let one = (body.len() as u64).div_ceil(4) + 1000;
+    let tpm = 3 * one + one / 2;
+    let (token, keys) = mint("tpm", &["--tpm", &tpm.to_string()]);
+    let (replicas, lb) = cluster("tpm", &keys, &mock.base_url(), &redis.url(), 400);
+    let addr = lb.addr();
+    let replies = streams(addr, &token, 8);
+    assert_eq!(sorted(&replies), [[200; 3].as_slice(), &[429; 5]].concat());
+    for r in replies.iter().filter(|r| status(r) == 429) {
+        assert!(r.to_ascii_lowercase().contains("\r\nretry-after: "), "{r}");
+        assert!(
+            r.contains(&format!("limit of {tpm} tokens per minute")),
+            "{r}"
+        );
+    }
+    // Each settled to what it used (a few tens of tokens): three worst cases fit again (a
+    // settle that kept the estimate would leave room for none), four do not.
+    std::thread::sleep(Duration::from_millis(500));
+    assert_eq!(sorted(&streams(addr, &token, 5)), [200, 200, 200, 429, 429]);
+    for slot in 0..3 {
+        let total = lb.stat(slot).unwrap().total;
+        assert!(total >= 3, "slot {slot} served {total}: not spread");
+    }
     drop(replicas);
 }
 

@@ -1,4 +1,4 @@
-//! The gate: which credential counts, the cache, and the rolling-minute limit.
+//! The gate: which credential counts, the cache, and a token's limits as the caller holds them.
 
 use super::*;
 use auth::{AccountKey, Claims, mint};
@@ -28,6 +28,8 @@ fn token(key: &AccountKey, jti: &str, rpm: Option<u32>) -> String {
             budget: None,
             budget_window: None,
             rpm,
+            tpm: None,
+            concurrency: None,
         },
     )
 }
@@ -121,34 +123,62 @@ fn a_verified_token_is_cached_and_a_new_gate_starts_empty() {
 }
 
 #[test]
-fn rpm_admits_that_many_in_any_rolling_minute() {
-    let l = Limiter::new(3);
-    let t0 = Instant::now();
-    for i in 0..3 {
-        assert!(l.admit(t0 + Duration::from_secs(i)).is_ok());
-    }
-    let wait = l.admit(t0 + Duration::from_secs(10)).unwrap_err();
-    assert_eq!(
-        wait,
-        Duration::from_secs(50),
-        "until the oldest leaves the window"
-    );
-    assert!(l.admit(t0 + Duration::from_secs(59)).is_err());
-    assert!(
-        l.admit(t0 + Duration::from_secs(60)).is_ok(),
-        "the first one left"
-    );
-    assert!(l.admit(t0 + Duration::from_secs(60)).is_err());
-}
-
-#[test]
-fn limits_survive_a_new_gate_for_the_same_token_id() {
+fn a_callers_slots_and_tokens_are_its_token_ids() {
+    let key = AccountKey::generate().unwrap();
+    let mut trust = Trust::default();
+    trust.trust(key.public());
+    let gate = Gate::new(&settings(), &trust);
     let limits = RateLimits::default();
-    let a = limits.get("j", 5);
-    let b = limits.get("j", 5);
-    assert!(Arc::ptr_eq(&a, &b));
+    let t = mint(
+        &key,
+        &Claims {
+            iss: key.public().id(),
+            jti: "c".into(),
+            iat: unix_now(),
+            exp: Some(unix_now() + 3600),
+            nbf: None,
+            scope: Some(Scope::Api),
+            name: None,
+            models: None,
+            budget: None,
+            budget_window: None,
+            rpm: Some(100),
+            tpm: Some(1000),
+            concurrency: Some(2),
+        },
+    );
+    let h = headers(&[("x-api-key", &t)]);
+    let a = gate.admit(&limits, &h, None, Scope::Api).unwrap();
+    let s1 = a.admit_local().unwrap();
+    let s2 = a.admit_local().unwrap();
+    // The same token under a new table's gate shares the counters.
+    let fresh = Gate::new(&settings(), &trust);
+    let b = fresh.admit(&limits, &h, None, Scope::Api).unwrap();
+    let e = b.admit_local().unwrap_err();
+    assert_eq!(e.status().as_u16(), 429);
     assert!(
-        !Arc::ptr_eq(&a, &limits.get("j", 6)),
-        "a new rate is a new limit"
+        e.message.contains("already has 2 requests in flight"),
+        "{}",
+        e.message
+    );
+    assert_eq!(e.retry_after, Some(Duration::from_secs(1)));
+    drop(s1);
+    let s3 = b.admit_local().unwrap();
+    drop((s2, s3));
+    // Tokens: 600 fit, 600 more do not, 1001 never do.
+    assert!(a.take_tokens_local(600).unwrap().is_some());
+    let e = b.take_tokens_local(600).unwrap_err();
+    assert_eq!(e.status().as_u16(), 429);
+    assert!(
+        e.retry_after.is_some_and(|w| w.as_secs() >= 59),
+        "{:?}",
+        e.retry_after
+    );
+    let e = b.take_tokens_local(1001).unwrap_err();
+    assert_eq!((e.retry_after, e.final_answer), (None, true));
+    assert!(
+        e.message.contains("send a lower `max_tokens`"),
+        "{}",
+        e.message
     );
 }

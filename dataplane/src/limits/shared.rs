@@ -2,7 +2,11 @@
 //!
 //! Each operation is one Lua script, run with `EVALSHA` (loaded on `NOSCRIPT`), so a check and
 //! its update are one atomic step on the server: `rpm.lua` (a rolling minute as a sorted set of
-//! request ids), `reserve.lua`, `settle.lua` and `seed.lua` (the budgets, the same design as
+//! request ids), `concurrency.lua` and `release.lua` (a token's slots: a sorted set of lease
+//! ids scored by expiry, [`SLOT_LEASE_MS`], so a crashed replica's slots free themselves),
+//! `tpm.lua` and `tpm_settle.lua` (a rolling minute of tokens as a hash of one-second
+//! buckets: reserve the estimate, then add actual less estimate to the bucket it was taken
+//! in), `reserve.lua`, `settle.lua` and `seed.lua` (the budgets, the same design as
 //! `spend`'s atomics: spent + reserved checked and raised at once, a lease per reservation,
 //! settle adds the actual cost and drops the lease). Times come from the server's `TIME`
 //! inside the script, never from a replica's clock. Every key of one caller carries its id as
@@ -11,7 +15,8 @@
 //! A reservation is settled or released where the request's record is finished or dropped
 //! (every exit path: answer, error, cancel, disconnect, timeout): the script runs on a task
 //! bounded by the store timeout. One the store never saw settle (it was away) is freed by its
-//! lease ([`LEASE_MS`]).
+//! lease ([`LEASE_MS`]). Slots and token reservations end the same way ([`SharedSlot`],
+//! [`SharedTokens`]).
 //!
 //! Every call is bounded by `server.limits.store_timeout`. A call that fails or times out is
 //! `on_store_error`'s case: `fail_closed` refuses with the caller's 503, `fail_open` admits
@@ -29,12 +34,15 @@ use redis::{FromRedisValue, Script, ScriptInvocation};
 use translate::ir::ErrorKind;
 
 use crate::error::ProxyError;
-use crate::gate::{self, Caller};
+use crate::gate::{self, Caller, Refused};
+use crate::limits::{Admission, Held, Tokens};
 use crate::metrics::{Metrics, StoreAction};
 use crate::spend::{self, Budget, BudgetWindow, Over, Reservation};
 
 /// A reservation the store never saw settled is freed this long after it was made.
 pub(crate) const LEASE_MS: u64 = spend::LEASE_MINUTES * 60_000;
+/// A concurrency slot the store never saw given back is freed this long after it was taken.
+pub(crate) const SLOT_LEASE_MS: u64 = 10 * 60_000;
 /// At most one log line per this many seconds about the store being away.
 const LOG_EVERY_SECS: u64 = 10;
 /// Reconnection: backoff from 50 ms doubling to 2 s between attempts.
@@ -49,6 +57,10 @@ macro_rules! budget_script {
 }
 
 static RPM: LazyLock<Script> = LazyLock::new(|| Script::new(include_str!("rpm.lua")));
+static ACQUIRE: LazyLock<Script> = LazyLock::new(|| Script::new(include_str!("concurrency.lua")));
+static RELEASE: LazyLock<Script> = LazyLock::new(|| Script::new(include_str!("release.lua")));
+static TPM: LazyLock<Script> = LazyLock::new(|| Script::new(include_str!("tpm.lua")));
+static TPM_SETTLE: LazyLock<Script> = LazyLock::new(|| Script::new(include_str!("tpm_settle.lua")));
 static RESERVE: LazyLock<Script> = budget_script!("reserve.lua");
 static SETTLE: LazyLock<Script> = budget_script!("settle.lua");
 static SEED: LazyLock<Script> = budget_script!("seed.lua");
@@ -68,6 +80,8 @@ pub(crate) struct SharedStore {
     logged: AtomicU64,
     /// [`LEASE_MS`], shorter in tests.
     lease_ms: u64,
+    /// [`SLOT_LEASE_MS`], shorter in tests.
+    slot_lease_ms: u64,
 }
 
 impl std::fmt::Debug for SharedStore {
@@ -123,6 +137,7 @@ impl SharedStore {
             seq: AtomicU64::new(0),
             logged: AtomicU64::new(0),
             lease_ms: LEASE_MS,
+            slot_lease_ms: SLOT_LEASE_MS,
         }
     }
 
@@ -206,21 +221,106 @@ impl SharedStore {
         }
     }
 
-    pub(crate) async fn admit(&self, caller: &Caller) -> Result<(), ProxyError> {
-        let Some(rpm) = caller.token.rpm else {
-            return Ok(());
+    /// `rpm`, `concurrency`, then `tpm` (see `limits::Counting::admit`), one script each for
+    /// the limits the token claims.
+    pub(crate) async fn admit(
+        self: &Arc<Self>,
+        caller: &Caller,
+        tokens: Option<u64>,
+    ) -> Result<Admission, ProxyError> {
+        let t = &caller.token;
+        if let Some(rpm) = t.rpm {
+            self.rpm(&t.jti, rpm).await?;
+        }
+        let slot = match t.concurrency {
+            Some(n) => self.acquire(&t.jti, n).await?,
+            None => None,
         };
-        let key = format!("bitrouter:{{{}}}:rpm", caller.token.jti);
+        // Refused here, `slot` drops and gives its place back.
+        let tokens = match (t.tpm, tokens) {
+            (Some(tpm), Some(amount)) => self.take_tokens(&t.jti, tpm, amount).await?,
+            _ => None,
+        };
+        Ok(Admission::new(
+            slot.map(Held::Shared),
+            tokens.map(Tokens::Shared),
+        ))
+    }
+
+    async fn rpm(&self, jti: &str, rpm: u32) -> Result<(), ProxyError> {
+        let key = format!("bitrouter:{{{jti}}}:rpm");
         let mut inv = RPM.prepare_invoke();
         inv.key(key).arg(rpm).arg(self.next_id());
         match self.run::<(i64, i64)>(&inv).await {
             Ok((1, _)) => Ok(()),
-            Ok((_, wait_ms)) => {
-                let secs = (wait_ms.max(0) as u64).div_ceil(1000).max(1);
-                Err(gate::rate_limited(rpm, Duration::from_secs(secs)))
-            }
+            Ok((_, wait_ms)) => Err(gate::rate_limited(u64::from(rpm), wait(wait_ms))),
             Err(e) => self.failed("rpm", &e),
         }
+    }
+
+    /// A slot under `limit` (`None` when the store did not answer and `fail_open` admits).
+    async fn acquire(
+        self: &Arc<Self>,
+        jti: &str,
+        limit: u32,
+    ) -> Result<Option<SharedSlot>, ProxyError> {
+        let key = format!("bitrouter:{{{jti}}}:inflight");
+        let id = self.next_id();
+        let mut inv = ACQUIRE.prepare_invoke();
+        inv.key(&key).arg(limit).arg(&id).arg(self.slot_lease_ms);
+        match self.run::<(i64, i64)>(&inv).await {
+            Ok((1, _)) => Ok(Some(SharedSlot {
+                store: Arc::clone(self),
+                key,
+                id,
+            })),
+            Ok(_) => Err(gate::too_many_in_flight(limit)),
+            Err(e) => self.failed("concurrency", &e).map(|()| None),
+        }
+    }
+
+    /// `amount` tokens under `tpm` (`None` when the store did not answer and `fail_open`
+    /// admits).
+    async fn take_tokens(
+        self: &Arc<Self>,
+        jti: &str,
+        tpm: u32,
+        amount: u64,
+    ) -> Result<Option<SharedTokens>, ProxyError> {
+        let tpm = u64::from(tpm);
+        if amount > tpm {
+            return Err(gate::over_tpm(tpm, amount, Refused::TooLarge));
+        }
+        let key = format!("bitrouter:{{{jti}}}:tpm");
+        let mut inv = TPM.prepare_invoke();
+        inv.key(&key).arg(tpm).arg(amount);
+        match self.run::<(i64, i64, i64)>(&inv).await {
+            Ok((1, second, _)) => Ok(Some(SharedTokens {
+                store: Arc::clone(self),
+                key,
+                second,
+                amount,
+            })),
+            Ok((_, wait_ms, _)) if wait_ms < 0 => {
+                Err(gate::over_tpm(tpm, amount, Refused::TooLarge))
+            }
+            Ok((_, wait_ms, _)) => Err(gate::over_tpm(tpm, amount, Refused::Wait(wait(wait_ms)))),
+            Err(e) => self.failed("tpm", &e).map(|()| None),
+        }
+    }
+
+    /// Runs `inv` on a task of its own, bounded by the store timeout: what a request that
+    /// ends (or a caller who leaves) gives back; a failure is counted as `unsettled`.
+    fn detach(self: Arc<Self>, what: &'static str, inv: ScriptInvocation<'static>) {
+        // No runtime (the process is exiting): the lease frees it.
+        let Ok(rt) = tokio::runtime::Handle::try_current() else {
+            return;
+        };
+        rt.spawn(async move {
+            if let Err(e) = self.run::<i64>(&inv).await {
+                self.note(StoreAction::Unsettled, what, &e);
+            }
+        });
     }
 
     pub(crate) async fn reserve(
@@ -313,6 +413,50 @@ impl SharedStore {
             spent: spent.max(0) as u64,
             reserved: reserved.max(0) as u64,
         })
+    }
+}
+
+/// Whole seconds for `Retry-After` from a script's milliseconds (at least 1).
+fn wait(ms: i64) -> Duration {
+    Duration::from_secs((ms.max(0) as u64).div_ceil(1000).max(1))
+}
+
+/// A request's slot in the store: given back on drop (every path), on a task of its own.
+#[derive(Debug)]
+pub(crate) struct SharedSlot {
+    store: Arc<SharedStore>,
+    key: String,
+    id: String,
+}
+
+impl Drop for SharedSlot {
+    fn drop(&mut self) {
+        let mut inv = RELEASE.prepare_invoke();
+        inv.key(std::mem::take(&mut self.key))
+            .arg(std::mem::take(&mut self.id));
+        Arc::clone(&self.store).detach("release", inv);
+    }
+}
+
+/// A request's tokens in the store's window: corrected to its actual use once it ends.
+#[derive(Debug)]
+pub(crate) struct SharedTokens {
+    store: Arc<SharedStore>,
+    key: String,
+    second: i64,
+    amount: u64,
+}
+
+impl SharedTokens {
+    /// `used` replaces the estimate, in the second it was counted in.
+    pub(crate) fn settle(self, used: u64) {
+        let d = crate::limits::delta(used, self.amount);
+        if d == 0 {
+            return;
+        }
+        let mut inv = TPM_SETTLE.prepare_invoke();
+        inv.key(self.key).arg(self.second).arg(d);
+        self.store.detach("tpm_settle", inv);
     }
 }
 

@@ -29,6 +29,8 @@ fn claims(key: &AccountKey, jti: &str) -> Claims {
         budget: Some(1.0),
         budget_window: Some(BudgetWindow::Day),
         rpm: None,
+        tpm: None,
+        concurrency: None,
     }
 }
 

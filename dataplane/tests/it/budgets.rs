@@ -39,6 +39,8 @@ fn token(
             budget,
             budget_window: window,
             rpm: None,
+            tpm: None,
+            concurrency: None,
         },
     )
 }

@@ -13,6 +13,7 @@ mod cancel;
 mod failover;
 mod guardrails;
 mod hygiene;
+mod key_limits;
 mod layering;
 mod limits;
 mod nagle;

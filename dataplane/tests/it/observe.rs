@@ -325,6 +325,8 @@ async fn metrics_on_the_main_listener_need_an_admin_key() {
                 budget: None,
                 budget_window: None,
                 rpm: None,
+                tpm: None,
+                concurrency: None,
             },
         )
     };

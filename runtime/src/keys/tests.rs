@@ -16,6 +16,8 @@ fn spec(name: Option<&str>) -> TokenSpec {
         budget: Some(2.5),
         budget_window: Some(BudgetWindow::Day),
         rpm: Some(10),
+        tpm: Some(20_000),
+        concurrency: Some(2),
         name: name.map(str::to_owned),
     }
 }

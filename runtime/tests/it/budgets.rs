@@ -44,6 +44,8 @@ fn token(home: &std::path::Path, name: &str) -> String {
         budget: None,
         budget_window: None,
         rpm: None,
+        tpm: None,
+        concurrency: None,
         name: Some(name.into()),
     };
     keys.mint(&spec, 86_400 * 365, now).unwrap().token

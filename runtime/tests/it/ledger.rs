@@ -95,6 +95,8 @@ fn token(home: &Path) -> String {
         budget: None,
         budget_window: None,
         rpm: None,
+        tpm: None,
+        concurrency: None,
         name: Some("ci".into()),
     };
     keys.mint(&spec, 86_400 * 365, now).unwrap().token

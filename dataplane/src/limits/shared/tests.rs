@@ -1,7 +1,9 @@
 //! The Lua scripts' semantics against a real Redis (`testkit::redis`, one server per test):
 //! the UTC calendar agrees with `auth::BudgetWindow`, the rolling minute rolls, a budget's
 //! window rolls over, reserve is all-or-nothing, settle corrects to the actual cost, and an
-//! unsettled reservation's lease expires.
+//! unsettled reservation's lease expires; concurrency slots are taken under the limit, given
+//! back and expire; tokens fit in their minute and settle in their second; both follow
+//! `on_store_error`.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -239,4 +241,151 @@ async fn a_store_that_is_away_is_counted_and_follows_the_policy() {
     }
     let n = |a: StoreAction| metrics.limit_store_errors[a as usize].load(Ordering::Relaxed);
     assert_eq!((n(StoreAction::Refused), n(StoreAction::Admitted)), (1, 1));
+}
+
+#[tokio::test]
+async fn concurrency_slots_are_taken_under_the_limit_given_back_and_expire() {
+    let Some(r) = server() else { return };
+    let with_lease = |ms| {
+        let mut s = SharedStore::new(
+            &LimitStore {
+                url: Secret::new(r.url()),
+                fail_open: false,
+                timeout: Duration::from_secs(2),
+            },
+            Arc::new(Metrics::default()),
+        );
+        s.slot_lease_ms = ms;
+        Arc::new(s)
+    };
+    let s = with_lease(SLOT_LEASE_MS);
+    let key = "bitrouter:{c1}:inflight";
+    let mut c = raw(&r.url()).await;
+    let held: Vec<SharedSlot> = {
+        let mut v = Vec::new();
+        for _ in 0..3 {
+            v.push(s.acquire("c1", 3).await.unwrap().unwrap());
+        }
+        v
+    };
+    let e = s.acquire("c1", 3).await.unwrap_err();
+    assert_eq!(e.status().as_u16(), 429);
+    assert!(
+        e.message.contains("already has 3 requests in flight"),
+        "{}",
+        e.message
+    );
+    let n: i64 = c.zcard(key).await.unwrap();
+    assert_eq!(n, 3, "a refusal adds nothing");
+    // Given back on drop, on a task of its own.
+    drop(held);
+    let mut n = -1;
+    for _ in 0..100 {
+        n = c.zcard(key).await.unwrap();
+        if n == 0 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    assert_eq!(n, 0);
+    // A replica that died holding two slots: they expire with their lease, while a live one
+    // (taken later, with a longer lease) stays.
+    let short = with_lease(300);
+    for _ in 0..2 {
+        std::mem::forget(short.acquire("c1", 3).await.unwrap().unwrap());
+    }
+    let live = s.acquire("c1", 3).await.unwrap().unwrap();
+    assert!(s.acquire("c1", 3).await.is_err());
+    tokio::time::sleep(Duration::from_millis(400)).await;
+    let again = s.acquire("c1", 3).await.unwrap().unwrap();
+    let n: i64 = c.zcard(key).await.unwrap();
+    assert_eq!(n, 2, "the expired leases left, the live one stayed");
+    drop((live, again));
+}
+
+#[tokio::test]
+async fn tokens_fit_in_the_minute_wait_for_it_and_settle_in_their_second() {
+    let Some(r) = server() else { return };
+    let s = store(&r.url(), LEASE_MS);
+    let key = "bitrouter:{t2}:tpm";
+    let mut c = raw(&r.url()).await;
+    let a = s.take_tokens("t2", 1000, 600).await.unwrap().unwrap();
+    let e = s.take_tokens("t2", 1000, 600).await.unwrap_err();
+    assert_eq!(e.status().as_u16(), 429);
+    let w = e.retry_after.unwrap().as_secs();
+    assert!((59..=60).contains(&w), "{w}");
+    // Larger than the whole limit: final, no Retry-After, and no call to the store.
+    let e = s.take_tokens("t2", 1000, 1001).await.unwrap_err();
+    assert_eq!((e.retry_after, e.final_answer), (None, true));
+    // It used 100: 500 come back, so 900 fit now, and nothing more.
+    a.settle(100);
+    let mut sum = 0;
+    for _ in 0..100 {
+        let h: std::collections::HashMap<String, i64> = c.hgetall(key).await.unwrap();
+        sum = h.values().sum();
+        if sum == 100 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    assert_eq!(sum, 100);
+    let b = s.take_tokens("t2", 1000, 900).await.unwrap().unwrap();
+    assert!(s.take_tokens("t2", 1000, 1).await.is_err());
+    // Settling never takes a bucket below zero.
+    b.settle(0);
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    let settle = |second: i64, d: i64| {
+        let mut inv = TPM_SETTLE.prepare_invoke();
+        inv.key(key).arg(second).arg(d);
+        inv
+    };
+    let (secs, _): (i64, i64) = redis::cmd("TIME").query_async(&mut c).await.unwrap();
+    let h: std::collections::HashMap<String, i64> = c.hgetall(key).await.unwrap();
+    assert!(h.values().all(|v| *v >= 0), "{h:?}");
+    // A second the hash does not hold (it left the window) is not corrected.
+    let n: i64 = s.run(&settle(secs - 3600, 50)).await.unwrap();
+    assert_eq!(n, 0);
+    // The window rolls: buckets older than a minute leave and stop counting.
+    let _: () = c.del(key).await.unwrap();
+    let _: () = c.hset(key, secs - 61, 900).await.unwrap();
+    let _: () = c.hset(key, secs - 30, 400).await.unwrap();
+    let _: () = c.hset(key, secs - 10, 400).await.unwrap();
+    // 400 + 400 + 300 > 1000: enough leaves when the older 400 does, in about 30 s.
+    let e = s.take_tokens("t2", 1000, 300).await.unwrap_err();
+    let w = e.retry_after.unwrap().as_secs();
+    assert!((29..=31).contains(&w), "{w}");
+    let gone: bool = c.hexists(key, secs - 61).await.unwrap();
+    assert!(!gone, "the old second was dropped");
+    assert!(s.take_tokens("t2", 1000, 200).await.unwrap().is_some());
+}
+
+#[tokio::test]
+async fn the_new_limits_follow_on_store_error() {
+    let Some(mut r) = server() else { return };
+    let url = r.url();
+    r.kill();
+    let metrics = Arc::new(Metrics::default());
+    for fail_open in [false, true] {
+        let s = Arc::new(SharedStore::new(
+            &LimitStore {
+                url: Secret::new(url.as_str()),
+                fail_open,
+                timeout: Duration::from_millis(100),
+            },
+            Arc::clone(&metrics),
+        ));
+        let slot = s.acquire("away", 3).await;
+        let tokens = s.take_tokens("away", 1000, 10).await;
+        if fail_open {
+            assert!(slot.unwrap().is_none(), "admitted without a slot");
+            assert!(tokens.unwrap().is_none());
+        } else {
+            let e = slot.unwrap_err();
+            assert_eq!(e.status().as_u16(), 503);
+            assert_eq!(e.code, Some("limit_store_unavailable"));
+            assert_eq!(tokens.unwrap_err().status().as_u16(), 503);
+        }
+    }
+    let n = |a: StoreAction| metrics.limit_store_errors[a as usize].load(Ordering::Relaxed);
+    assert_eq!((n(StoreAction::Refused), n(StoreAction::Admitted)), (2, 2));
 }

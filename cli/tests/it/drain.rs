@@ -109,6 +109,21 @@ impl Replica {
         let read = |f: &str| std::fs::read_to_string(self.home.join(f)).unwrap_or_default();
         read("serve.out") + &read("serve.log")
     }
+
+    /// Whether the log comes to contain `needle` within 5 s (the router writes its log every
+    /// 50 ms, not line by line).
+    pub(crate) fn log_gets(&self, needle: &str) -> bool {
+        let deadline = std::time::Instant::now() + Duration::from_secs(5);
+        loop {
+            if self.log().contains(needle) {
+                return true;
+            }
+            if std::time::Instant::now() >= deadline {
+                return false;
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
 }
 
 impl Drop for Replica {

@@ -189,10 +189,11 @@ impl Ledger {
             );
         }
         let stop = Arc::new(AtomicBool::new(false));
-        let seed_store = store.clone();
+        let seed_store = store;
+        // The writer connects from its own thread (see `writer::spawn`).
         let writer = writer::Writer::new(
             Arc::clone(&spool),
-            store,
+            None,
             writer::Target {
                 url: url.to_owned(),
                 connect_timeout: options.connect_timeout,

@@ -83,8 +83,15 @@ enum Pass {
     Failed,
 }
 
-/// Runs `writer` on a thread of its own (a current-thread runtime); the receiver resolves when
-/// it has finished.
+/// The writer thread's nice value (Linux, where it is per thread and inherited by the threads
+/// it starts, i.e. sqlx's SQLite worker): a request's thread that wakes preempts a batch
+/// insert instead of waiting for it. Measured at c=1: p99 305 → 210 µs; at c=16 the spool
+/// still drains within a second of the load (the writer needs a fraction of a core).
+const NICE: i32 = 10;
+
+/// Runs `writer` on a thread of its own (a current-thread runtime) at a lower priority
+/// ([`NICE`]); the receiver resolves when it has finished. `writer` should hold no store yet:
+/// it connects from that thread, so the database's own threads share the priority.
 pub(crate) fn spawn(
     writer: Writer,
     flush_timeout: Duration,
@@ -96,11 +103,24 @@ pub(crate) fn spawn(
     std::thread::Builder::new()
         .name("bitrouter-ledger".into())
         .spawn(move || {
+            lower_priority();
             rt.block_on(writer.run(flush_timeout));
             let _ = tx.send(());
         })?;
     Ok(rx)
 }
+
+#[cfg(target_os = "linux")]
+fn lower_priority() {
+    // `None`: the calling thread (Linux keeps a nice value per thread).
+    if let Err(e) = rustix::process::setpriority_process(None, NICE) {
+        tracing::debug!(error = %e, "cannot lower the ledger writer's priority");
+    }
+}
+
+/// Elsewhere the nice value is the whole process's: leave it.
+#[cfg(not(target_os = "linux"))]
+fn lower_priority() {}
 
 impl Writer {
     pub(crate) fn new(

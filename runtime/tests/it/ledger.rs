@@ -797,3 +797,50 @@ async fn rows_past_the_spools_cap_are_dropped_and_counted_in_metrics() {
     );
     r.stop().await;
 }
+
+/// The nice value of each of this process's threads named `comm` (Linux's `/proc`).
+#[cfg(target_os = "linux")]
+fn nice_of(comm: &str) -> Vec<i64> {
+    let mut out = Vec::new();
+    for t in std::fs::read_dir("/proc/self/task").unwrap().flatten() {
+        let name = std::fs::read_to_string(t.path().join("comm")).unwrap_or_default();
+        if name.trim_end() != comm {
+            continue;
+        }
+        let stat = std::fs::read_to_string(t.path().join("stat")).unwrap_or_default();
+        // Fields after the `(comm)`: state is the 3rd field of stat, nice the 19th.
+        if let Some(rest) = stat.rsplit_once(") ").map(|(_, r)| r) {
+            if let Some(n) = rest.split(' ').nth(16).and_then(|n| n.parse().ok()) {
+                out.push(n);
+            }
+        }
+    }
+    out
+}
+
+/// The writer and the SQLite connection it opens run below the data plane's priority, so a
+/// batch insert yields the CPU to a request; the data plane's threads keep theirs.
+#[cfg(target_os = "linux")]
+#[tokio::test(flavor = "multi_thread", worker_threads = 1)]
+async fn the_writer_and_its_database_thread_run_at_a_lower_priority() {
+    let mock = MockUpstream::start().await.unwrap();
+    let home = support::home("ledger-nice", &config(&mock.base_url()), "");
+    let token = token(&home);
+    let r = start(&home, None).await;
+    assert_eq!(
+        call(&r, &token, "/v1/chat/completions", "n", CHAT).await,
+        200
+    );
+    rows(&db_url(&home), 1).await;
+    let writers = nice_of("bitrouter-ledge");
+    assert!(
+        !writers.is_empty() && writers.iter().all(|n| *n == 10),
+        "{writers:?}"
+    );
+    // Other tests' routers run in this process too; at least this writer's connection is there.
+    let sqlite = nice_of("sqlx-sqlite-wor");
+    assert!(sqlite.contains(&10), "{sqlite:?}");
+    let workers = nice_of("tokio-runtime-w");
+    assert!(workers.iter().all(|n| *n == 0), "{workers:?}");
+    r.stop().await;
+}

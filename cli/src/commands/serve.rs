@@ -40,6 +40,7 @@ pub(crate) fn run(g: &Global, a: &ServeArgs) -> Result<ExitCode> {
         prepared.log_format(),
         std::io::stdout(),
     )?;
+    crate::return_memory_in_background();
     if let Some(e) = detach_error {
         tracing::warn!(error = %e, "setsid failed; the daemon stays in the terminal's session");
     }

@@ -137,6 +137,7 @@ fn own(g: &Global, paths: Paths, listen: Option<String>, hint: Option<String>) -
         .open(&log_file)
         .with_context(|| format!("cannot open the log file `{}`", log_file.display()))?;
     let _log = super::serve::init_logging(prepared.log_level(), prepared.log_format(), log)?;
+    crate::return_memory_in_background();
     let rt = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()

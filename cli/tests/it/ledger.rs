@@ -10,6 +10,15 @@ use serde_json::Value;
 
 use super::{bin, run, scratch};
 
+/// A runtime for the mock upstream (and the Postgres helper).
+fn tokio_rt() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(1)
+        .enable_all()
+        .build()
+        .unwrap()
+}
+
 fn ctl(home: &Path, args: &[&str]) -> (i32, String, String) {
     let mut c = bin();
     c.args(args).arg("--home-dir").arg(home);
@@ -21,7 +30,15 @@ fn chat(listen: &str, model: &str) -> String {
 }
 
 fn start(home: &Path) -> (u64, String) {
-    let (code, out, err) = ctl(home, &["start"]);
+    start_with(home, &[])
+}
+
+/// `bitrouter start` with `flags`; the daemon's pid and address.
+fn start_with(home: &Path, flags: &[&str]) -> (u64, String) {
+    let args: Vec<&str> = std::iter::once("start")
+        .chain(flags.iter().copied())
+        .collect();
+    let (code, out, err) = ctl(home, &args);
     assert_eq!(code, 0, "{out}{err}");
     let (code, out, err) = ctl(home, &["status", "--json"]);
     assert_eq!(code, 0, "{err}");
@@ -34,11 +51,7 @@ fn start(home: &Path) -> (u64, String) {
 
 #[test]
 fn spend_and_requests_read_the_ledger_after_a_sigkill_and_restart() {
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(1)
-        .enable_all()
-        .build()
-        .unwrap();
+    let rt = tokio_rt();
     let mock = rt.block_on(testkit::MockUpstream::start()).unwrap();
     let base = mock.base_url();
     let home = scratch("ledger-spend");
@@ -132,11 +145,7 @@ fn spend_and_requests_read_the_ledger_after_a_sigkill_and_restart() {
 
 #[test]
 fn spend_and_requests_read_a_postgres_ledger_with_db() {
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(1)
-        .enable_all()
-        .build()
-        .unwrap();
+    let rt = tokio_rt();
     let Some(db) = rt.block_on(runtime::ledger::testing::postgres("cli_spend")) else {
         return;
     };
@@ -224,11 +233,7 @@ fn scopeguard(pid: u64) -> impl Drop {
 
 #[test]
 fn no_ledger_records_nothing_and_makes_no_database() {
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(1)
-        .enable_all()
-        .build()
-        .unwrap();
+    let rt = tokio_rt();
     let mock = rt.block_on(testkit::MockUpstream::start()).unwrap();
     let base = mock.base_url();
     let home = scratch("ledger-off");
@@ -242,13 +247,8 @@ fn no_ledger_records_nothing_and_makes_no_database() {
         ),
     )
     .unwrap();
-    let (code, out, err) = ctl(&home, &["start", "--no-ledger"]);
-    assert_eq!(code, 0, "{out}{err}");
-    let (code, out, err) = ctl(&home, &["status", "--json"]);
-    assert_eq!(code, 0, "{err}");
-    let st: Value = serde_json::from_str(&out).unwrap();
-    let guard = scopeguard(st["pid"].as_u64().unwrap());
-    let listen = st["listen"].as_str().unwrap().to_owned();
+    let (pid, listen) = start_with(&home, &["--no-ledger"]);
+    let guard = scopeguard(pid);
     for _ in 0..3 {
         assert_eq!(chat(&listen, "a:up"), "HTTP/1.1 200 OK");
     }

@@ -844,3 +844,48 @@ async fn the_writer_and_its_database_thread_run_at_a_lower_priority() {
     assert!(workers.iter().all(|n| *n == 0), "{workers:?}");
     r.stop().await;
 }
+
+/// Scale-out: three routers (each its own home, spool and key) write to one Postgres ledger;
+/// every replica's rows are there exactly once, told apart by their row ids.
+#[tokio::test]
+async fn replicas_sharing_a_postgres_ledger_each_write_their_own_rows() {
+    let Some(url) = ledger::testing::postgres("rt_replicas").await else {
+        return;
+    };
+    let mock = MockUpstream::start().await.unwrap();
+    let mut replicas = Vec::new();
+    for n in 0..3 {
+        let home = support::home(
+            &format!("ledger-replica-{n}"),
+            &config(&mock.base_url()),
+            "",
+        );
+        let token = token(&home);
+        let r = start(&home, Some(&url)).await;
+        replicas.push((r, token));
+    }
+    for round in 0..4 {
+        for (n, (r, token)) in replicas.iter().enumerate() {
+            let id = format!("r{n}-{round}");
+            assert_eq!(call(r, token, "/v1/chat/completions", &id, CHAT).await, 200);
+        }
+    }
+    let got = rows(&url, 12).await;
+    let mut ids: Vec<&str> = got.iter().map(|r| r.request_id.as_str()).collect();
+    ids.dedup();
+    assert_eq!(ids.len(), 12, "{ids:?}");
+    for n in 0..3 {
+        let mine = ids
+            .iter()
+            .filter(|i| i.starts_with(&format!("r{n}-")))
+            .count();
+        assert_eq!(mine, 4, "replica {n}: {ids:?}");
+    }
+    let mut row_ids: Vec<&str> = got.iter().map(|r| r.id.as_str()).collect();
+    row_ids.sort_unstable();
+    row_ids.dedup();
+    assert_eq!(row_ids.len(), 12, "row ids collide across replicas");
+    for (r, _) in replicas {
+        r.stop().await;
+    }
+}

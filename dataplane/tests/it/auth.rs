@@ -3,18 +3,9 @@
 //! a challenge, scope, model and rate limits, and reloads that trust a new issuer or revoke a
 //! token for new requests while in-flight ones finish.
 
-use std::time::{SystemTime, UNIX_EPOCH};
-
 use auth::{AccountKey, BudgetWindow, Claims, Scope};
 
-use crate::support::{Harness, Protocol, Reply, base, request, table};
-
-fn now() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .unwrap()
-        .as_secs()
-}
+use crate::support::{Harness, Protocol, Reply, base, now, request, table};
 
 fn claims(key: &AccountKey, jti: &str) -> Claims {
     Claims {

@@ -3,21 +3,14 @@
 //! records, the 429 in every caller's shape, and `server.auth.budgets` beside a token's claim.
 
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::Duration;
 
 use auth::{AccountKey, BudgetWindow, Claims, Scope};
 use dataplane::usage::{Entry, UsageSink};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 
-use crate::support::{Harness, Protocol, Reply, request};
-
-fn now() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .unwrap()
-        .as_secs()
-}
+use crate::support::{Harness, Protocol, now, request};
 
 fn token(
     key: &AccountKey,
@@ -77,17 +70,6 @@ fn chat(model: &str, max_tokens: u64, stream: bool) -> (String, u64) {
 /// The mock's Chat answer: 19 prompt tokens and 3 completion tokens.
 const ANSWER_COST: u64 = 22;
 
-async fn post(h: &Harness, body: &str, token: &str) -> Reply {
-    let bearer = format!("Bearer {token}");
-    h.send(
-        "POST",
-        "/v1/chat/completions",
-        body,
-        &[("authorization", &bearer)],
-    )
-    .await
-}
-
 #[derive(Debug, Default)]
 struct Ledger(Mutex<Vec<(String, Option<f64>)>>);
 
@@ -106,16 +88,6 @@ impl Ledger {
     }
 }
 
-async fn settled(h: &Harness) {
-    for _ in 0..200 {
-        if h.server.in_flight() == 0 {
-            return;
-        }
-        tokio::time::sleep(Duration::from_millis(10)).await;
-    }
-    panic!("requests still in flight");
-}
-
 #[tokio::test]
 async fn fifty_concurrent_requests_against_a_budget_for_ten_admit_ten() {
     let key = AccountKey::generate().unwrap();
@@ -131,7 +103,7 @@ async fn fifty_concurrent_requests_against_a_budget_for_ten_admit_ten() {
     let mut tasks = tokio::task::JoinSet::new();
     for _ in 0..50 {
         let (h, body, t) = (Arc::clone(&h), body.clone(), t.clone());
-        tasks.spawn(async move { post(&h, &body, &t).await });
+        tasks.spawn(async move { h.chat_as(&body, &t).await });
     }
     let (mut ok, mut refused) = (0, 0);
     while let Some(r) = tasks.join_next().await {
@@ -150,14 +122,14 @@ async fn fifty_concurrent_requests_against_a_budget_for_ten_admit_ten() {
     assert_eq!((ok, refused), (10, 40));
     // All ten were in flight together (the upstream holds each 400 ms).
     assert_eq!(h.mock.request_count(), 10);
-    settled(&h).await;
+    h.settled().await;
     let c = h.server.spend_counters("burst", BudgetWindow::Day).unwrap();
     // Each settled at its actual cost, well below its reservation.
     assert_eq!((c.spent, c.reserved), (10 * ANSWER_COST, 0));
     assert!(ANSWER_COST < worst);
     // What they did not spend is free again: nine more worst cases fit.
     for _ in 0..9 {
-        let r = post(&h, &chat("fast", 1000, false).0, &t).await;
+        let r = h.chat_as(&chat("fast", 1000, false).0, &t).await;
         assert_eq!(r.status, 200, "{}", r.body);
     }
 }
@@ -174,18 +146,18 @@ async fn a_settled_request_frees_what_it_did_not_spend() {
         Some((worst + ANSWER_COST) as f64 / 1e6),
         Some(BudgetWindow::Month),
     );
-    assert_eq!(post(&h, &body, &t).await.status, 200);
-    settled(&h).await;
+    assert_eq!(h.chat_as(&body, &t).await.status, 200);
+    h.settled().await;
     let c = h.server.spend_counters("one", BudgetWindow::Month).unwrap();
     assert_eq!((c.spent, c.reserved), (ANSWER_COST, 0));
     // The second fits because the first freed its reservation; the third does not fit.
-    assert_eq!(post(&h, &body, &t).await.status, 200);
-    let r = post(&h, &body, &t).await;
+    assert_eq!(h.chat_as(&body, &t).await.status, 200);
+    let r = h.chat_as(&body, &t).await;
     assert_eq!(r.status, 429, "{}", r.body);
     assert!(r.body.contains("per month"), "{}", r.body);
     // A route with no price cannot be costed: admitted, and never charged.
-    assert_eq!(post(&h, &chat("free", 500, false).0, &t).await.status, 200);
-    settled(&h).await;
+    assert_eq!(h.chat_as(&chat("free", 500, false).0, &t).await.status, 200);
+    h.settled().await;
     let c = h.server.spend_counters("one", BudgetWindow::Month).unwrap();
     assert_eq!((c.spent, c.reserved), (2 * ANSWER_COST, 0));
 }
@@ -227,7 +199,7 @@ async fn cancelled_streams_leak_no_reservation_and_charge_what_the_ledger_record
     while let Some(r) = tasks.join_next().await {
         r.unwrap();
     }
-    settled(&h).await;
+    h.settled().await;
     let c = h
         .server
         .spend_counters("cancel", BudgetWindow::Total)
@@ -238,9 +210,9 @@ async fn cancelled_streams_leak_no_reservation_and_charge_what_the_ledger_record
     assert!(rows.iter().all(|(o, _)| o == "cancelled"), "{rows:?}");
     assert_eq!(c.spent as f64, ledger.cost().ceil());
     // And a finished stream charges exactly what its row says.
-    let r = post(&h, &chat("fast", 1000, true).0, &t).await;
+    let r = h.chat_as(&chat("fast", 1000, true).0, &t).await;
     assert_eq!(r.status, 200, "{}", r.body);
-    settled(&h).await;
+    h.settled().await;
     let c = h
         .server
         .spend_counters("cancel", BudgetWindow::Total)
@@ -298,7 +270,7 @@ async fn over_budget_is_a_429_in_every_callers_shape() {
     }
     assert_eq!(h.mock.request_count(), 0);
     // A `total` budget never resets: no Retry-After.
-    let r = post(&h, &chat("fast", 10, false).0, &total).await;
+    let r = h.chat_as(&chat("fast", 10, false).0, &total).await;
     assert_eq!(r.status, 429, "{}", r.body);
     assert!(r.header("retry-after").is_none());
     assert!(r.body.contains("does not reset"), "{}", r.body);
@@ -319,21 +291,21 @@ async fn a_configured_budget_holds_beside_the_tokens_own() {
     let ci = token(&key, "ci", Some(10.0 * worst as f64 / 1e6), None);
     // Two requests in flight at once hold both budgets; the third is refused by the file's.
     let slow = chat("slow", 100, false).0;
-    let (a, b, c) = tokio::join!(post(&h, &slow, &ci), post(&h, &slow, &ci), async {
+    let (a, b, c) = tokio::join!(h.chat_as(&slow, &ci), h.chat_as(&slow, &ci), async {
         tokio::time::sleep(Duration::from_millis(100)).await;
-        post(&h, &slow, &ci).await
+        h.chat_as(&slow, &ci).await
     });
     assert_eq!((a.status.as_u16(), b.status.as_u16()), (200, 200));
     assert_eq!(c.status, 429, "{}", c.body);
     assert!(c.body.contains("`server.auth.budgets.ci`"), "{}", c.body);
-    settled(&h).await;
+    h.settled().await;
     for w in [BudgetWindow::Day, BudgetWindow::Total] {
         let c = h.server.spend_counters("ci", w).unwrap();
         assert_eq!((c.spent, c.reserved), (2 * ANSWER_COST, 0), "{w:?}");
     }
     // A key with no claim is held to its configured budget alone.
     let plain = token(&key, "plain", None, None);
-    assert_eq!(post(&h, &body, &plain).await.status, 429);
+    assert_eq!(h.chat_as(&body, &plain).await.status, 429);
     let c = h
         .server
         .spend_counters("plain", BudgetWindow::Month)
@@ -341,7 +313,7 @@ async fn a_configured_budget_holds_beside_the_tokens_own() {
     assert_eq!((c.spent, c.reserved), (0, 0));
     // And a key with neither is not counted at all.
     let free = token(&key, "free", None, None);
-    assert_eq!(post(&h, &body, &free).await.status, 200);
+    assert_eq!(h.chat_as(&body, &free).await.status, 200);
     assert!(
         h.server
             .spend_counters("free", BudgetWindow::Total)

@@ -4,20 +4,13 @@
 //! to what was used, and a request larger than the whole limit refused for good.
 
 use std::sync::Arc;
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::Duration;
 
 use auth::{AccountKey, Claims, Scope};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 
-use crate::support::{Harness, Reply};
-
-fn now() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .unwrap()
-        .as_secs()
-}
+use crate::support::{Harness, Reply, now};
 
 fn token(key: &AccountKey, jti: &str, tpm: Option<u32>, concurrency: Option<u32>) -> String {
     auth::mint(
@@ -72,22 +65,11 @@ fn estimate(body: &str, max_tokens: u64) -> u64 {
 /// The mock's Chat answer: 19 prompt tokens and 3 completion tokens.
 const ANSWER_TOKENS: u64 = 22;
 
-async fn post(h: &Harness, body: &str, token: &str) -> Reply {
-    let bearer = format!("Bearer {token}");
-    h.send(
-        "POST",
-        "/v1/chat/completions",
-        body,
-        &[("authorization", &bearer)],
-    )
-    .await
-}
-
 async fn burst(h: &Arc<Harness>, n: usize, body: &str, token: &str) -> Vec<Reply> {
     let mut tasks = tokio::task::JoinSet::new();
     for _ in 0..n {
         let (h, body, t) = (Arc::clone(h), body.to_owned(), token.to_owned());
-        tasks.spawn(async move { post(&h, &body, &t).await });
+        tasks.spawn(async move { h.chat_as(&body, &t).await });
     }
     let mut out = Vec::new();
     while let Some(r) = tasks.join_next().await {
@@ -100,16 +82,6 @@ fn codes(replies: &[Reply]) -> Vec<u16> {
     let mut c: Vec<u16> = replies.iter().map(|r| r.status.as_u16()).collect();
     c.sort_unstable();
     c
-}
-
-async fn settled(h: &Harness) {
-    for _ in 0..300 {
-        if h.server.in_flight() == 0 {
-            return;
-        }
-        tokio::time::sleep(Duration::from_millis(10)).await;
-    }
-    panic!("requests still in flight");
 }
 
 /// A stream whose caller leaves after its head: the head's status line.
@@ -151,11 +123,11 @@ async fn concurrency_3_admits_3_of_10_open_streams_and_frees_them_on_every_end()
         );
     }
     assert_eq!(h.mock.request_count(), 3, "the refused never went upstream");
-    settled(&h).await;
+    h.settled().await;
     // Finished: three again, and only three.
     let replies = burst(&h, 5, &body, &t).await;
     assert_eq!(codes(&replies), [200, 200, 200, 429, 429]);
-    settled(&h).await;
+    h.settled().await;
     // Ten streams the caller leaves mid-way, three at a time: each batch is admitted only if
     // the last one's slots were given back.
     for batch in [3, 3, 3, 1] {
@@ -168,13 +140,16 @@ async fn concurrency_3_admits_3_of_10_open_streams_and_frees_them_on_every_end()
             let head = head.unwrap();
             assert!(head.starts_with("HTTP/1.1 200"), "{head}");
         }
-        settled(&h).await;
+        h.settled().await;
     }
     let replies = burst(&h, 5, &body, &t).await;
     assert_eq!(codes(&replies), [200, 200, 200, 429, 429]);
     // Another key is not held to this one's slots.
     let other = token(&key, "other", None, Some(1));
-    assert_eq!(post(&h, &chat("fast", 50, false), &other).await.status, 200);
+    assert_eq!(
+        h.chat_as(&chat("fast", 50, false), &other).await.status,
+        200
+    );
 }
 
 #[tokio::test]
@@ -198,14 +173,14 @@ async fn tpm_admits_what_fits_settles_to_what_was_used_and_refuses_the_too_large
         let wait: u64 = r.header("retry-after").unwrap().parse().unwrap();
         assert!((1..=60).contains(&wait), "{wait}");
     }
-    settled(&h).await;
+    h.settled().await;
     // Each settled at what it used (22 tokens), so three more worst cases fit, not four.
     assert!(3 * ANSWER_TOKENS + 3 * one <= tpm && 3 * ANSWER_TOKENS + 4 * one > tpm);
     let replies = burst(&h, 5, &body, &t).await;
     assert_eq!(codes(&replies), [200, 200, 200, 429, 429]);
     // Larger than the whole limit: never fits, so no Retry-After and no retries.
     let huge = chat("fast", tpm + 1, false);
-    let r = post(&h, &huge, &t).await;
+    let r = h.chat_as(&huge, &t).await;
     assert_eq!(r.status, 429, "{}", r.body);
     assert!(r.header("retry-after").is_none());
     assert_eq!(r.header("x-should-retry"), Some("false"));

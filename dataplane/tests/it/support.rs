@@ -18,6 +18,14 @@ use tokio::sync::oneshot;
 
 pub(crate) use compiler::table::Protocol;
 
+/// Now, in Unix seconds (for tokens' `iat`/`exp`).
+pub(crate) fn now() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs()
+}
+
 pub(crate) struct Harness {
     pub(crate) mock: MockUpstream,
     pub(crate) server: Arc<Server>,
@@ -80,6 +88,29 @@ impl Harness {
 
     pub(crate) async fn post(&self, path: &str, body: &str) -> Reply {
         self.send("POST", path, body, &[]).await
+    }
+
+    /// A Chat Completions call with `token` as its Bearer key.
+    pub(crate) async fn chat_as(&self, body: &str, token: &str) -> Reply {
+        let bearer = format!("Bearer {token}");
+        self.send(
+            "POST",
+            "/v1/chat/completions",
+            body,
+            &[("authorization", &bearer)],
+        )
+        .await
+    }
+
+    /// Waits (3 s at most) until no request is in flight: every record has settled.
+    pub(crate) async fn settled(&self) {
+        for _ in 0..300 {
+            if self.server.in_flight() == 0 {
+                return;
+            }
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+        panic!("requests still in flight");
     }
 
     pub(crate) async fn send(
